@@ -1,0 +1,174 @@
+//! A sales document as read from a source, in one shape for every source.
+//!
+//! Amounts are what the customer was charged, exactly as the source states them: net (excl.
+//! VAT) per line plus the VAT charged on it. Rules decide treatment and codes; they never
+//! re-tax these amounts.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::{Country, Currency, Email, Money, VatNumber};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentKind {
+    Order,
+    Invoice,
+    Refund,
+}
+
+impl DocumentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentKind::Order => "order",
+            DocumentKind::Invoice => "invoice",
+            DocumentKind::Refund => "refund",
+        }
+    }
+}
+
+/// Identifies a document in its source: the source's own id plus its kind.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SourceRef {
+    pub kind: DocumentKind,
+    pub id: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Document {
+    pub source_ref: SourceRef,
+    /// The number a person knows it by (order number, invoice number).
+    pub number: String,
+    /// Status slug as the source names it, custom statuses included (e.g. `in-production`).
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub modified_at: DateTime<Utc>,
+    /// When the customer paid, if the source says so.
+    pub paid_at: Option<DateTime<Utc>>,
+    pub currency: Currency,
+    /// How the shop entered its prices; amounts below are always split into net and VAT.
+    pub prices_include_tax: bool,
+    pub customer: Customer,
+    pub billing: Address,
+    /// Delivery address when it differs from billing; VAT follows the goods.
+    pub shipping: Option<Address>,
+    pub lines: Vec<Line>,
+    pub payment_method: Option<PaymentMethod>,
+    /// Coupon codes applied, for the booking's description and for discount rules.
+    pub coupons: Vec<String>,
+    /// Non-standard fields from the source (meta data, notes), by name.
+    pub custom_fields: BTreeMap<String, String>,
+    /// Total charged, incl. VAT, as the source states it.
+    pub total: Money,
+    /// VAT charged, as the source states it.
+    pub total_tax: Money,
+    /// For a refund: the document it refunds.
+    pub refund_of: Option<RefundOf>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundOf {
+    pub source_ref: SourceRef,
+    pub number: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentMethod {
+    pub code: String,
+    pub title: String,
+}
+
+impl Document {
+    /// Where the goods go: the delivery address when given, else billing.
+    pub fn destination(&self) -> &Address {
+        self.shipping.as_ref().unwrap_or(&self.billing)
+    }
+
+    /// Sum of the lines' net amounts and VAT: what the lines say the customer owes.
+    pub fn lines_total(&self) -> Money {
+        self.lines.iter().map(|l| l.total + l.tax).sum()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomerKind {
+    /// A private person (B2C).
+    Private,
+    /// A company (B2B).
+    Business,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    /// The source's customer id; `None` for guest checkouts.
+    pub source_id: Option<String>,
+    pub kind: CustomerKind,
+    pub name: String,
+    pub company: Option<String>,
+    pub email: Option<Email>,
+    /// An e-mail the source gave that is not a valid address, kept for the reason text.
+    pub invalid_email: Option<String>,
+    pub phone: Option<String>,
+    pub vat_number: Option<VatNumber>,
+    /// A VAT number the source gave that is not well-formed, kept for the reason text.
+    pub invalid_vat_number: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    pub name: String,
+    pub company: Option<String>,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub postcode: String,
+    pub city: String,
+    pub region: Option<String>,
+    pub country: Country,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineKind {
+    Product,
+    Shipping,
+    Fee,
+    /// A discount not already folded into product lines (e.g. a negative fee, a gift card).
+    Discount,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Line {
+    pub kind: LineKind,
+    /// The source's line id, for refunds that point back at it.
+    pub source_line_id: Option<String>,
+    pub sku: Option<String>,
+    pub description: String,
+    pub quantity: Decimal,
+    /// Net amount before coupon discounts (equals `total` when none applied).
+    pub subtotal: Money,
+    /// VAT on `subtotal`.
+    pub subtotal_tax: Money,
+    /// Net amount charged, after coupon discounts.
+    pub total: Money,
+    /// VAT charged on `total`.
+    pub tax: Money,
+    /// The VAT rate the shop applied, in percent, when it states one.
+    pub tax_rate: Option<Decimal>,
+    /// The shop's tax class ("standard", "reduced-rate", "zero-rate", …).
+    pub tax_class: Option<String>,
+    pub category: Option<String>,
+}
+
+impl Line {
+    /// The rate implied by the amounts when the source states none (net 0 → none).
+    pub fn effective_rate(&self) -> Option<Decimal> {
+        self.tax_rate.or_else(|| {
+            (!self.total.is_zero())
+                .then(|| (self.tax.amount() / self.total.amount() * Decimal::ONE_HUNDRED).round_dp(2))
+        })
+    }
+}

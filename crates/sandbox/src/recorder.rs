@@ -1,0 +1,44 @@
+//! Every emulator records each request it serves, so tests judge the system by what the
+//! "vendor" saw rather than by what our client believes it sent.
+
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub status: u16,
+    /// Tenant the request was made for (Exact division, shop id, ...), where the API has one.
+    pub tenant: Option<String>,
+}
+
+#[derive(Default)]
+pub struct Recorder {
+    requests: Mutex<Vec<RecordedRequest>>,
+}
+
+impl Recorder {
+    pub fn record(&self, request: RecordedRequest) {
+        self.requests.lock().unwrap().push(request);
+    }
+
+    pub fn all(&self) -> Vec<RecordedRequest> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    pub fn count(&self, method: &str, path_contains: &str) -> usize {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.method == method && r.path.contains(path_contains))
+            .count()
+    }
+
+    pub fn total(&self) -> usize {
+        self.requests.lock().unwrap().len()
+    }
+}
