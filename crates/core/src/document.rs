@@ -167,8 +167,9 @@ impl Line {
     /// The rate implied by the amounts when the source states none (net 0 → none).
     pub fn effective_rate(&self) -> Option<Decimal> {
         self.tax_rate.or_else(|| {
-            (!self.total.is_zero())
-                .then(|| (self.tax.amount() / self.total.amount() * Decimal::ONE_HUNDRED).round_dp(2))
+            (!self.total.is_zero()).then(|| {
+                (self.tax.amount() / self.total.amount() * Decimal::ONE_HUNDRED).round_dp(2)
+            })
         })
     }
 }

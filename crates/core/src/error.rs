@@ -11,12 +11,16 @@ use chrono::{DateTime, Utc};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
     /// Try again later; the request was certainly not applied.
-    Transient { retry_after: Option<Duration> },
+    Transient {
+        retry_after: Option<Duration>,
+    },
     /// The outcome is unknown: the request may or may not have been applied (timeout, lost
     /// connection, broken body after a write). Look the reference up before trying again.
     Uncertain,
     /// The target's budget is spent until this moment.
-    RateLimited { until: DateTime<Utc> },
+    RateLimited {
+        until: DateTime<Utc>,
+    },
     /// Credentials are missing, expired or revoked: a person must reconnect.
     Auth,
     /// The target refused the content: retrying the same request cannot succeed.
@@ -36,7 +40,11 @@ pub struct ConnectorError {
 }
 
 impl ConnectorError {
-    pub fn new(kind: ErrorKind, message_for_user: impl Into<String>, internal_cause: impl Into<String>) -> Self {
+    pub fn new(
+        kind: ErrorKind,
+        message_for_user: impl Into<String>,
+        internal_cause: impl Into<String>,
+    ) -> Self {
         ConnectorError {
             kind,
             message_for_user: message_for_user.into(),
@@ -49,7 +57,10 @@ impl ConnectorError {
         ConnectorError::new(ErrorKind::Config, message.clone(), message)
     }
 
-    pub fn rejected(message_for_user: impl Into<String>, internal_cause: impl Into<String>) -> Self {
+    pub fn rejected(
+        message_for_user: impl Into<String>,
+        internal_cause: impl Into<String>,
+    ) -> Self {
         ConnectorError::new(ErrorKind::Rejected, message_for_user, internal_cause)
     }
 
@@ -61,8 +72,15 @@ impl ConnectorError {
         )
     }
 
-    pub fn transient(message_for_user: impl Into<String>, internal_cause: impl Into<String>) -> Self {
-        ConnectorError::new(ErrorKind::Transient { retry_after: None }, message_for_user, internal_cause)
+    pub fn transient(
+        message_for_user: impl Into<String>,
+        internal_cause: impl Into<String>,
+    ) -> Self {
+        ConnectorError::new(
+            ErrorKind::Transient { retry_after: None },
+            message_for_user,
+            internal_cause,
+        )
     }
 
     /// A retry of the same request may succeed later without a person acting.

@@ -67,7 +67,9 @@ impl FromStr for VatNumber {
             return Err(fail("the prefix is not an EU member state or XI"));
         }
         if !(2..=12).contains(&body.len()) || !body.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(fail("after the prefix it must have 2 to 12 letters or digits"));
+            return Err(fail(
+                "after the prefix it must have 2 to 12 letters or digits",
+            ));
         }
         Ok(VatNumber {
             country,
@@ -121,7 +123,14 @@ mod tests {
 
     #[test]
     fn rejects_non_eu_and_malformed() {
-        for bad in ["", "NL", "US123456789", "GB123456789", "NL12345678901234", "NL12#4"] {
+        for bad in [
+            "",
+            "NL",
+            "US123456789",
+            "GB123456789",
+            "NL12345678901234",
+            "NL12#4",
+        ] {
             assert!(bad.parse::<VatNumber>().is_err(), "{bad}");
         }
     }
