@@ -1,0 +1,344 @@
+//! Where ledgerlink keeps its state: the sync ledger (one row per document, one state at a
+//! time, every transition recorded), cursors, webhook deliveries, the audit log, master data
+//! cached from targets and OAuth tokens.
+//!
+//! The [`Store`] trait is what the engine sees; each backend lives in its own module and owns
+//! its migrations (SQLite now, PostgreSQL next).
+
+pub mod sqlite;
+
+use std::fmt;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// A worker tried to write for a document whose lease it no longer holds.
+    #[error("lease on document {document_id} was lost (fencing token {token} is stale)")]
+    LeaseLost { document_id: i64, token: i64 },
+    #[error("{0} not found")]
+    NotFound(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A document's state in the sync ledger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocState {
+    /// Taken in (or changed in the source); the rules have not looked at it yet.
+    Received,
+    /// The rules said "not yet" (e.g. status below the trigger); re-evaluated on change.
+    Waiting,
+    /// A plan and reference are stored; nothing sent yet.
+    Planned,
+    /// The booking call is (or may be) in flight. Committed before the call.
+    Posting,
+    /// The call's outcome is unknown; the target must be searched before any new post.
+    Uncertain,
+    /// Booked in the target; `target_id` says where.
+    Booked,
+    /// Cannot be booked as it is; `reason` says why and what to do.
+    Held,
+    /// Will never be booked; `reason` says why.
+    Skipped,
+}
+
+impl DocState {
+    pub const ALL: [DocState; 8] = [
+        DocState::Received,
+        DocState::Waiting,
+        DocState::Planned,
+        DocState::Posting,
+        DocState::Uncertain,
+        DocState::Booked,
+        DocState::Held,
+        DocState::Skipped,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocState::Received => "received",
+            DocState::Waiting => "waiting",
+            DocState::Planned => "planned",
+            DocState::Posting => "posting",
+            DocState::Uncertain => "uncertain",
+            DocState::Booked => "booked",
+            DocState::Held => "held",
+            DocState::Skipped => "skipped",
+        }
+    }
+
+    /// States in which the engine still has work to do.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            DocState::Received | DocState::Planned | DocState::Posting | DocState::Uncertain
+        )
+    }
+}
+
+impl FromStr for DocState {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self> {
+        DocState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown document state `{s}`")))
+    }
+}
+
+impl fmt::Display for DocState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionRecord {
+    pub id: String,
+    pub name: String,
+    pub source_kind: String,
+    pub target_kind: String,
+    pub settings_json: serde_json::Value,
+}
+
+/// A document as taken in from a source.
+#[derive(Clone, Debug)]
+pub struct NewDocument {
+    pub connection_id: String,
+    pub kind: String,
+    pub source_id: String,
+    pub number: String,
+    pub source_modified_at: DateTime<Utc>,
+    pub document_json: serde_json::Value,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IntakeOutcome {
+    /// First time seen.
+    New(i64),
+    /// Known and still open to change: stored anew and queued for the rules.
+    Updated(i64),
+    /// Known, and either unchanged or past the point where a change matters (booked, ...).
+    Unchanged(i64),
+}
+
+impl IntakeOutcome {
+    pub fn document_id(self) -> i64 {
+        match self {
+            IntakeOutcome::New(id) | IntakeOutcome::Updated(id) | IntakeOutcome::Unchanged(id) => {
+                id
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LedgerRow {
+    pub id: i64,
+    pub connection_id: String,
+    pub kind: String,
+    pub source_id: String,
+    pub number: String,
+    pub state: DocState,
+    pub reason: Option<String>,
+    pub document_json: serde_json::Value,
+    pub plan_json: Option<serde_json::Value>,
+    pub reference: Option<String>,
+    pub target_id: Option<String>,
+    pub attempts: i64,
+    pub fencing_token: i64,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Proof that a worker holds a document: writes carry the token and fail once it is stale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lease {
+    pub document_id: i64,
+    pub token: i64,
+}
+
+impl LedgerRow {
+    pub fn lease(&self) -> Lease {
+        Lease {
+            document_id: self.id,
+            token: self.fencing_token,
+        }
+    }
+}
+
+/// A state change and what comes with it.
+#[derive(Clone, Debug, Default)]
+pub struct Transition {
+    pub reason: Option<String>,
+    pub plan_json: Option<serde_json::Value>,
+    pub reference: Option<String>,
+    pub target_id: Option<String>,
+    /// When the engine should look at the document again; `None` = only on change.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// This transition is (the start of) a booking attempt.
+    pub counts_as_attempt: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TransitionRecord {
+    pub from_state: Option<DocState>,
+    pub to_state: DocState,
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AuditEntry {
+    pub connection_id: String,
+    pub system: String,
+    pub method: String,
+    pub url: String,
+    pub request_body: Option<String>,
+    pub status: Option<u16>,
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_at: DateTime<Utc>,
+    pub issued_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for TokenRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenRecord")
+            .field("access_token", &"[redacted]")
+            .field("refresh_token", &"[redacted]")
+            .field("expires_at", &self.expires_at)
+            .field("issued_at", &self.issued_at)
+            .finish()
+    }
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    async fn upsert_connection(&self, connection: &ConnectionRecord) -> Result<()>;
+    async fn connection(&self, id: &str) -> Result<Option<ConnectionRecord>>;
+
+    /// Takes a document into the ledger; at most one row per (connection, kind, source id).
+    async fn intake(&self, document: NewDocument, now: DateTime<Utc>) -> Result<IntakeOutcome>;
+
+    /// Leases up to `limit` documents that are due, bumping each one's fencing token.
+    async fn claim_due(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<LedgerRow>>;
+
+    /// Moves a leased document to `to`, recording the transition; fails with
+    /// [`StoreError::LeaseLost`] when the lease's token is stale. Releases the lease.
+    async fn transition(
+        &self,
+        lease: Lease,
+        to: DocState,
+        change: Transition,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+
+    /// Like [`Store::transition`] but keeps the lease (e.g. `posting` before the call).
+    async fn transition_keep_lease(
+        &self,
+        lease: Lease,
+        to: DocState,
+        change: Transition,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+
+    /// A person asks to try a held document again.
+    async fn retry_held(&self, document_id: i64, now: DateTime<Utc>) -> Result<()>;
+
+    async fn document(&self, id: i64) -> Result<Option<LedgerRow>>;
+    async fn document_by_source(
+        &self,
+        connection_id: &str,
+        kind: &str,
+        source_id: &str,
+    ) -> Result<Option<LedgerRow>>;
+    async fn documents(
+        &self,
+        connection_id: &str,
+        state: Option<DocState>,
+    ) -> Result<Vec<LedgerRow>>;
+    async fn transitions(&self, document_id: i64) -> Result<Vec<TransitionRecord>>;
+    /// Number of documents per state for a connection.
+    async fn state_counts(&self, connection_id: &str) -> Result<Vec<(DocState, i64)>>;
+    /// Documents that still need the engine (open states), over all connections.
+    async fn open_count(&self) -> Result<i64>;
+
+    async fn cursor(&self, connection_id: &str, name: &str) -> Result<Option<String>>;
+    async fn set_cursor(
+        &self,
+        connection_id: &str,
+        name: &str,
+        value: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+
+    /// Records a webhook delivery; `false` when it was seen before (a duplicate).
+    async fn record_delivery(
+        &self,
+        connection_id: &str,
+        delivery_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+
+    async fn audit(&self, entry: AuditEntry) -> Result<()>;
+    async fn audit_entries(&self, connection_id: &str, limit: i64) -> Result<Vec<AuditEntry>>;
+
+    async fn cache_put(
+        &self,
+        connection_id: &str,
+        scope: &str,
+        entity: &str,
+        key: &str,
+        value: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    async fn cache_get(
+        &self,
+        connection_id: &str,
+        scope: &str,
+        entity: &str,
+        key: &str,
+    ) -> Result<Option<serde_json::Value>>;
+    async fn cache_count(&self, connection_id: &str, scope: &str, entity: &str) -> Result<i64>;
+
+    async fn token(&self, connection_id: &str) -> Result<Option<TokenRecord>>;
+    async fn save_token(&self, connection_id: &str, token: &TokenRecord) -> Result<()>;
+}
+
+/// Timestamps are stored as fixed-width RFC 3339 text so that text order is time order.
+pub(crate) fn ts(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub(crate) fn parse_ts(text: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Corrupt(format!("bad timestamp `{text}`: {e}")))
+}

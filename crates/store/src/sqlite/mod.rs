@@ -1,0 +1,605 @@
+//! The SQLite backend: the embedded default, one file, WAL mode.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, SqlitePool};
+
+use crate::{
+    parse_ts, ts, AuditEntry, ConnectionRecord, DocState, IntakeOutcome, Lease, LedgerRow,
+    NewDocument, Result, Store, StoreError, TokenRecord, Transition, TransitionRecord,
+};
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+const LEDGER_COLUMNS: &str =
+    "id, connection_id, kind, source_id, number, state, reason, document_json, plan_json, \
+     reference, target_id, attempts, fencing_token, updated_at";
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Self> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // WAL + NORMAL survives a killed process (every commit is in the WAL); FULL would
+            // only add protection against power loss at a high cost per commit.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        Self::migrate(pool).await
+    }
+
+    /// A private in-memory database, for tests and `plan`.
+    pub async fn in_memory() -> Result<Self> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
+        // One connection: every connection to `:memory:` would be a database of its own.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
+        Self::migrate(pool).await
+    }
+
+    async fn migrate(pool: SqlitePool) -> Result<Self> {
+        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    async fn apply_transition(
+        &self,
+        lease: Lease,
+        to: DocState,
+        change: Transition,
+        now: DateTime<Utc>,
+        keep_lease: bool,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let from: Option<String> =
+            sqlx::query_scalar("SELECT state FROM documents WHERE id = ? AND fencing_token = ?")
+                .bind(lease.document_id)
+                .bind(lease.token)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(from) = from else {
+            return Err(StoreError::LeaseLost {
+                document_id: lease.document_id,
+                token: lease.token,
+            });
+        };
+        let lease_clause = if keep_lease {
+            ""
+        } else {
+            ", lease_owner = NULL, lease_until = NULL"
+        };
+        sqlx::query(&format!(
+            "UPDATE documents SET state = ?, reason = ?, plan_json = COALESCE(?, plan_json), \
+             reference = COALESCE(?, reference), target_id = COALESCE(?, target_id), \
+             next_attempt_at = ?, attempts = attempts + ?, updated_at = ?{lease_clause} \
+             WHERE id = ? AND fencing_token = ?"
+        ))
+        .bind(to.as_str())
+        .bind(&change.reason)
+        .bind(change.plan_json.as_ref().map(|p| p.to_string()))
+        .bind(&change.reference)
+        .bind(&change.target_id)
+        .bind(change.next_attempt_at.map(ts))
+        .bind(i64::from(change.counts_as_attempt))
+        .bind(ts(now))
+        .bind(lease.document_id)
+        .bind(lease.token)
+        .execute(&mut *tx)
+        .await?;
+        record_transition(
+            &mut tx,
+            lease.document_id,
+            Some(&from),
+            to,
+            change.reason.as_deref(),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+async fn record_transition(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    document_id: i64,
+    from: Option<&str>,
+    to: DocState,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query("INSERT INTO document_transitions (document_id, from_state, to_state, reason, at) VALUES (?, ?, ?, ?, ?)")
+        .bind(document_id)
+        .bind(from)
+        .bind(to.as_str())
+        .bind(reason)
+        .bind(ts(now))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+fn json(text: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Corrupt(format!("bad JSON in the store: {e}")))
+}
+
+fn ledger_row(row: &SqliteRow) -> Result<LedgerRow> {
+    let plan: Option<String> = row.try_get("plan_json")?;
+    Ok(LedgerRow {
+        id: row.try_get("id")?,
+        connection_id: row.try_get("connection_id")?,
+        kind: row.try_get("kind")?,
+        source_id: row.try_get("source_id")?,
+        number: row.try_get("number")?,
+        state: row.try_get::<String, _>("state")?.parse()?,
+        reason: row.try_get("reason")?,
+        document_json: json(&row.try_get::<String, _>("document_json")?)?,
+        plan_json: plan.as_deref().map(json).transpose()?,
+        reference: row.try_get("reference")?,
+        target_id: row.try_get("target_id")?,
+        attempts: row.try_get("attempts")?,
+        fencing_token: row.try_get("fencing_token")?,
+        updated_at: parse_ts(&row.try_get::<String, _>("updated_at")?)?,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn upsert_connection(&self, c: &ConnectionRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO connections (id, name, source_kind, target_kind, settings_json, created_at) VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, source_kind = excluded.source_kind, \
+             target_kind = excluded.target_kind, settings_json = excluded.settings_json",
+        )
+        .bind(&c.id)
+        .bind(&c.name)
+        .bind(&c.source_kind)
+        .bind(&c.target_kind)
+        .bind(c.settings_json.to_string())
+        .bind(ts(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn connection(&self, id: &str) -> Result<Option<ConnectionRecord>> {
+        let row = sqlx::query("SELECT id, name, source_kind, target_kind, settings_json FROM connections WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(ConnectionRecord {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                source_kind: r.try_get("source_kind")?,
+                target_kind: r.try_get("target_kind")?,
+                settings_json: json(&r.try_get::<String, _>("settings_json")?)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn intake(&self, doc: NewDocument, now: DateTime<Utc>) -> Result<IntakeOutcome> {
+        let mut tx = self.pool.begin().await?;
+        let existing = sqlx::query("SELECT id, state, source_modified_at FROM documents WHERE connection_id = ? AND kind = ? AND source_id = ?")
+            .bind(&doc.connection_id)
+            .bind(&doc.kind)
+            .bind(&doc.source_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let outcome = match existing {
+            None => {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO documents (connection_id, kind, source_id, number, state, document_json, source_modified_at, \
+                     next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, 'received', ?, ?, ?, ?, ?) RETURNING id",
+                )
+                .bind(&doc.connection_id)
+                .bind(&doc.kind)
+                .bind(&doc.source_id)
+                .bind(&doc.number)
+                .bind(doc.document_json.to_string())
+                .bind(ts(doc.source_modified_at))
+                .bind(ts(now))
+                .bind(ts(now))
+                .bind(ts(now))
+                .fetch_one(&mut *tx)
+                .await?;
+                record_transition(&mut tx, id, None, DocState::Received, None, now).await?;
+                IntakeOutcome::New(id)
+            }
+            Some(row) => {
+                let id: i64 = row.try_get("id")?;
+                let state: DocState = row.try_get::<String, _>("state")?.parse()?;
+                let known_modified = parse_ts(&row.try_get::<String, _>("source_modified_at")?)?;
+                // Only a newer version re-opens a document, and only before it is posted:
+                // a booked document is never touched again, a held one may have been fixed.
+                let reopens = matches!(
+                    state,
+                    DocState::Received | DocState::Waiting | DocState::Held
+                ) && doc.source_modified_at > known_modified;
+                if reopens {
+                    sqlx::query(
+                        "UPDATE documents SET state = 'received', reason = NULL, number = ?, document_json = ?, \
+                         source_modified_at = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?",
+                    )
+                    .bind(&doc.number)
+                    .bind(doc.document_json.to_string())
+                    .bind(ts(doc.source_modified_at))
+                    .bind(ts(now))
+                    .bind(ts(now))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    record_transition(
+                        &mut tx,
+                        id,
+                        Some(state.as_str()),
+                        DocState::Received,
+                        Some("changed in the source"),
+                        now,
+                    )
+                    .await?;
+                    IntakeOutcome::Updated(id)
+                } else {
+                    IntakeOutcome::Unchanged(id)
+                }
+            }
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn claim_due(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<LedgerRow>> {
+        // One statement, so two workers can never claim the same row.
+        let rows = sqlx::query(&format!(
+            "UPDATE documents SET lease_owner = ?, lease_until = ?, fencing_token = fencing_token + 1 \
+             WHERE id IN (SELECT id FROM documents WHERE state IN ('received', 'planned', 'posting', 'uncertain') \
+                 AND next_attempt_at IS NOT NULL AND next_attempt_at <= ? \
+                 AND (lease_until IS NULL OR lease_until < ?) ORDER BY id LIMIT ?) \
+             RETURNING {LEDGER_COLUMNS}"
+        ))
+        .bind(worker)
+        .bind(ts(lease_until))
+        .bind(ts(now))
+        .bind(ts(now))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut claimed = rows.iter().map(ledger_row).collect::<Result<Vec<_>>>()?;
+        claimed.sort_by_key(|r| r.id);
+        Ok(claimed)
+    }
+
+    async fn transition(
+        &self,
+        lease: Lease,
+        to: DocState,
+        change: Transition,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.apply_transition(lease, to, change, now, false).await
+    }
+
+    async fn transition_keep_lease(
+        &self,
+        lease: Lease,
+        to: DocState,
+        change: Transition,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.apply_transition(lease, to, change, now, true).await
+    }
+
+    async fn retry_held(&self, document_id: i64, now: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE documents SET state = 'received', reason = NULL, next_attempt_at = ?, updated_at = ? \
+             WHERE id = ? AND state = 'held'",
+        )
+        .bind(ts(now))
+        .bind(ts(now))
+        .bind(document_id)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("held document {document_id}")));
+        }
+        record_transition(
+            &mut tx,
+            document_id,
+            Some("held"),
+            DocState::Received,
+            Some("retry asked by a person"),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn document(&self, id: i64) -> Result<Option<LedgerRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {LEDGER_COLUMNS} FROM documents WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(ledger_row).transpose()
+    }
+
+    async fn document_by_source(
+        &self,
+        connection_id: &str,
+        kind: &str,
+        source_id: &str,
+    ) -> Result<Option<LedgerRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {LEDGER_COLUMNS} FROM documents WHERE connection_id = ? AND kind = ? AND source_id = ?"
+        ))
+        .bind(connection_id)
+        .bind(kind)
+        .bind(source_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(ledger_row).transpose()
+    }
+
+    async fn documents(
+        &self,
+        connection_id: &str,
+        state: Option<DocState>,
+    ) -> Result<Vec<LedgerRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {LEDGER_COLUMNS} FROM documents WHERE connection_id = ? AND (? IS NULL OR state = ?) ORDER BY id"
+        ))
+        .bind(connection_id)
+        .bind(state.map(DocState::as_str))
+        .bind(state.map(DocState::as_str))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(ledger_row).collect()
+    }
+
+    async fn transitions(&self, document_id: i64) -> Result<Vec<TransitionRecord>> {
+        let rows = sqlx::query("SELECT from_state, to_state, reason, at FROM document_transitions WHERE document_id = ? ORDER BY id")
+            .bind(document_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TransitionRecord {
+                    from_state: r
+                        .try_get::<Option<String>, _>("from_state")?
+                        .map(|s| s.parse())
+                        .transpose()?,
+                    to_state: r.try_get::<String, _>("to_state")?.parse()?,
+                    reason: r.try_get("reason")?,
+                    at: parse_ts(&r.try_get::<String, _>("at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn state_counts(&self, connection_id: &str) -> Result<Vec<(DocState, i64)>> {
+        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM documents WHERE connection_id = ? GROUP BY state ORDER BY state")
+            .bind(connection_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get::<String, _>("state")?.parse()?, r.try_get("n")?)))
+            .collect()
+    }
+
+    async fn open_count(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM documents WHERE state IN ('received', 'planned', 'posting', 'uncertain')")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn cursor(&self, connection_id: &str, name: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM cursors WHERE connection_id = ? AND name = ?")
+                .bind(connection_id)
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn set_cursor(
+        &self,
+        connection_id: &str,
+        name: &str,
+        value: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO cursors (connection_id, name, value, updated_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (connection_id, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(connection_id)
+        .bind(name)
+        .bind(value)
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn record_delivery(
+        &self,
+        connection_id: &str,
+        delivery_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let inserted = sqlx::query(
+            "INSERT INTO webhook_deliveries (connection_id, delivery_key, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(connection_id)
+        .bind(delivery_key)
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    async fn audit(&self, e: AuditEntry) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit_log (connection_id, system, method, url, request_body, status, response_body, error, duration_ms, at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&e.connection_id)
+        .bind(&e.system)
+        .bind(&e.method)
+        .bind(&e.url)
+        .bind(&e.request_body)
+        .bind(e.status.map(i64::from))
+        .bind(&e.response_body)
+        .bind(&e.error)
+        .bind(e.duration_ms)
+        .bind(ts(e.at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn audit_entries(&self, connection_id: &str, limit: i64) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT connection_id, system, method, url, request_body, status, response_body, error, duration_ms, at \
+             FROM audit_log WHERE connection_id = ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(connection_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    connection_id: r.try_get("connection_id")?,
+                    system: r.try_get("system")?,
+                    method: r.try_get("method")?,
+                    url: r.try_get("url")?,
+                    request_body: r.try_get("request_body")?,
+                    status: r
+                        .try_get::<Option<i64>, _>("status")?
+                        .and_then(|s| u16::try_from(s).ok()),
+                    response_body: r.try_get("response_body")?,
+                    error: r.try_get("error")?,
+                    duration_ms: r.try_get("duration_ms")?,
+                    at: parse_ts(&r.try_get::<String, _>("at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn cache_put(
+        &self,
+        connection_id: &str,
+        scope: &str,
+        entity: &str,
+        key: &str,
+        value: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO master_data (connection_id, scope, entity, key, value_json, fetched_at) VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (connection_id, scope, entity, key) DO UPDATE SET value_json = excluded.value_json, fetched_at = excluded.fetched_at",
+        )
+        .bind(connection_id)
+        .bind(scope)
+        .bind(entity)
+        .bind(key)
+        .bind(value.to_string())
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn cache_get(
+        &self,
+        connection_id: &str,
+        scope: &str,
+        entity: &str,
+        key: &str,
+    ) -> Result<Option<serde_json::Value>> {
+        let text: Option<String> = sqlx::query_scalar(
+            "SELECT value_json FROM master_data WHERE connection_id = ? AND scope = ? AND entity = ? AND key = ?",
+        )
+        .bind(connection_id)
+        .bind(scope)
+        .bind(entity)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        text.as_deref().map(json).transpose()
+    }
+
+    async fn cache_count(&self, connection_id: &str, scope: &str, entity: &str) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM master_data WHERE connection_id = ? AND scope = ? AND entity = ?",
+        )
+        .bind(connection_id)
+        .bind(scope)
+        .bind(entity)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn token(&self, connection_id: &str) -> Result<Option<TokenRecord>> {
+        let row = sqlx::query("SELECT access_token, refresh_token, expires_at, issued_at FROM oauth_tokens WHERE connection_id = ?")
+            .bind(connection_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(TokenRecord {
+                access_token: r.try_get("access_token")?,
+                refresh_token: r.try_get("refresh_token")?,
+                expires_at: parse_ts(&r.try_get::<String, _>("expires_at")?)?,
+                issued_at: parse_ts(&r.try_get::<String, _>("issued_at")?)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn save_token(&self, connection_id: &str, token: &TokenRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO oauth_tokens (connection_id, access_token, refresh_token, expires_at, issued_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (connection_id) DO UPDATE SET access_token = excluded.access_token, refresh_token = excluded.refresh_token, \
+             expires_at = excluded.expires_at, issued_at = excluded.issued_at",
+        )
+        .bind(connection_id)
+        .bind(&token.access_token)
+        .bind(&token.refresh_token)
+        .bind(ts(token.expires_at))
+        .bind(ts(token.issued_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

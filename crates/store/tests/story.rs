@@ -1,0 +1,244 @@
+//! The store's story: one document's life through the ledger, on a real SQLite file.
+
+use chrono::{Duration, TimeZone, Utc};
+use ledgerlink_store::*;
+use serde_json::json;
+
+async fn store() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("ledger.sqlite"))
+        .await
+        .unwrap();
+    store
+        .upsert_connection(&ConnectionRecord {
+            id: "shop".into(),
+            name: "Shop".into(),
+            source_kind: "woocommerce".into(),
+            target_kind: "exact".into(),
+            settings_json: json!({}),
+        })
+        .await
+        .unwrap();
+    (dir, store)
+}
+
+fn order(modified_minute: u32) -> NewDocument {
+    NewDocument {
+        connection_id: "shop".into(),
+        kind: "order".into(),
+        source_id: "1001".into(),
+        number: "1001".into(),
+        source_modified_at: Utc
+            .with_ymd_and_hms(2026, 11, 1, 10, modified_minute, 0)
+            .unwrap(),
+        document_json: json!({"status": "processing"}),
+    }
+}
+
+#[tokio::test]
+async fn a_document_lives_once_through_the_ledger() {
+    let (_dir, store) = store().await;
+    let now = Utc::now();
+
+    let first = store.intake(order(0), now).await.unwrap();
+    assert!(matches!(first, IntakeOutcome::New(_)));
+    assert_eq!(
+        store.intake(order(0), now).await.unwrap(),
+        IntakeOutcome::Unchanged(first.document_id())
+    );
+    assert_eq!(
+        store.intake(order(5), now).await.unwrap(),
+        IntakeOutcome::Updated(first.document_id())
+    );
+
+    let claimed = store
+        .claim_due("w1", now, now + Duration::seconds(30), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    // Leased: a second worker gets nothing until the lease runs out.
+    assert!(store
+        .claim_due("w2", now, now + Duration::seconds(30), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let stale = claimed[0].lease();
+    let taken_over = store
+        .claim_due(
+            "w2",
+            now + Duration::seconds(31),
+            now + Duration::seconds(60),
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(taken_over.len(), 1);
+
+    // The first worker's token is stale: its write is refused.
+    let refused = store
+        .transition(stale, DocState::Booked, Transition::default(), now)
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, StoreError::LeaseLost { .. }));
+
+    let lease = taken_over[0].lease();
+    let change = Transition {
+        reference: Some("WC-1001".into()),
+        plan_json: Some(json!({"total": "12.10"})),
+        counts_as_attempt: true,
+        ..Transition::default()
+    };
+    store
+        .transition_keep_lease(lease, DocState::Posting, change, now)
+        .await
+        .unwrap();
+    store
+        .transition(
+            lease,
+            DocState::Booked,
+            Transition {
+                target_id: Some("E-1".into()),
+                ..Transition::default()
+            },
+            now,
+        )
+        .await
+        .unwrap();
+
+    let row = store.document(lease.document_id).await.unwrap().unwrap();
+    assert_eq!(row.state, DocState::Booked);
+    assert_eq!(row.reference.as_deref(), Some("WC-1001"));
+    assert_eq!(row.target_id.as_deref(), Some("E-1"));
+    assert_eq!(row.attempts, 1);
+    // A booked document is never reopened by a later change in the source.
+    assert!(matches!(
+        store.intake(order(30), now).await.unwrap(),
+        IntakeOutcome::Unchanged(_)
+    ));
+
+    let states: Vec<DocState> = store
+        .transitions(row.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.to_state)
+        .collect();
+    assert_eq!(
+        states,
+        [
+            DocState::Received,
+            DocState::Received,
+            DocState::Posting,
+            DocState::Booked
+        ]
+    );
+    assert_eq!(
+        store.state_counts("shop").await.unwrap(),
+        vec![(DocState::Booked, 1)]
+    );
+    assert_eq!(store.open_count().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn held_documents_are_retried_on_request_only() {
+    let (_dir, store) = store().await;
+    let now = Utc::now();
+    let id = store.intake(order(0), now).await.unwrap().document_id();
+    let lease = store
+        .claim_due("w", now, now + Duration::seconds(30), 1)
+        .await
+        .unwrap()[0]
+        .lease();
+    let reason = Transition {
+        reason: Some("unknown VAT code".into()),
+        ..Transition::default()
+    };
+    store
+        .transition(lease, DocState::Held, reason, now)
+        .await
+        .unwrap();
+    assert!(store
+        .claim_due("w", now, now + Duration::seconds(30), 1)
+        .await
+        .unwrap()
+        .is_empty());
+    store.retry_held(id, now).await.unwrap();
+    assert_eq!(
+        store
+            .claim_due("w", now, now + Duration::seconds(30), 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        store.retry_held(id, now).await.is_err(),
+        "only a held document can be retried"
+    );
+}
+
+#[tokio::test]
+async fn cursors_deliveries_cache_and_tokens_persist_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.sqlite");
+    let now = Utc::now();
+    {
+        let store = SqliteStore::open(&path).await.unwrap();
+        store
+            .set_cursor("shop", "modified_after", "2026-11-01T10:00:00", now)
+            .await
+            .unwrap();
+        assert!(store.record_delivery("shop", "d-1", now).await.unwrap());
+        assert!(!store.record_delivery("shop", "d-1", now).await.unwrap());
+        store
+            .cache_put(
+                "shop",
+                "100001",
+                "GLAccounts",
+                "8000",
+                &json!({"ID": "g"}),
+                now,
+            )
+            .await
+            .unwrap();
+        let token = TokenRecord {
+            access_token: "a".into(),
+            refresh_token: "r".into(),
+            expires_at: now,
+            issued_at: now,
+        };
+        store.save_token("shop", &token).await.unwrap();
+        assert!(
+            !format!("{token:?}").contains("\"r\""),
+            "token Debug must redact"
+        );
+    }
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(
+        store
+            .cursor("shop", "modified_after")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("2026-11-01T10:00:00")
+    );
+    assert!(!store.record_delivery("shop", "d-1", now).await.unwrap());
+    assert_eq!(
+        store
+            .cache_get("shop", "100001", "GLAccounts", "8000")
+            .await
+            .unwrap(),
+        Some(json!({"ID": "g"}))
+    );
+    assert_eq!(
+        store
+            .cache_count("shop", "100001", "GLAccounts")
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store.token("shop").await.unwrap().unwrap().refresh_token,
+        "r"
+    );
+}
