@@ -5,6 +5,7 @@
 //! The [`Store`] trait is what the engine sees; each backend lives in its own module and owns
 //! its migrations (SQLite now, PostgreSQL next).
 
+pub mod audit;
 pub mod sqlite;
 
 use std::fmt;

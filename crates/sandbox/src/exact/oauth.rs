@@ -1,0 +1,420 @@
+//! OAuth 2.0 authorization-code flow as Exact runs it: `/api/oauth2/auth` hands out a code (valid
+//! three minutes, single use), `/api/oauth2/token` trades it — or a refresh token — for a bearer
+//! access token. Refresh tokens rotate: each refresh returns a new one and the old one is dead
+//! ("Old refresh token used."). A new access token is refused while the grant's current one is
+//! younger than 570 s (Exact's "no new token more often than every 9.5 minutes").
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::response::{Html, IntoResponse, Response};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::RngCore;
+use serde_json::json;
+
+use super::ExactSandbox;
+
+const CODE_TTL_MS: i64 = 3 * 60_000;
+/// Minimum age of the current access token before a refresh is allowed.
+pub const MIN_REFRESH_INTERVAL_MS: i64 = 570_000;
+/// Refresh tokens that are not used expire after 30 days.
+const REFRESH_TTL_MS: i64 = 30 * 86_400_000;
+
+fn random_token(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    rand::thread_rng().fill_bytes(&mut buffer);
+    URL_SAFE_NO_PAD.encode(buffer)
+}
+
+struct IssuedCode {
+    redirect_uri: String,
+    issued_ms: i64,
+}
+
+/// One consent of the user to the app: a chain of access and refresh tokens.
+struct Grant {
+    access_issued_ms: i64,
+    refresh_token: String,
+    refresh_issued_ms: i64,
+}
+
+/// A token-endpoint failure: `{"error": …, "error_description": …}` with status 400.
+pub struct OAuthError {
+    error: &'static str,
+    description: String,
+}
+
+impl OAuthError {
+    fn new(error: &'static str, description: impl Into<String>) -> Self {
+        OAuthError {
+            error,
+            description: description.into(),
+        }
+    }
+}
+
+pub struct Tokens {
+    access_token: String,
+    refresh_token: String,
+    expires_in: i64,
+}
+
+#[derive(Default)]
+pub struct AuthState {
+    codes: HashMap<String, IssuedCode>,
+    grants: Vec<Grant>,
+    /// access token → (grant, expiry in ms)
+    access: HashMap<String, (usize, i64)>,
+    /// every refresh token ever issued → its grant (only the grant's latest one is usable)
+    refresh: HashMap<String, usize>,
+}
+
+impl AuthState {
+    pub fn issue_code(&mut self, redirect_uri: &str, now: i64) -> String {
+        let code = random_token(32);
+        self.codes.insert(
+            code.clone(),
+            IssuedCode {
+                redirect_uri: redirect_uri.to_string(),
+                issued_ms: now,
+            },
+        );
+        code
+    }
+
+    fn mint(&mut self, grant: usize, now: i64, lifetime_secs: i64) -> Tokens {
+        let access_token = random_token(48);
+        let refresh_token = random_token(48);
+        self.access
+            .insert(access_token.clone(), (grant, now + lifetime_secs * 1000));
+        self.refresh.insert(refresh_token.clone(), grant);
+        let g = &mut self.grants[grant];
+        g.access_issued_ms = now;
+        g.refresh_token = refresh_token.clone();
+        g.refresh_issued_ms = now;
+        Tokens {
+            access_token,
+            refresh_token,
+            expires_in: lifetime_secs,
+        }
+    }
+
+    pub fn exchange_code(
+        &mut self,
+        code: &str,
+        redirect_uri: Option<&str>,
+        now: i64,
+        lifetime_secs: i64,
+    ) -> Result<Tokens, OAuthError> {
+        let issued = self.codes.remove(code).ok_or_else(|| {
+            OAuthError::new(
+                "invalid_grant",
+                "The authorization code is invalid or has already been used.",
+            )
+        })?;
+        if now - issued.issued_ms > CODE_TTL_MS {
+            return Err(OAuthError::new(
+                "invalid_grant",
+                "The authorization code has expired (codes are valid for 3 minutes).",
+            ));
+        }
+        match redirect_uri {
+            None => {
+                return Err(OAuthError::new(
+                    "invalid_request",
+                    "The redirect_uri parameter is missing.",
+                ))
+            }
+            Some(uri) if uri != issued.redirect_uri => {
+                return Err(OAuthError::new(
+                    "invalid_grant",
+                    "The redirect_uri does not match the one used in the authorization request.",
+                ))
+            }
+            Some(_) => {}
+        }
+        self.grants.push(Grant {
+            access_issued_ms: now,
+            refresh_token: String::new(),
+            refresh_issued_ms: now,
+        });
+        Ok(self.mint(self.grants.len() - 1, now, lifetime_secs))
+    }
+
+    pub fn refresh(
+        &mut self,
+        refresh_token: &str,
+        now: i64,
+        lifetime_secs: i64,
+    ) -> Result<Tokens, OAuthError> {
+        let grant = *self
+            .refresh
+            .get(refresh_token)
+            .ok_or_else(|| OAuthError::new("invalid_grant", "Invalid refresh token."))?;
+        let g = &self.grants[grant];
+        if g.refresh_token != refresh_token {
+            return Err(OAuthError::new("invalid_grant", "Old refresh token used."));
+        }
+        if now - g.refresh_issued_ms > REFRESH_TTL_MS {
+            let expired = chrono::DateTime::from_timestamp_millis(g.refresh_issued_ms + REFRESH_TTL_MS)
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default();
+            return Err(OAuthError::new(
+                "invalid_request",
+                format!("The refresh token expired at {expired}."),
+            ));
+        }
+        let age = now - g.access_issued_ms;
+        if age < MIN_REFRESH_INTERVAL_MS {
+            let wait = (MIN_REFRESH_INTERVAL_MS - age + 999) / 1000;
+            return Err(OAuthError::new(
+                "invalid_request",
+                format!(
+                    "The current access token is still valid: a new access token may be \
+                     requested at most once every 570 seconds (9.5 minutes). Try again in \
+                     {wait} seconds."
+                ),
+            ));
+        }
+        Ok(self.mint(grant, now, lifetime_secs))
+    }
+
+    /// `Err` carries the reason a bearer token is refused.
+    pub fn check_access(&self, token: &str, now: i64) -> Result<(), &'static str> {
+        match self.access.get(token) {
+            None => Err("The access token is invalid."),
+            Some(&(_, expires)) if expires <= now => Err("The access token has expired."),
+            Some(_) => Ok(()),
+        }
+    }
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn error_page(message: &str) -> Response {
+    let body = format!(
+        "<!DOCTYPE html><html><head><title>Exact Online</title></head><body>\
+         <h1>Error</h1><p>{}</p></body></html>",
+        escape_html(message)
+    );
+    (StatusCode::BAD_REQUEST, Html(body)).into_response()
+}
+
+fn redirect(location: &str) -> Response {
+    (StatusCode::FOUND, [(header::LOCATION, location.to_string())]).into_response()
+}
+
+/// Appends `pairs` to the app's redirect URI.
+fn redirect_with(redirect_uri: &str, pairs: &[(&str, Option<&str>)]) -> Response {
+    match url::Url::parse(redirect_uri) {
+        Ok(mut url) => {
+            {
+                let mut query = url.query_pairs_mut();
+                for (name, value) in pairs {
+                    if let Some(value) = value {
+                        query.append_pair(name, value);
+                    }
+                }
+            }
+            redirect(url.as_str())
+        }
+        Err(_) => error_page("The redirect_uri is not a valid URL."),
+    }
+}
+
+impl ExactSandbox {
+    /// Validates the app's authorization request; `Err` is the page to show instead.
+    fn check_authorize(&self, params: &HashMap<String, String>) -> Result<(), Response> {
+        let config = self.config();
+        if params.get("client_id").map(String::as_str) != Some(config.client_id.as_str()) {
+            return Err(error_page(
+                "The client_id is unknown: this app is not registered.",
+            ));
+        }
+        if params.get("redirect_uri").map(String::as_str) != Some(config.redirect_uri.as_str()) {
+            return Err(error_page(
+                "The redirect_uri does not match the redirect URI registered for this app.",
+            ));
+        }
+        if params.get("response_type").map(String::as_str) != Some("code") {
+            let state = params.get("state").map(String::as_str);
+            return Err(redirect_with(
+                &config.redirect_uri,
+                &[("error", Some("unsupported_response_type")), ("state", state)],
+            ));
+        }
+        Ok(())
+    }
+
+    fn approve(&self, params: &HashMap<String, String>) -> Response {
+        let code = self.issue_authorization_code();
+        redirect_with(
+            &self.config().redirect_uri,
+            &[
+                ("code", Some(&code)),
+                ("state", params.get("state").map(String::as_str)),
+            ],
+        )
+    }
+}
+
+/// `GET /api/oauth2/auth`: redirects at once with a code (auto-approve) or shows a consent page.
+pub async fn authorize(
+    State(sandbox): State<ExactSandbox>,
+    uri: Uri,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let response = match sandbox.check_authorize(&params) {
+        Err(page) => page,
+        Ok(()) if sandbox.config().auto_approve => sandbox.approve(&params),
+        Ok(()) => {
+            let hidden: String = ["client_id", "redirect_uri", "response_type", "state"]
+                .iter()
+                .filter_map(|name| params.get(*name).map(|v| (name, v)))
+                .map(|(name, value)| {
+                    format!(
+                        "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
+                        escape_html(value)
+                    )
+                })
+                .collect();
+            Html(format!(
+                "<!DOCTYPE html><html><head><title>Exact Online - Authorize</title></head><body>\
+                 <h1>Exact Online (sandbox)</h1>\
+                 <p>The app <strong>{}</strong> asks for access to your Exact Online divisions.</p>\
+                 <form method=\"post\" action=\"/api/oauth2/auth\">{hidden}\
+                 <button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button> \
+                 <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button>\
+                 </form></body></html>",
+                escape_html(&sandbox.config().client_id)
+            ))
+            .into_response()
+        }
+    };
+    sandbox.record_plain("GET", &uri, response.status());
+    response
+}
+
+/// `POST /api/oauth2/auth`: the consent form's answer.
+pub async fn consent(State(sandbox): State<ExactSandbox>, uri: Uri, body: Bytes) -> Response {
+    let params: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let response = match sandbox.check_authorize(&params) {
+        Err(page) => page,
+        Ok(()) if params.get("decision").map(String::as_str) == Some("approve") => {
+            sandbox.approve(&params)
+        }
+        Ok(()) => redirect_with(
+            &sandbox.config().redirect_uri,
+            &[
+                ("error", Some("access_denied")),
+                ("state", params.get("state").map(String::as_str)),
+            ],
+        ),
+    };
+    sandbox.record_plain("POST", &uri, response.status());
+    response
+}
+
+fn token_error(error: OAuthError) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Json(json!({ "error": error.error, "error_description": error.description })),
+    )
+        .into_response()
+}
+
+/// `POST /api/oauth2/token` (form-encoded).
+pub async fn token(
+    State(sandbox): State<ExactSandbox>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let response = token_response(&sandbox, &headers, &body);
+    sandbox.record_plain("POST", &uri, response.status());
+    response
+}
+
+fn token_response(sandbox: &ExactSandbox, headers: &HeaderMap, body: &[u8]) -> Response {
+    let form_encoded = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !form_encoded {
+        return token_error(OAuthError::new(
+            "invalid_request",
+            "The token request must be sent as application/x-www-form-urlencoded.",
+        ));
+    }
+    let params: HashMap<String, String> = match serde_urlencoded::from_bytes(body) {
+        Ok(p) => p,
+        Err(_) => {
+            return token_error(OAuthError::new(
+                "invalid_request",
+                "The request body is not valid form data.",
+            ))
+        }
+    };
+    let config = sandbox.config();
+    let param = |name: &str| params.get(name).map(String::as_str);
+    if param("client_id") != Some(config.client_id.as_str())
+        || param("client_secret") != Some(config.client_secret.as_str())
+    {
+        return token_error(OAuthError::new(
+            "invalid_client",
+            "Client authentication failed: unknown client_id or wrong client_secret.",
+        ));
+    }
+    let now = sandbox.now_ms();
+    let lifetime = config.access_token_secs;
+    let mut auth = sandbox.inner.auth.lock().unwrap();
+    let result = match param("grant_type") {
+        Some("authorization_code") => match param("code") {
+            Some(code) => auth.exchange_code(code, param("redirect_uri"), now, lifetime),
+            None => Err(OAuthError::new(
+                "invalid_request",
+                "The code parameter is missing.",
+            )),
+        },
+        Some("refresh_token") => match param("refresh_token") {
+            Some(token) => auth.refresh(token, now, lifetime),
+            None => Err(OAuthError::new(
+                "invalid_request",
+                "The refresh_token parameter is missing.",
+            )),
+        },
+        Some(_) => Err(OAuthError::new(
+            "unsupported_grant_type",
+            "Only authorization_code and refresh_token grants are supported.",
+        )),
+        None => Err(OAuthError::new(
+            "invalid_request",
+            "The grant_type parameter is missing.",
+        )),
+    };
+    drop(auth);
+    match result {
+        Ok(tokens) => (
+            StatusCode::OK,
+            [(header::CACHE_CONTROL, "no-store")],
+            axum::Json(json!({
+                "access_token": tokens.access_token,
+                "token_type": "bearer",
+                "expires_in": tokens.expires_in.to_string(),
+                "refresh_token": tokens.refresh_token,
+            })),
+        )
+            .into_response(),
+        Err(error) => token_error(error),
+    }
+}

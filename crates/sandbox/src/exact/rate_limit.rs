@@ -1,0 +1,175 @@
+//! Exact's API limits, on the emulator clock:
+//! - per app (client id) and division: calls per minute (fixed windows aligned to clock minutes,
+//!   as the real `X-RateLimit-Minutely-Reset` shows) and per day (reset at midnight UTC);
+//! - the error-rate limit: more than 10 answers with 400/401/403/404 for the same app, division
+//!   and endpoint within an hour block that endpoint for an hour.
+
+use std::collections::{HashMap, VecDeque};
+
+use axum::http::{HeaderMap, HeaderValue};
+
+const MINUTE_MS: i64 = 60_000;
+const DAY_MS: i64 = 86_400_000;
+const HOUR_MS: i64 = 3_600_000;
+/// Errors tolerated per app, division, endpoint and hour.
+pub const MAX_ERRORS_PER_HOUR: usize = 10;
+
+/// The six rate-limit headers of one response.
+#[derive(Clone, Copy, Debug)]
+pub struct RateHeaders {
+    pub daily_limit: u32,
+    pub daily_remaining: u32,
+    pub daily_reset_ms: i64,
+    pub minutely_limit: u32,
+    pub minutely_remaining: u32,
+    pub minutely_reset_ms: i64,
+}
+
+impl RateHeaders {
+    pub fn apply(&self, headers: &mut HeaderMap) {
+        let pairs = [
+            ("X-RateLimit-Limit", self.daily_limit.to_string()),
+            ("X-RateLimit-Remaining", self.daily_remaining.to_string()),
+            ("X-RateLimit-Reset", self.daily_reset_ms.to_string()),
+            ("X-RateLimit-Minutely-Limit", self.minutely_limit.to_string()),
+            (
+                "X-RateLimit-Minutely-Remaining",
+                self.minutely_remaining.to_string(),
+            ),
+            ("X-RateLimit-Minutely-Reset", self.minutely_reset_ms.to_string()),
+        ];
+        for (name, value) in pairs {
+            headers.insert(
+                name,
+                HeaderValue::from_str(&value).expect("digits are a valid header value"),
+            );
+        }
+    }
+}
+
+#[derive(Default)]
+struct Usage {
+    day: i64,
+    day_used: u32,
+    minute: i64,
+    minute_used: u32,
+}
+
+#[derive(Default)]
+struct ErrorLog {
+    at: VecDeque<i64>,
+    blocked_until: Option<i64>,
+}
+
+/// Which limit a refused call ran into.
+pub enum Exceeded {
+    Daily,
+    Minutely,
+}
+
+#[derive(Default)]
+pub struct Limits {
+    usage: HashMap<(String, i32), Usage>,
+    errors: HashMap<(String, i32, String), ErrorLog>,
+}
+
+impl Limits {
+    fn usage(&mut self, client: &str, division: i32, now: i64) -> &mut Usage {
+        let usage = self
+            .usage
+            .entry((client.to_string(), division))
+            .or_default();
+        let (day, minute) = (now.div_euclid(DAY_MS), now.div_euclid(MINUTE_MS));
+        if usage.day != day {
+            usage.day = day;
+            usage.day_used = 0;
+        }
+        if usage.minute != minute {
+            usage.minute = minute;
+            usage.minute_used = 0;
+        }
+        usage
+    }
+
+    /// The headers as they stand, without counting a call.
+    pub fn peek(
+        &mut self,
+        client: &str,
+        division: i32,
+        now: i64,
+        daily: u32,
+        minutely: u32,
+    ) -> RateHeaders {
+        let usage = self.usage(client, division, now);
+        headers_for(usage, daily, minutely)
+    }
+
+    /// Counts one call, or refuses it (nothing counted) when a window is used up.
+    pub fn consume(
+        &mut self,
+        client: &str,
+        division: i32,
+        now: i64,
+        daily: u32,
+        minutely: u32,
+    ) -> Result<RateHeaders, (RateHeaders, Exceeded)> {
+        let usage = self.usage(client, division, now);
+        if usage.day_used >= daily {
+            return Err((headers_for(usage, daily, minutely), Exceeded::Daily));
+        }
+        if usage.minute_used >= minutely {
+            return Err((headers_for(usage, daily, minutely), Exceeded::Minutely));
+        }
+        usage.day_used += 1;
+        usage.minute_used += 1;
+        Ok(headers_for(usage, daily, minutely))
+    }
+
+    /// When the endpoint is blocked for this app and division: the moment the block lifts.
+    pub fn blocked_until(
+        &mut self,
+        client: &str,
+        division: i32,
+        endpoint: &str,
+        now: i64,
+    ) -> Option<i64> {
+        let log = self
+            .errors
+            .get_mut(&(client.to_string(), division, endpoint.to_string()))?;
+        match log.blocked_until {
+            Some(until) if until > now => Some(until),
+            Some(_) => {
+                log.blocked_until = None;
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Counts an error answer; the 11th within an hour blocks the endpoint for an hour.
+    pub fn record_error(&mut self, client: &str, division: i32, endpoint: &str, now: i64) {
+        let log = self
+            .errors
+            .entry((client.to_string(), division, endpoint.to_string()))
+            .or_default();
+        while log.at.front().is_some_and(|&t| t <= now - HOUR_MS) {
+            log.at.pop_front();
+        }
+        log.at.push_back(now);
+        if log.at.len() > MAX_ERRORS_PER_HOUR {
+            log.blocked_until = Some(now + HOUR_MS);
+            log.at.clear();
+        }
+    }
+}
+
+fn headers_for(usage: &Usage, daily: u32, minutely: u32) -> RateHeaders {
+    RateHeaders {
+        daily_limit: daily,
+        daily_remaining: daily.saturating_sub(usage.day_used),
+        daily_reset_ms: (usage.day + 1) * DAY_MS,
+        minutely_limit: minutely,
+        minutely_remaining: minutely.saturating_sub(usage.minute_used),
+        minutely_reset_ms: (usage.minute + 1) * MINUTE_MS,
+    }
+}

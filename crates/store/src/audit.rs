@@ -1,0 +1,168 @@
+//! Writing the audit log: every request to an external system and its response, with secrets
+//! redacted before anything is stored.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use crate::{AuditEntry, Store};
+
+/// Field and parameter names whose values are secrets wherever they appear.
+const SECRET_NAMES: [&str; 11] = [
+    "access_token",
+    "refresh_token",
+    "client_secret",
+    "consumer_secret",
+    "consumer_key",
+    "code",
+    "password",
+    "secret",
+    "authorization",
+    "api_key",
+    "token",
+];
+
+/// Replaces the values of secret fields in a JSON, form-encoded or query text.
+pub fn redact(text: &str) -> String {
+    if let Ok(mut value) = serde_json::from_str::<serde_json::Value>(text) {
+        redact_json(&mut value);
+        return value.to_string();
+    }
+    redact_pairs(text)
+}
+
+fn is_secret(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    SECRET_NAMES.contains(&lower.as_str())
+}
+
+fn redact_json(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, inner) in map.iter_mut() {
+                if is_secret(key) {
+                    *inner = serde_json::Value::String("[redacted]".into());
+                } else {
+                    redact_json(inner);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_json),
+        _ => {}
+    }
+}
+
+fn redact_pairs(text: &str) -> String {
+    let (head, query) = match text.split_once('?') {
+        Some((head, query)) => (Some(head), query),
+        None => (None, text),
+    };
+    if !query.contains('=') {
+        return text.to_string();
+    }
+    let redacted: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if is_secret(name) => format!("{name}=[redacted]"),
+            _ => pair.to_string(),
+        })
+        .collect();
+    match head {
+        Some(head) => format!("{head}?{}", redacted.join("&")),
+        None => redacted.join("&"),
+    }
+}
+
+/// Writes audit entries for one connection and one external system.
+#[derive(Clone)]
+pub struct Auditor {
+    store: Arc<dyn Store>,
+    connection_id: String,
+    system: &'static str,
+}
+
+/// One exchange, as the connector saw it.
+pub struct Exchange<'a> {
+    pub method: &'a str,
+    pub url: &'a str,
+    pub request_body: Option<&'a str>,
+    pub status: Option<u16>,
+    pub response_body: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub duration_ms: i64,
+}
+
+impl Auditor {
+    pub fn new(
+        store: Arc<dyn Store>,
+        connection_id: impl Into<String>,
+        system: &'static str,
+    ) -> Self {
+        Auditor {
+            store,
+            connection_id: connection_id.into(),
+            system,
+        }
+    }
+
+    /// Records the exchange. A failure to write the audit log is logged, never fatal: the
+    /// booking's own state is in the ledger, which is written separately.
+    pub async fn record(&self, exchange: Exchange<'_>) {
+        const MAX_BODY: usize = 64 * 1024;
+        let clip = |body: &str| {
+            let redacted = redact(body);
+            if redacted.len() > MAX_BODY {
+                let mut end = MAX_BODY;
+                while !redacted.is_char_boundary(end) {
+                    end -= 1;
+                }
+                format!("{}… [{} bytes]", &redacted[..end], redacted.len())
+            } else {
+                redacted
+            }
+        };
+        let entry = AuditEntry {
+            connection_id: self.connection_id.clone(),
+            system: self.system.to_string(),
+            method: exchange.method.to_string(),
+            url: redact_pairs(exchange.url),
+            request_body: exchange.request_body.map(clip),
+            status: exchange.status,
+            response_body: exchange.response_body.map(clip),
+            error: exchange.error.map(redact),
+            duration_ms: exchange.duration_ms,
+            at: Utc::now(),
+        };
+        if let Err(error) = self.store.audit(entry).await {
+            tracing::warn!(%error, "could not write the audit log");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_json_form_and_query_secrets() {
+        let json =
+            redact(r#"{"access_token":"abc","nested":{"refresh_token":"def"},"expires_in":"600"}"#);
+        assert!(!json.contains("abc") && !json.contains("def"));
+        assert!(json.contains("600"));
+        let form = redact("grant_type=refresh_token&refresh_token=xyz&client_secret=s3");
+        assert_eq!(
+            form,
+            "grant_type=refresh_token&refresh_token=[redacted]&client_secret=[redacted]"
+        );
+        let url = redact_pairs("http://x/orders?consumer_key=ck_1&consumer_secret=cs_2&page=2");
+        assert_eq!(
+            url,
+            "http://x/orders?consumer_key=[redacted]&consumer_secret=[redacted]&page=2"
+        );
+    }
+
+    #[test]
+    fn leaves_plain_text_alone() {
+        assert_eq!(redact("not a secret"), "not a secret");
+    }
+}
