@@ -1,0 +1,193 @@
+//! Master data of one division (GL accounts, VAT codes, journals, items, known customers),
+//! cached in the store so that every plan is checked before a call is spent on it.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use ledgerlink_core::ConnectorError;
+use ledgerlink_store::Store;
+use serde_json::{json, Value};
+use tokio::sync::Mutex;
+
+use super::http::ExactHttp;
+
+/// An unknown code triggers at most one re-read of the lists per this interval.
+const REFRESH_INTERVAL_MINUTES: i64 = 10;
+
+#[derive(Clone)]
+pub(crate) struct MasterData {
+    store: Arc<dyn Store>,
+    connection_id: String,
+    scope: String,
+    division: i32,
+    last_refresh: Arc<Mutex<Option<DateTime<Utc>>>>,
+}
+
+/// (entity, `$select`, key field) for every list that is cached whole.
+const LISTS: [(&str, &str, &str); 4] = [
+    (
+        "financial/GLAccounts",
+        "ID,Code,Description,BalanceType",
+        "Code",
+    ),
+    ("vat/VATCodes", "ID,Code,Description,Percentage", "Code"),
+    ("financial/Journals", "ID,Code,Description,Type", "Code"),
+    ("logistics/Items", "ID,Code,Description", "Code"),
+];
+
+fn store_error(error: ledgerlink_store::StoreError) -> ConnectorError {
+    ConnectorError::transient("The ledger database is unavailable.", error.to_string())
+}
+
+impl MasterData {
+    pub(crate) fn new(store: Arc<dyn Store>, connection_id: &str, division: i32) -> Self {
+        MasterData {
+            store,
+            connection_id: connection_id.to_string(),
+            scope: division.to_string(),
+            division,
+            last_refresh: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// Reads the lists from Exact when they are not cached yet.
+    pub(crate) async fn ensure_loaded(&self, http: &ExactHttp) -> Result<(), ConnectorError> {
+        let cached = self
+            .store
+            .cache_count(&self.connection_id, &self.scope, "financial/GLAccounts")
+            .await
+            .map_err(store_error)?;
+        if cached == 0 {
+            self.refresh(http, true).await?;
+        }
+        Ok(())
+    }
+
+    async fn refresh(&self, http: &ExactHttp, force: bool) -> Result<bool, ConnectorError> {
+        let mut last = self.last_refresh.lock().await;
+        let now = Utc::now();
+        if !force && last.is_some_and(|at| now - at < Duration::minutes(REFRESH_INTERVAL_MINUTES)) {
+            return Ok(false);
+        }
+        for (entity, select, key) in LISTS {
+            for record in http.get_all(self.division, entity, "", select).await? {
+                if let Some(code) = record[key].as_str() {
+                    self.store
+                        .cache_put(
+                            &self.connection_id,
+                            &self.scope,
+                            entity,
+                            code.trim(),
+                            &record,
+                            now,
+                        )
+                        .await
+                        .map_err(store_error)?;
+                }
+            }
+        }
+        *last = Some(now);
+        Ok(true)
+    }
+
+    /// A cached record by code; re-reads the lists once if the code is unknown.
+    async fn lookup(
+        &self,
+        http: &ExactHttp,
+        entity: &str,
+        code: &str,
+    ) -> Result<Option<Value>, ConnectorError> {
+        let get = || {
+            self.store
+                .cache_get(&self.connection_id, &self.scope, entity, code.trim())
+        };
+        if let Some(found) = get().await.map_err(store_error)? {
+            return Ok(Some(found));
+        }
+        if self.refresh(http, false).await? {
+            return get().await.map_err(store_error);
+        }
+        Ok(None)
+    }
+
+    pub(crate) async fn gl_account_id(
+        &self,
+        http: &ExactHttp,
+        code: &str,
+    ) -> Result<String, ConnectorError> {
+        let account = self.lookup(http, "financial/GLAccounts", code).await?.ok_or_else(|| {
+            ConnectorError::config(format!(
+                "Ledger account `{code}` does not exist in Exact Online division {}. Create it in Exact or change the account in the settings, then retry.",
+                self.division
+            ))
+        })?;
+        id_of(&account)
+    }
+
+    /// The VAT code as Exact writes it (it may be space-padded).
+    pub(crate) async fn vat_code(
+        &self,
+        http: &ExactHttp,
+        code: &str,
+    ) -> Result<String, ConnectorError> {
+        let vat = self.lookup(http, "vat/VATCodes", code).await?.ok_or_else(|| {
+            ConnectorError::config(format!(
+                "VAT code `{code}` does not exist in Exact Online division {}. Map the VAT treatment to an existing code under [booking.vat_codes], then retry.",
+                self.division
+            ))
+        })?;
+        Ok(vat["Code"].as_str().unwrap_or(code).to_string())
+    }
+
+    /// The journal's code, checked to be a sales journal (type 20).
+    pub(crate) async fn sales_journal(
+        &self,
+        http: &ExactHttp,
+        code: &str,
+    ) -> Result<String, ConnectorError> {
+        let journal = self.lookup(http, "financial/Journals", code).await?.ok_or_else(|| {
+            ConnectorError::config(format!(
+                "Journal `{code}` does not exist in Exact Online division {}. Set `journal` to the code of a sales journal, then retry.",
+                self.division
+            ))
+        })?;
+        if journal["Type"].as_i64() != Some(20) {
+            return Err(ConnectorError::config(format!(
+                "Journal `{code}` in Exact Online is not a sales journal. Set `journal` to the code of a sales journal, then retry."
+            )));
+        }
+        Ok(journal["Code"].as_str().unwrap_or(code).trim().to_string())
+    }
+
+    pub(crate) async fn cached_account(&self, key: &str) -> Result<Option<String>, ConnectorError> {
+        let found = self
+            .store
+            .cache_get(&self.connection_id, &self.scope, "crm/Accounts", key)
+            .await
+            .map_err(store_error)?;
+        Ok(found.and_then(|v| v["ID"].as_str().map(str::to_string)))
+    }
+
+    pub(crate) async fn cache_account(&self, key: &str, id: &str) -> Result<(), ConnectorError> {
+        self.store
+            .cache_put(
+                &self.connection_id,
+                &self.scope,
+                "crm/Accounts",
+                key,
+                &json!({ "ID": id }),
+                Utc::now(),
+            )
+            .await
+            .map_err(store_error)
+    }
+}
+
+fn id_of(record: &Value) -> Result<String, ConnectorError> {
+    record["ID"].as_str().map(str::to_string).ok_or_else(|| {
+        ConnectorError::transient(
+            "Exact Online's master data is incomplete.",
+            format!("record without ID: {record}"),
+        )
+    })
+}

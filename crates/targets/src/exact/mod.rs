@@ -1,0 +1,251 @@
+//! Exact Online: OAuth 2 with rotating refresh tokens, the per-division rate budget from the
+//! `X-RateLimit-*` headers, master data cached per division, customers found or created, and
+//! one `POST salesentry/SalesEntries` per document with its lines inline.
+
+mod http;
+mod master_data;
+mod oauth;
+
+use std::sync::Arc;
+
+use ledgerlink_core::plan::CustomerMatch;
+use ledgerlink_core::{BookingPlan, ConnectorError, EntryKind, ErrorKind};
+use ledgerlink_store::audit::Auditor;
+use ledgerlink_store::Store;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub use http::RateBudget;
+pub use oauth::{authorization_url, ExactApp};
+
+use crate::BookingRef;
+use http::ExactHttp;
+use master_data::MasterData;
+
+/// One Exact Online division reached through one connection's tokens.
+#[derive(Clone)]
+pub struct ExactTarget {
+    http: ExactHttp,
+    master: MasterData,
+    division: i32,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct ExactSettings {
+    /// `https://start.exactonline.nl` (or .be, .de, ...); the sandbox's address in tests.
+    pub base_url: String,
+    pub division: i32,
+}
+
+impl ExactTarget {
+    pub fn new(
+        app: ExactApp,
+        settings: ExactSettings,
+        store: Arc<dyn Store>,
+        connection_id: &str,
+        timeout: std::time::Duration,
+    ) -> Result<Self, ConnectorError> {
+        let auditor = Auditor::new(store.clone(), connection_id, "exact");
+        let http = ExactHttp::new(
+            app,
+            &settings.base_url,
+            store.clone(),
+            connection_id,
+            auditor,
+            timeout,
+        )?;
+        let master = MasterData::new(store, connection_id, settings.division);
+        Ok(ExactTarget {
+            http,
+            master,
+            division: settings.division,
+        })
+    }
+
+    /// Exchanges an authorization code (from the OAuth redirect) for the connection's first
+    /// tokens and stores them.
+    pub async fn connect_with_code(&self, code: &str) -> Result<(), ConnectorError> {
+        self.http.tokens().exchange_code(code).await
+    }
+
+    pub fn rate_budget(&self) -> Option<RateBudget> {
+        self.http.budget()
+    }
+
+    /// Looks a booking up by our reference (`YourRef`).
+    pub async fn find(
+        &self,
+        reference: &str,
+        kind: EntryKind,
+    ) -> Result<Option<BookingRef>, ConnectorError> {
+        let filter = format!(
+            "YourRef eq '{}' and Type eq {}",
+            odata_string(reference),
+            entry_type(kind)
+        );
+        let found = self
+            .http
+            .get_all(
+                self.division,
+                "salesentry/SalesEntries",
+                &filter,
+                "EntryID,EntryNumber,YourRef,Type",
+            )
+            .await?;
+        if found.len() > 1 {
+            tracing::error!(
+                reference,
+                count = found.len(),
+                "more than one Exact entry carries this reference"
+            );
+        }
+        Ok(found.first().map(booking_ref))
+    }
+
+    /// Posts the plan as one sales entry (or credit note). Everything the plan names is checked
+    /// against cached master data first: Exact blocks an app after ten errors an hour.
+    pub async fn book(
+        &self,
+        plan: &BookingPlan,
+        corrects: Option<&BookingRef>,
+    ) -> Result<BookingRef, ConnectorError> {
+        self.master.ensure_loaded(&self.http).await?;
+        let journal = self.master.sales_journal(&self.http, &plan.journal).await?;
+        let mut lines = Vec::with_capacity(plan.lines.len());
+        for line in &plan.lines {
+            let gl_account = self.master.gl_account_id(&self.http, &line.account).await?;
+            let vat_code = self.master.vat_code(&self.http, &line.vat_code).await?;
+            lines.push(json!({
+                "GLAccount": gl_account,
+                "Description": truncate(&line.description, 60),
+                "AmountFC": decimal_json(line.amount.amount()),
+                "VATCode": vat_code,
+                "VATAmountFC": decimal_json(line.vat_amount.amount()),
+            }));
+        }
+        let customer = self.customer_id(plan).await?;
+        let description = match (plan.kind, corrects) {
+            (EntryKind::CreditNote, Some(original)) => format!(
+                "{} (credit note for {} entry {})",
+                plan.description,
+                plan.corrects_reference.as_deref().unwrap_or_default(),
+                original.number.as_deref().unwrap_or(&original.id)
+            ),
+            _ => plan.description.clone(),
+        };
+        let body = json!({
+            "Journal": journal,
+            "Customer": customer,
+            "Type": entry_type(plan.kind),
+            "EntryDate": format!("{}T00:00:00", plan.entry_date),
+            "Currency": plan.currency.code(),
+            "YourRef": plan.reference,
+            "Description": truncate(&description, 60),
+            "SalesEntryLines": lines,
+        });
+        let created = self
+            .http
+            .post(self.division, "salesentry/SalesEntries", &body)
+            .await?;
+        Ok(booking_ref(&created))
+    }
+
+    /// The relation to book on: from the cache, else found in Exact, else created.
+    async fn customer_id(&self, plan: &BookingPlan) -> Result<String, ConnectorError> {
+        let customer = &plan.customer;
+        let cache_key = format!(
+            "{:?}:{}",
+            customer.match_on,
+            customer.match_value.to_lowercase()
+        );
+        if let Some(id) = self.master.cached_account(&cache_key).await? {
+            return Ok(id);
+        }
+        let filter = match customer.match_on {
+            CustomerMatch::Email => format!("Email eq '{}'", odata_string(&customer.match_value)),
+            CustomerMatch::VatNumber => {
+                format!("VATNumber eq '{}'", odata_string(&customer.match_value))
+            }
+            // Exact's Code is 18 characters, left-padded with spaces: unpadded never matches.
+            CustomerMatch::CustomerNumber | CustomerMatch::FixedCode => {
+                format!("Code eq '{:>18}'", odata_string(&customer.match_value))
+            }
+        };
+        let found = self
+            .http
+            .get_all(self.division, "crm/Accounts", &filter, "ID,Code,Name")
+            .await?;
+        let id = match found.first().and_then(|a| a["ID"].as_str()) {
+            Some(id) => id.to_string(),
+            None if customer.match_on == CustomerMatch::FixedCode => {
+                return Err(ConnectorError::config(format!(
+                    "The fixed relation `{}` does not exist in Exact Online division {}. Create it there or change the setting.",
+                    customer.match_value, self.division
+                )))
+            }
+            None => {
+                let mut account = json!({
+                    "Name": truncate(&customer.name, 50),
+                    "Status": "C",
+                    "IsSales": true,
+                    "Country": customer.country.code(),
+                    "AddressLine1": truncate(&customer.address.line1, 100),
+                    "Postcode": customer.address.postcode,
+                    "City": truncate(&customer.address.city, 50),
+                });
+                if let Some(email) = &customer.email {
+                    account["Email"] = json!(email.as_str());
+                }
+                if let Some(phone) = &customer.phone {
+                    account["Phone"] = json!(truncate(phone, 30));
+                }
+                if let Some(vat) = &customer.vat_number {
+                    account["VATNumber"] = json!(vat.to_string());
+                }
+                if customer.match_on == CustomerMatch::CustomerNumber {
+                    account["Code"] = json!(format!("{:>18}", customer.match_value));
+                }
+                let created = self.http.post(self.division, "crm/Accounts", &account).await?;
+                created["ID"]
+                    .as_str()
+                    .ok_or_else(|| ConnectorError::new(ErrorKind::Uncertain, "Exact created the customer but did not return its id.", created.to_string()))?
+                    .to_string()
+            }
+        };
+        self.master.cache_account(&cache_key, &id).await?;
+        Ok(id)
+    }
+}
+
+fn entry_type(kind: EntryKind) -> i32 {
+    match kind {
+        EntryKind::SalesEntry => 20,
+        EntryKind::CreditNote => 21,
+    }
+}
+
+fn booking_ref(entry: &Value) -> BookingRef {
+    BookingRef {
+        id: entry["EntryID"].as_str().unwrap_or_default().to_string(),
+        number: entry
+            .get("EntryNumber")
+            .filter(|n| !n.is_null())
+            .map(|n| n.to_string().trim_matches('"').to_string()),
+    }
+}
+
+/// OData string literals double their single quotes.
+fn odata_string(text: &str) -> String {
+    text.replace('\'', "''")
+}
+
+fn truncate(text: &str, max_chars: usize) -> String {
+    text.chars().take(max_chars).collect()
+}
+
+/// Exact amounts are Edm.Double on the wire; the decimal is written as a JSON number from its
+/// exact text, never through a float.
+fn decimal_json(amount: rust_decimal::Decimal) -> Value {
+    let text = amount.round_dp(2).normalize().to_string();
+    serde_json::from_str(&text).expect("a decimal's text is a valid JSON number")
+}

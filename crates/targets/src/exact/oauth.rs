@@ -1,0 +1,241 @@
+//! Exact Online OAuth 2: authorization code, then refresh tokens that rotate and are single
+//! use. The `oauth2` crate is not used because Exact sends `expires_in` as a string, and
+//! because the rotation must be committed to the store before the new token is first used.
+
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use ledgerlink_core::{ConnectorError, ErrorKind};
+use ledgerlink_store::audit::{Auditor, Exchange};
+use ledgerlink_store::{Store, TokenRecord};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use tokio::sync::Mutex;
+
+/// The app registered with Exact (App Center): its id, secret and redirect URI.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ExactApp {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub redirect_uri: String,
+}
+
+/// Exact asks apps not to get a new access token more often than every 9.5 minutes.
+pub const MIN_REFRESH_INTERVAL_SECS: i64 = 570;
+
+/// The URL a person opens to connect their Exact Online user.
+pub fn authorization_url(base_url: &str, app: &ExactApp, state: &str) -> String {
+    let query = serde_urlencoded::to_string([
+        ("client_id", app.client_id.as_str()),
+        ("redirect_uri", app.redirect_uri.as_str()),
+        ("response_type", "code"),
+        ("state", state),
+    ])
+    .expect("plain strings encode");
+    format!("{}/api/oauth2/auth?{query}", base_url.trim_end_matches('/'))
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    refresh_token: String,
+    /// Exact sends a string of digits; accept a number too.
+    expires_in: serde_json::Value,
+}
+
+#[derive(Clone)]
+pub(crate) struct Tokens {
+    app: ExactApp,
+    token_url: String,
+    store: Arc<dyn Store>,
+    connection_id: String,
+    http: reqwest::Client,
+    auditor: Auditor,
+    /// Single flight: one refresh at a time per connection in this process.
+    refresh_lock: Arc<Mutex<()>>,
+}
+
+fn auth_error(message: &str, cause: String) -> ConnectorError {
+    ConnectorError::new(ErrorKind::Auth, message, cause)
+}
+
+impl Tokens {
+    pub(crate) fn new(
+        app: ExactApp,
+        base_url: &str,
+        store: Arc<dyn Store>,
+        connection_id: &str,
+        http: reqwest::Client,
+        auditor: Auditor,
+    ) -> Self {
+        Tokens {
+            app,
+            token_url: format!("{}/api/oauth2/token", base_url.trim_end_matches('/')),
+            store,
+            connection_id: connection_id.to_string(),
+            http,
+            auditor,
+            refresh_lock: Arc::new(Mutex::new(())),
+        }
+    }
+
+    pub(crate) async fn exchange_code(&self, code: &str) -> Result<(), ConnectorError> {
+        let _guard = self.refresh_lock.lock().await;
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", self.app.redirect_uri.as_str()),
+            ("client_id", self.app.client_id.as_str()),
+            ("client_secret", self.app.client_secret.expose_secret()),
+        ];
+        let token = self.request_token(&form).await?;
+        self.save(&token).await
+    }
+
+    /// A valid access token: the stored one, or a refreshed one when it has (nearly) expired.
+    /// `rejected` is the token the API just refused with 401, if any.
+    pub(crate) async fn access_token(
+        &self,
+        rejected: Option<&str>,
+    ) -> Result<String, ConnectorError> {
+        let current = self.load().await?;
+        if rejected.is_none() && current.expires_at - Duration::seconds(30) > Utc::now() {
+            return Ok(current.access_token);
+        }
+        let _guard = self.refresh_lock.lock().await;
+        // Another task may have refreshed while this one waited for the lock.
+        let current = self.load().await?;
+        let still_good = current.expires_at - Duration::seconds(30) > Utc::now();
+        if still_good && rejected != Some(current.access_token.as_str()) {
+            return Ok(current.access_token);
+        }
+        let age = Utc::now() - current.issued_at;
+        if age < Duration::seconds(MIN_REFRESH_INTERVAL_SECS) {
+            return Err(auth_error(
+                "Exact Online refused an access token that is less than 9.5 minutes old. Reconnect Exact Online for this connection.",
+                format!("token refused {}s after it was issued", age.num_seconds()),
+            ));
+        }
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", current.refresh_token.as_str()),
+            ("client_id", self.app.client_id.as_str()),
+            ("client_secret", self.app.client_secret.expose_secret()),
+        ];
+        let token = self.request_token(&form).await?;
+        // The old refresh token is dead from now on: commit the new one before using it.
+        self.save(&token).await?;
+        Ok(token.access_token)
+    }
+
+    async fn load(&self) -> Result<TokenRecord, ConnectorError> {
+        self.store
+            .token(&self.connection_id)
+            .await
+            .map_err(|e| ConnectorError::transient("The ledger database is unavailable.", e.to_string()))?
+            .ok_or_else(|| {
+                auth_error(
+                    "This connection has not been authorised in Exact Online yet. Connect it (ledgerlink connect exact, or the panel), then retry.",
+                    "no token stored".into(),
+                )
+            })
+    }
+
+    async fn save(&self, token: &TokenRecord) -> Result<(), ConnectorError> {
+        self.store
+            .save_token(&self.connection_id, token)
+            .await
+            .map_err(|e| {
+                ConnectorError::transient("The ledger database is unavailable.", e.to_string())
+            })
+    }
+
+    async fn request_token(&self, form: &[(&str, &str)]) -> Result<TokenRecord, ConnectorError> {
+        let started = std::time::Instant::now();
+        let body = serde_urlencoded::to_string(form).expect("plain strings encode");
+        let response = self
+            .http
+            .post(&self.token_url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "application/json")
+            .body(body.clone())
+            .send()
+            .await;
+        let (status, text) = match response {
+            Ok(r) => {
+                let status = r.status();
+                (status, r.text().await.unwrap_or_default())
+            }
+            Err(error) => {
+                let cause = format!("token request failed: {error}");
+                self.audit(&body, None, None, Some(&cause), started).await;
+                return Err(ConnectorError::transient(
+                    "Exact Online's login service did not answer; ledgerlink will try again.",
+                    cause,
+                ));
+            }
+        };
+        self.audit(&body, Some(status.as_u16()), Some(&text), None, started)
+            .await;
+        if status.is_server_error() || status.as_u16() == 429 {
+            return Err(ConnectorError::transient(
+                "Exact Online's login service is failing; ledgerlink will try again.",
+                format!("HTTP {status}"),
+            ));
+        }
+        if !status.is_success() {
+            let detail: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+            let error = detail["error"].as_str().unwrap_or("unknown error");
+            let description = detail["error_description"].as_str().unwrap_or_default();
+            return Err(auth_error(
+                "Exact Online no longer accepts this connection's authorisation (it may have been revoked or used elsewhere). Reconnect Exact Online, then retry.",
+                format!("HTTP {status}: {error} {description}"),
+            ));
+        }
+        let parsed: TokenResponse = serde_json::from_str(&text).map_err(|e| {
+            ConnectorError::transient(
+                "Exact Online's login service answered unexpectedly.",
+                format!("token response: {e}"),
+            )
+        })?;
+        let seconds = match &parsed.expires_in {
+            serde_json::Value::String(s) => s.trim().parse::<i64>().ok(),
+            serde_json::Value::Number(n) => n.as_i64(),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            ConnectorError::transient(
+                "Exact Online's login service answered unexpectedly.",
+                "expires_in is not a number".to_string(),
+            )
+        })?;
+        let now = Utc::now();
+        Ok(TokenRecord {
+            access_token: parsed.access_token,
+            refresh_token: parsed.refresh_token,
+            expires_at: now + Duration::seconds(seconds),
+            issued_at: now,
+        })
+    }
+
+    async fn audit(
+        &self,
+        body: &str,
+        status: Option<u16>,
+        response: Option<&str>,
+        error: Option<&str>,
+        started: std::time::Instant,
+    ) {
+        self.auditor
+            .record(Exchange {
+                method: "POST",
+                url: &self.token_url,
+                request_body: Some(body),
+                status,
+                response_body: response,
+                error,
+                duration_ms: started.elapsed().as_millis() as i64,
+            })
+            .await;
+    }
+}
