@@ -1,1 +1,128 @@
+//! The engine: documents from sources into the sync ledger, through the rules, into targets —
+//! under the exactly-once protocol (docs/ARCHITECTURE.md):
+//!
+//! 1. a document enters the ledger once, keyed by (connection, kind, source id);
+//! 2. the plan and its reference are stored (`planned`);
+//! 3. `posting` is committed before the call;
+//! 4. success commits the target id (`booked`);
+//! 5. after an uncertain outcome or a crash while `posting`, the target is searched by
+//!    reference before anything is posted again; a document is only ever worked on under a
+//!    lease whose fencing token makes a stale worker's writes fail;
+//! 6. rejections are `held` with the target's words.
 
+pub mod config;
+mod intake;
+mod worker;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ledgerlink_rules::BookingSettings;
+use ledgerlink_sources::woocommerce::WooClient;
+use ledgerlink_store::Store;
+use ledgerlink_targets::exact::ExactTarget;
+use secrecy::SecretString;
+
+pub use intake::WebhookReply;
+
+/// A source as the engine uses it.
+#[derive(Clone)]
+pub enum Source {
+    Woocommerce {
+        client: WooClient,
+        webhook_secrets: Vec<SecretString>,
+    },
+}
+
+/// A target as the engine uses it.
+#[derive(Clone)]
+pub enum Target {
+    Exact(ExactTarget),
+}
+
+/// One shop booking into one ledger under one set of rules.
+pub struct Connection {
+    pub id: String,
+    pub settings: BookingSettings,
+    pub source: Source,
+    pub target: Target,
+}
+
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    /// How long a worker holds a document; longer than any single booking call.
+    pub lease: Duration,
+    /// Wait after an uncertain outcome before searching the target (reads may lag writes).
+    pub settle_delay: Duration,
+    /// First retry delay after a transient failure; doubles per attempt up to `max_backoff`.
+    pub retry_base: Duration,
+    pub max_backoff: Duration,
+    /// Documents claimed per round.
+    pub batch: i64,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            lease: Duration::from_secs(120),
+            settle_delay: Duration::from_secs(5),
+            retry_base: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(600),
+            batch: 50,
+        }
+    }
+}
+
+pub struct Engine {
+    store: Arc<dyn Store>,
+    connections: HashMap<String, Arc<Connection>>,
+    worker_id: String,
+    options: EngineOptions,
+}
+
+impl Engine {
+    pub fn new(
+        store: Arc<dyn Store>,
+        connections: Vec<Connection>,
+        options: EngineOptions,
+    ) -> Self {
+        Engine {
+            store,
+            connections: connections
+                .into_iter()
+                .map(|c| (c.id.clone(), Arc::new(c)))
+                .collect(),
+            worker_id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4()),
+            options,
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn connection(&self, id: &str) -> Option<&Arc<Connection>> {
+        self.connections.get(id)
+    }
+
+    pub fn connection_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.connections.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
+    /// Works until no document is due, or `max_rounds` rounds have passed. Returns the number
+    /// of documents worked on.
+    pub async fn run_until_idle(&self, max_rounds: usize) -> anyhow::Result<usize> {
+        let mut worked = 0;
+        for _ in 0..max_rounds {
+            let done = self.run_due().await?;
+            if done == 0 {
+                break;
+            }
+            worked += done;
+        }
+        Ok(worked)
+    }
+}

@@ -1,0 +1,188 @@
+//! The settings file (TOML) with `LEDGERLINK_` environment overrides, and building the
+//! engine's connections from it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use ledgerlink_rules::BookingSettings;
+use ledgerlink_sources::woocommerce::{WooClient, WooCredentials};
+use ledgerlink_store::audit::Auditor;
+use ledgerlink_store::{ConnectionRecord, Store};
+use ledgerlink_targets::exact::{ExactApp, ExactSettings, ExactTarget};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use crate::{Connection, Source, Target};
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The SQLite file holding the ledger.
+    #[serde(default = "default_database")]
+    pub database: PathBuf,
+    /// Where `serve` listens for webhooks.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Seconds between sweeps of each source (catches missed webhooks).
+    #[serde(default = "default_sweep")]
+    pub sweep_seconds: u64,
+    /// Seconds before an HTTP call to a source or target is given up (its outcome then unknown).
+    #[serde(default = "default_timeout")]
+    pub http_timeout_seconds: u64,
+    #[serde(default)]
+    pub connections: Vec<ConnectionConfig>,
+}
+
+fn default_database() -> PathBuf {
+    PathBuf::from("ledgerlink.sqlite")
+}
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+fn default_sweep() -> u64 {
+    300
+}
+fn default_timeout() -> u64 {
+    30
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionConfig {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    pub source: SourceConfig,
+    pub target: TargetConfig,
+    #[serde(default)]
+    pub booking: BookingSettings,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SourceConfig {
+    Woocommerce {
+        url: String,
+        consumer_key: String,
+        consumer_secret: String,
+        /// Secrets the shop's webhooks are signed with (old and new during a rotation).
+        #[serde(default)]
+        webhook_secrets: Vec<String>,
+    },
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum TargetConfig {
+    Exact {
+        base_url: String,
+        division: i32,
+        client_id: String,
+        client_secret: String,
+        redirect_uri: String,
+    },
+}
+
+impl Config {
+    /// Reads the file, then applies `LEDGERLINK_*` variables (`__` separates levels, e.g.
+    /// `LEDGERLINK_DATABASE=/var/lib/ledgerlink.sqlite`).
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        if !path.exists() {
+            anyhow::bail!(
+                "the settings file {} does not exist; see docs/settings.md for an example",
+                path.display()
+            );
+        }
+        Figment::new()
+            .merge(Toml::file(path))
+            .merge(Env::prefixed("LEDGERLINK_").split("__"))
+            .extract()
+            .map_err(|e| anyhow::anyhow!("the settings in {} are not valid: {e}", path.display()))
+    }
+
+    pub fn http_timeout(&self) -> Duration {
+        Duration::from_secs(self.http_timeout_seconds)
+    }
+}
+
+impl ConnectionConfig {
+    /// Records the connection in the store and builds its clients.
+    pub async fn build(
+        &self,
+        store: Arc<dyn Store>,
+        timeout: Duration,
+    ) -> anyhow::Result<Connection> {
+        let (source_kind, source) = match &self.source {
+            SourceConfig::Woocommerce {
+                url,
+                consumer_key,
+                consumer_secret,
+                webhook_secrets,
+            } => {
+                let credentials = WooCredentials {
+                    url: url.clone(),
+                    consumer_key: SecretString::from(consumer_key.clone()),
+                    consumer_secret: SecretString::from(consumer_secret.clone()),
+                };
+                let auditor = Auditor::new(store.clone(), &self.id, "woocommerce");
+                let client = WooClient::new(credentials, auditor, timeout)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let webhook_secrets = webhook_secrets
+                    .iter()
+                    .map(|s| SecretString::from(s.clone()))
+                    .collect();
+                (
+                    "woocommerce",
+                    Source::Woocommerce {
+                        client,
+                        webhook_secrets,
+                    },
+                )
+            }
+        };
+        let (target_kind, target) = match &self.target {
+            TargetConfig::Exact {
+                base_url,
+                division,
+                client_id,
+                client_secret,
+                redirect_uri,
+            } => {
+                let app = ExactApp {
+                    client_id: client_id.clone(),
+                    client_secret: SecretString::from(client_secret.clone()),
+                    redirect_uri: redirect_uri.clone(),
+                };
+                let settings = ExactSettings {
+                    base_url: base_url.clone(),
+                    division: *division,
+                };
+                let target = ExactTarget::new(app, settings, store.clone(), &self.id, timeout)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                ("exact", Target::Exact(target))
+            }
+        };
+        store
+            .upsert_connection(&ConnectionRecord {
+                id: self.id.clone(),
+                name: if self.name.is_empty() {
+                    self.id.clone()
+                } else {
+                    self.name.clone()
+                },
+                source_kind: source_kind.into(),
+                target_kind: target_kind.into(),
+                settings_json: serde_json::to_value(&self.booking)?,
+            })
+            .await?;
+        Ok(Connection {
+            id: self.id.clone(),
+            settings: self.booking.clone(),
+            source,
+            target,
+        })
+    }
+}
