@@ -1,1 +1,112 @@
+//! The commands of the `ledgerlink` binary; `main.rs` only parses and calls [`run`].
 
+mod commands;
+pub mod demo;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+pub use commands::run;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ledgerlink",
+    version,
+    about = "Books a merchant's sales into their accounting system, exactly once and to the cent."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs the whole flow on this machine with no account anywhere: starts an emulated
+    /// WooCommerce shop and Exact Online, creates a realistic mix of orders and refunds, books
+    /// them and prints a summary. A second run on the same database books nothing new.
+    Demo {
+        /// The SQLite file holding the demo's ledger.
+        #[arg(long, default_value = "ledgerlink-demo.sqlite")]
+        database: PathBuf,
+    },
+    /// Runs the service: webhook intake, the poll sweeper and the booking workers.
+    Serve {
+        #[arg(long, env = "LEDGERLINK_CONFIG", default_value = "ledgerlink.toml")]
+        config: PathBuf,
+    },
+    /// Reads what changed in every source since the last pass and books it, then exits.
+    Sync {
+        #[arg(long, env = "LEDGERLINK_CONFIG", default_value = "ledgerlink.toml")]
+        config: PathBuf,
+        /// One pass and exit (the only mode today; `serve` runs continuously).
+        #[arg(long)]
+        once: bool,
+    },
+    /// Takes in every order created in a date range and books it, with a progress bar.
+    Backfill {
+        #[arg(long, env = "LEDGERLINK_CONFIG", default_value = "ledgerlink.toml")]
+        config: PathBuf,
+        /// First day (YYYY-MM-DD), inclusive.
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// Last day (YYYY-MM-DD), inclusive.
+        #[arg(long)]
+        to: chrono::NaiveDate,
+        /// Only this connection (default: all).
+        #[arg(long)]
+        connection: Option<String>,
+    },
+    /// Prints the booking plan of one source document as JSON, touching no network: the dry
+    /// run of the rules (format: docs/plan-format.md).
+    Plan {
+        #[arg(long, value_enum, default_value = "woocommerce")]
+        source: PlanSource,
+        /// A TOML file with the booking settings (the `[booking]` table of a connection);
+        /// defaults apply when left out.
+        #[arg(long)]
+        settings: Option<PathBuf>,
+        /// The document as the source's API returns it (e.g. GET /orders/{id}).
+        document: PathBuf,
+    },
+    /// Shows the state of every document per connection, with the reasons of held ones.
+    Status {
+        #[arg(long, env = "LEDGERLINK_CONFIG", default_value = "ledgerlink.toml")]
+        config: PathBuf,
+    },
+    /// Tries a held document again (after its data or the settings were fixed).
+    Retry {
+        #[arg(long, env = "LEDGERLINK_CONFIG", default_value = "ledgerlink.toml")]
+        config: PathBuf,
+        /// The document's ledger id, as `status` shows it.
+        document: i64,
+    },
+    /// Runs an emulator of a vendor API on this machine and prints the credentials to use.
+    Sandbox {
+        #[arg(value_enum)]
+        system: SandboxSystem,
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum PlanSource {
+    Woocommerce,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum SandboxSystem {
+    Woocommerce,
+    Exact,
+}
+
+/// Logs go to stderr, filtered by `RUST_LOG` (default: warnings).
+pub fn init_logging() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -86,9 +86,13 @@ pub enum TargetConfig {
     },
 }
 
+/// Settings that `LEDGERLINK_<NAME>` environment variables override.
+const OVERRIDABLE: [&str; 4] = ["database", "listen", "sweep_seconds", "http_timeout_seconds"];
+
 impl Config {
-    /// Reads the file, then applies `LEDGERLINK_*` variables (`__` separates levels, e.g.
-    /// `LEDGERLINK_DATABASE=/var/lib/ledgerlink.sqlite`).
+    /// Reads the file, then applies the `LEDGERLINK_*` variables that name a top-level
+    /// setting (e.g. `LEDGERLINK_DATABASE=/var/lib/ledgerlink.sqlite`); others, such as
+    /// `LEDGERLINK_CONFIG`, belong to the command line and are not settings.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
         if !path.exists() {
             anyhow::bail!(
@@ -98,7 +102,7 @@ impl Config {
         }
         Figment::new()
             .merge(Toml::file(path))
-            .merge(Env::prefixed("LEDGERLINK_").split("__"))
+            .merge(Env::prefixed("LEDGERLINK_").only(&OVERRIDABLE))
             .extract()
             .map_err(|e| anyhow::anyhow!("the settings in {} are not valid: {e}", path.display()))
     }

@@ -254,21 +254,13 @@ impl Engine {
                 unapplied_state,
                 retry(after(retry_after.unwrap_or(backoff))),
             ),
-            ErrorKind::RateLimited { until } => {
-                (unapplied_state, retry(Some(*until)))
-            }
+            ErrorKind::RateLimited { until } => (unapplied_state, retry(Some(*until))),
             // A connection problem, not the document's: keep it queued, slowly.
-            ErrorKind::Auth => (
-                unapplied_state,
-                retry(after(self.options.max_backoff)),
-            ),
+            ErrorKind::Auth => (unapplied_state, retry(after(self.options.max_backoff))),
             ErrorKind::Rejected | ErrorKind::Config | ErrorKind::NotFound
                 if during == DocState::Uncertain =>
             {
-                (
-                    DocState::Uncertain,
-                    retry(after(backoff)),
-                )
+                (DocState::Uncertain, retry(after(backoff)))
             }
             ErrorKind::Rejected | ErrorKind::Config | ErrorKind::NotFound => {
                 (DocState::Held, reason(error.message_for_user.clone()))

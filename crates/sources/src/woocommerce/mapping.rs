@@ -524,15 +524,11 @@ mod tests {
     use super::*;
     use rust_decimal_macros::dec;
 
+    /// The reference's own example order (shared/specs/woocommerce/examples), copied into
+    /// the project.
     fn example() -> Value {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/specs/woocommerce/examples/order_retrieve.response.json"
-        );
-        serde_json::from_str(
-            &std::fs::read_to_string(path).expect("the shared specs are beside the project"),
-        )
-        .unwrap()
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/woocommerce-order.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 
     #[test]

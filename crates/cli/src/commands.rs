@@ -1,0 +1,276 @@
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use ledgerlink_engine::config::Config;
+use ledgerlink_engine::{Engine, EngineOptions};
+use ledgerlink_rules::BookingSettings;
+use ledgerlink_sources::woocommerce;
+use ledgerlink_store::{DocState, SqliteStore, Store};
+
+use crate::{demo, Cli, Command, PlanSource, SandboxSystem};
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Demo { database } => {
+            demo::run(&database, &mut std::io::stdout()).await?;
+            Ok(())
+        }
+        Command::Serve { config } => serve(&config).await,
+        Command::Sync { config, once: _ } => sync(&config).await,
+        Command::Backfill {
+            config,
+            from,
+            to,
+            connection,
+        } => backfill(&config, from, to, connection).await,
+        Command::Plan {
+            source,
+            settings,
+            document,
+        } => plan(source, settings.as_deref(), &document),
+        Command::Status { config } => status(&config).await,
+        Command::Retry { config, document } => retry(&config, document).await,
+        Command::Sandbox { system, port } => sandbox(system, port).await,
+    }
+}
+
+async fn engine_from(config_path: &Path) -> anyhow::Result<(Config, Arc<Engine>)> {
+    let config = Config::load(config_path)?;
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&config.database).await.with_context(|| {
+            format!(
+                "cannot open the ledger database {}",
+                config.database.display()
+            )
+        })?);
+    let mut connections = Vec::new();
+    for connection in &config.connections {
+        connections.push(
+            connection
+                .build(store.clone(), config.http_timeout())
+                .await?,
+        );
+    }
+    if connections.is_empty() {
+        anyhow::bail!(
+            "{} has no [[connections]]; see docs/settings.md",
+            config_path.display()
+        );
+    }
+    let engine = Engine::new(store, connections, EngineOptions::default());
+    Ok((config, Arc::new(engine)))
+}
+
+async fn serve(config_path: &Path) -> anyhow::Result<()> {
+    let (config, engine) = engine_from(config_path).await?;
+    let (addr, _server) = ledgerlink_server::serve(engine.clone(), &config.listen).await?;
+    println!(
+        "ledgerlink listens on http://{addr} (webhooks: /webhooks/woocommerce/<connection id>)"
+    );
+    let sweep_every = Duration::from_secs(config.sweep_seconds.max(1));
+    let mut last_sweep: Option<std::time::Instant> = None;
+    loop {
+        if last_sweep.is_none_or(|at| at.elapsed() >= sweep_every) {
+            for id in engine.connection_ids() {
+                if let Err(error) = engine.sweep(&id).await {
+                    tracing::warn!(connection = id, %error, "sweep failed; next pass retries");
+                }
+            }
+            last_sweep = Some(std::time::Instant::now());
+        }
+        match engine.run_due().await {
+            Ok(0) => {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = tokio::signal::ctrl_c() => return Ok(()),
+                }
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::error!(%error, "worker round failed");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        }
+    }
+}
+
+async fn sync(config_path: &Path) -> anyhow::Result<()> {
+    let (_, engine) = engine_from(config_path).await?;
+    for id in engine.connection_ids() {
+        let seen = engine
+            .sweep(&id)
+            .await
+            .with_context(|| format!("reading connection `{id}`"))?;
+        println!("{id}: {seen} changed documents read");
+    }
+    engine.run_until_idle(1_000).await?;
+    print_status(&engine).await
+}
+
+async fn backfill(
+    config_path: &Path,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    only: Option<String>,
+) -> anyhow::Result<()> {
+    if to < from {
+        anyhow::bail!("--to ({to}) is before --from ({from})");
+    }
+    let (_, engine) = engine_from(config_path).await?;
+    let after = format!("{from}T00:00:00");
+    let before = format!(
+        "{}T00:00:00",
+        to.succ_opt().context("--to is too far in the future")?
+    );
+    for id in engine
+        .connection_ids()
+        .into_iter()
+        .filter(|id| only.as_ref().is_none_or(|o| o == id))
+    {
+        let bar = ProgressBar::new(0).with_message(id.clone());
+        bar.set_style(
+            ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} orders ({eta} left)")?
+                .progress_chars("=> "),
+        );
+        let progress = |done: u64, total: u64| {
+            bar.set_length(total);
+            bar.set_position(done);
+        };
+        let count = engine.backfill(&id, &after, &before, &progress).await?;
+        bar.finish_with_message(format!("{id}: {count} orders taken in"));
+    }
+    engine.run_until_idle(10_000).await?;
+    print_status(&engine).await
+}
+
+fn plan(
+    source: PlanSource,
+    settings_path: Option<&Path>,
+    document_path: &Path,
+) -> anyhow::Result<()> {
+    let settings = match settings_path {
+        Some(path) => read_booking_settings(path)?,
+        None => BookingSettings::default(),
+    };
+    let text = std::fs::read_to_string(document_path)
+        .with_context(|| format!("cannot read {}", document_path.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not JSON", document_path.display()))?;
+    let document = match source {
+        PlanSource::Woocommerce => woocommerce::map_order(&value)?,
+    };
+    let decision = ledgerlink_rules::decide(&document, &settings);
+    println!("{}", serde_json::to_string_pretty(&decision)?);
+    Ok(())
+}
+
+/// A settings file may hold the booking table at the top or under `[booking]`.
+fn read_booking_settings(path: &Path) -> anyhow::Result<BookingSettings> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let table: toml::Table = text
+        .parse()
+        .with_context(|| format!("{} is not valid TOML", path.display()))?;
+    let booking = match table.get("booking") {
+        Some(toml::Value::Table(inner)) => inner.clone(),
+        _ => table,
+    };
+    booking
+        .try_into()
+        .with_context(|| format!("the booking settings in {} are not valid", path.display()))
+}
+
+async fn status(config_path: &Path) -> anyhow::Result<()> {
+    let (_, engine) = engine_from(config_path).await?;
+    print_status(&engine).await
+}
+
+async fn print_status(engine: &Engine) -> anyhow::Result<()> {
+    for id in engine.connection_ids() {
+        let counts = engine.store().state_counts(&id).await?;
+        let summary: Vec<String> = counts
+            .iter()
+            .map(|(state, n)| format!("{state} {n}"))
+            .collect();
+        println!(
+            "{id}: {}",
+            if summary.is_empty() {
+                "no documents yet".into()
+            } else {
+                summary.join(", ")
+            }
+        );
+        for held in engine.store().documents(&id, Some(DocState::Held)).await? {
+            println!(
+                "  held #{} {} {}: {}",
+                held.id,
+                held.kind,
+                held.number,
+                held.reason.unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn retry(config_path: &Path, document: i64) -> anyhow::Result<()> {
+    let (_, engine) = engine_from(config_path).await?;
+    engine
+        .store()
+        .retry_held(document, chrono::Utc::now())
+        .await
+        .with_context(|| format!("document #{document} is not held"))?;
+    engine.run_until_idle(100).await?;
+    let row = engine
+        .store()
+        .document(document)
+        .await?
+        .context("the document disappeared")?;
+    println!(
+        "#{document} {} {}: {}{}",
+        row.kind,
+        row.number,
+        row.state,
+        row.reason.map(|r| format!(" ({r})")).unwrap_or_default()
+    );
+    Ok(())
+}
+
+async fn sandbox(system: SandboxSystem, port: u16) -> anyhow::Result<()> {
+    use ledgerlink_sandbox::{exact, woocommerce};
+    match system {
+        SandboxSystem::Woocommerce => {
+            let (running, shop) =
+                woocommerce::WooSandbox::start(woocommerce::WooConfig::default(), port).await?;
+            let config = shop.config();
+            println!("WooCommerce sandbox on {}", running.base_url());
+            println!("  REST API:        {}/wp-json/wc/v3/", running.base_url());
+            println!("  consumer key:    {}", config.consumer_key);
+            println!("  consumer secret: {}", config.consumer_secret);
+            println!(
+                "  admin:           POST {}/__sandbox/demo-mix creates demo orders",
+                running.base_url()
+            );
+            tokio::signal::ctrl_c().await?;
+            drop(running);
+        }
+        SandboxSystem::Exact => {
+            let (running, sandbox) =
+                exact::ExactSandbox::start(exact::ExactConfig::default(), port).await?;
+            let config = sandbox.config();
+            println!("Exact Online sandbox on {}", running.base_url());
+            println!("  authorize:     {}/api/oauth2/auth", running.base_url());
+            println!("  token:         {}/api/oauth2/token", running.base_url());
+            println!("  client id:     {}", config.client_id);
+            println!("  client secret: {}", config.client_secret);
+            println!("  redirect uri:  {}", config.redirect_uri);
+            println!("  division:      100001");
+            tokio::signal::ctrl_c().await?;
+            drop(running);
+        }
+    }
+    Ok(())
+}
