@@ -19,7 +19,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve { config } => serve(&config).await,
-        Command::Sync { config, once: _ } => sync(&config).await,
+        Command::Sync { config, once } => sync(&config, once).await,
         Command::Backfill {
             config,
             from,
@@ -67,9 +67,11 @@ async fn engine_from(config_path: &Path) -> anyhow::Result<(Config, Arc<Engine>)
 async fn serve(config_path: &Path) -> anyhow::Result<()> {
     let (config, engine) = engine_from(config_path).await?;
     let (addr, _server) = ledgerlink_server::serve(engine.clone(), &config.listen).await?;
-    println!(
-        "ledgerlink listens on http://{addr} (webhooks: /webhooks/woocommerce/<connection id>)"
-    );
+    println!("ledgerlink listens on http://{addr}");
+    for id in engine.connection_ids() {
+        println!("  {id}: webhooks to http://{addr}/webhooks/woocommerce/{id}");
+        println!("  {id}: connect Exact Online at http://{addr}/oauth/exact/{id}/start");
+    }
     let sweep_every = Duration::from_secs(config.sweep_seconds.max(1));
     let mut last_sweep: Option<std::time::Instant> = None;
     loop {
@@ -97,17 +99,26 @@ async fn serve(config_path: &Path) -> anyhow::Result<()> {
     }
 }
 
-async fn sync(config_path: &Path) -> anyhow::Result<()> {
-    let (_, engine) = engine_from(config_path).await?;
-    for id in engine.connection_ids() {
-        let seen = engine
-            .sweep(&id)
-            .await
-            .with_context(|| format!("reading connection `{id}`"))?;
-        println!("{id}: {seen} changed documents read");
+async fn sync(config_path: &Path, once: bool) -> anyhow::Result<()> {
+    let (config, engine) = engine_from(config_path).await?;
+    loop {
+        for id in engine.connection_ids() {
+            let seen = engine
+                .sweep(&id)
+                .await
+                .with_context(|| format!("reading connection `{id}`"))?;
+            println!("{id}: {seen} changed documents read");
+        }
+        engine.run_until_idle(1_000).await?;
+        print_status(&engine).await?;
+        if once {
+            return Ok(());
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(config.sweep_seconds.max(1))) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
     }
-    engine.run_until_idle(1_000).await?;
-    print_status(&engine).await
 }
 
 async fn backfill(

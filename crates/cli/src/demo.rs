@@ -44,6 +44,8 @@ pub struct DemoWorld {
     pub shop: WooSandbox,
     pub exact: ExactSandbox,
     pub engine: Arc<Engine>,
+    /// The base URL of ledgerlink's own HTTP service.
+    pub server_url: String,
     /// Where the shop delivers its webhooks.
     pub webhook_url: String,
     _running: Vec<ledgerlink_sandbox::Running>,
@@ -96,13 +98,15 @@ impl DemoWorld {
             .map_err(|e| anyhow::anyhow!("connecting Exact Online failed: {e}"))?;
         let engine = Arc::new(Engine::new(store, vec![connection], options));
         let (addr, server) = ledgerlink_server::serve(engine.clone(), "127.0.0.1:0").await?;
-        let webhook_url = format!("http://{addr}/webhooks/woocommerce/{CONNECTION}");
+        let server_url = format!("http://{addr}");
+        let webhook_url = format!("{server_url}/webhooks/woocommerce/{CONNECTION}");
         subscribe_webhooks(&shop_running.base_url(), shop.config(), &webhook_url).await?;
         shop.deliver_pending_webhooks().await;
         Ok(DemoWorld {
             shop,
             exact,
             engine,
+            server_url,
             webhook_url,
             _running: vec![exact_running, shop_running],
             _server: server,

@@ -35,11 +35,12 @@ pub enum Command {
         #[arg(long, env = "LEDGERLINK_CONFIG", default_value = "ledgerlink.toml")]
         config: PathBuf,
     },
-    /// Reads what changed in every source since the last pass and books it, then exits.
+    /// Polls every source for changes and books them, without taking webhooks: every
+    /// `sweep_seconds`, or once with `--once`.
     Sync {
         #[arg(long, env = "LEDGERLINK_CONFIG", default_value = "ledgerlink.toml")]
         config: PathBuf,
-        /// One pass and exit (the only mode today; `serve` runs continuously).
+        /// One pass: read what changed since the last pass, book it, print the status, exit.
         #[arg(long)]
         once: bool,
     },

@@ -10,7 +10,9 @@ use ledgerlink_core::Document;
 use ledgerlink_engine::{Engine, EngineOptions, Target};
 use ledgerlink_sandbox::exact::SalesEntryRecord;
 use ledgerlink_sandbox::faults::{ArmedFault, Fault, FaultMatch};
-use ledgerlink_sandbox::woocommerce::{fixtures, AddressSpec, CustomerSpec, LineSpec, OrderSpec, ShippingSpec};
+use ledgerlink_sandbox::woocommerce::{
+    fixtures, AddressSpec, CustomerSpec, LineSpec, OrderSpec, ShippingSpec,
+};
 use ledgerlink_store::{DocState, LedgerRow, Transition};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
@@ -28,7 +30,9 @@ fn fast() -> EngineOptions {
 }
 
 async fn world(dir: &Path) -> DemoWorld {
-    DemoWorld::start(&dir.join("ledger.sqlite"), fast()).await.unwrap()
+    DemoWorld::start(&dir.join("ledger.sqlite"), fast())
+        .await
+        .unwrap()
 }
 
 fn order_for(email: &str, unit_price: Decimal) -> OrderSpec {
@@ -66,13 +70,21 @@ fn order_for(email: &str, unit_price: Decimal) -> OrderSpec {
 }
 
 async fn rows(world: &DemoWorld) -> Vec<LedgerRow> {
-    world.engine.store().documents(CONNECTION, None).await.unwrap()
+    world
+        .engine
+        .store()
+        .documents(CONNECTION, None)
+        .await
+        .unwrap()
 }
 
 fn entries_by_ref(entries: &[SalesEntryRecord]) -> HashMap<String, Vec<&SalesEntryRecord>> {
     let mut by_ref: HashMap<String, Vec<&SalesEntryRecord>> = HashMap::new();
     for entry in entries {
-        by_ref.entry(entry.your_ref.clone().unwrap_or_default()).or_default().push(entry);
+        by_ref
+            .entry(entry.your_ref.clone().unwrap_or_default())
+            .or_default()
+            .push(entry);
     }
     by_ref
 }
@@ -87,9 +99,19 @@ async fn every_order_of_the_demo_mix_is_booked_exactly_once_and_to_the_cent() {
     let rows = rows(&world).await;
     let entries = world.exact.sales_entries(DIVISION);
     let by_ref = entries_by_ref(&entries);
-    let booked: Vec<&LedgerRow> = rows.iter().filter(|r| r.state == DocState::Booked).collect();
-    assert!(booked.len() >= 10, "the mix books most of its documents: {rows:#?}");
-    assert_eq!(entries.len(), booked.len(), "one entry per booked document, none extra");
+    let booked: Vec<&LedgerRow> = rows
+        .iter()
+        .filter(|r| r.state == DocState::Booked)
+        .collect();
+    assert!(
+        booked.len() >= 10,
+        "the mix books most of its documents: {rows:#?}"
+    );
+    assert_eq!(
+        entries.len(),
+        booked.len(),
+        "one entry per booked document, none extra"
+    );
 
     let mut sold = Decimal::ZERO;
     let mut in_exact = Decimal::ZERO;
@@ -99,23 +121,45 @@ async fn every_order_of_the_demo_mix_is_booked_exactly_once_and_to_the_cent() {
         assert_eq!(found.len(), 1, "{reference} booked once");
         let entry = found[0];
         let document: Document = serde_json::from_value(row.document_json.clone()).unwrap();
-        assert_eq!(entry.amount_fc, document.total.amount(), "{reference}: Exact total equals the shop's");
-        assert_eq!(Some(entry.entry_id.to_string()), row.target_id, "{reference}: target id recorded");
+        assert_eq!(
+            entry.amount_fc,
+            document.total.amount(),
+            "{reference}: Exact total equals the shop's"
+        );
+        assert_eq!(
+            Some(entry.entry_id.to_string()),
+            row.target_id,
+            "{reference}: target id recorded"
+        );
         assert!(!entry.modified_after_creation, "{reference} never modified");
         let expected_type = if row.kind == "refund" { 21 } else { 20 };
         assert_eq!(entry.entry_type, expected_type, "{reference}");
         if row.kind == "refund" {
             // A credit note carries its own reference, which names the order it corrects.
             let original = reference.rsplit_once("-R").unwrap().0;
-            assert_eq!(by_ref[original].len(), 1, "the refunded order {original} is booked");
+            assert_eq!(
+                by_ref[original].len(),
+                1,
+                "the refunded order {original} is booked"
+            );
         }
         sold += document.total.amount();
         in_exact += entry.amount_fc;
     }
     assert_eq!(sold, in_exact, "sum booked equals sum sold");
-    assert!(booked.iter().any(|r| r.kind == "refund"), "refunds are in the mix");
-    for row in rows.iter().filter(|r| r.state == DocState::Held || r.state == DocState::Skipped || r.state == DocState::Waiting) {
-        assert!(row.reason.as_deref().is_some_and(|r| !r.is_empty()), "{} {} has a reason", row.kind, row.number);
+    assert!(
+        booked.iter().any(|r| r.kind == "refund"),
+        "refunds are in the mix"
+    );
+    for row in rows.iter().filter(|r| {
+        r.state == DocState::Held || r.state == DocState::Skipped || r.state == DocState::Waiting
+    }) {
+        assert!(
+            row.reason.as_deref().is_some_and(|r| !r.is_empty()),
+            "{} {} has a reason",
+            row.kind,
+            row.number
+        );
     }
 }
 
@@ -124,21 +168,47 @@ async fn a_lost_response_after_the_write_landed_leaves_exactly_one_entry() {
     let dir = tempfile::tempdir().unwrap();
     let world = world(dir.path()).await;
     world.exact.faults().arm(ArmedFault {
-        on: FaultMatch { method: Some("POST".into()), path_contains: Some("salesentry/SalesEntries".into()) },
+        on: FaultMatch {
+            method: Some("POST".into()),
+            path_contains: Some("salesentry/SalesEntries".into()),
+        },
         fault: Fault::LoseResponse,
         times: 1,
     });
-    world.shop.create_order(order_for("lost@example.nl", dec!(12.50)));
+    world
+        .shop
+        .create_order(order_for("lost@example.nl", dec!(12.50)));
     world.settle().await.unwrap();
 
     let entries = world.exact.sales_entries(DIVISION);
-    assert_eq!(entries.len(), 1, "looked up by reference instead of posting again");
+    assert_eq!(
+        entries.len(),
+        1,
+        "looked up by reference instead of posting again"
+    );
     let row = &rows(&world).await[0];
     assert_eq!(row.state, DocState::Booked);
     assert_eq!(row.target_id, Some(entries[0].entry_id.to_string()));
-    let states: Vec<DocState> = world.engine.store().transitions(row.id).await.unwrap().iter().map(|t| t.to_state).collect();
-    assert!(states.contains(&DocState::Uncertain), "the lost response was recorded as uncertain: {states:?}");
-    assert_eq!(world.exact.recorder().count("POST", "salesentry/SalesEntries"), 1);
+    let states: Vec<DocState> = world
+        .engine
+        .store()
+        .transitions(row.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.to_state)
+        .collect();
+    assert!(
+        states.contains(&DocState::Uncertain),
+        "the lost response was recorded as uncertain: {states:?}"
+    );
+    assert_eq!(
+        world
+            .exact
+            .recorder()
+            .count("POST", "salesentry/SalesEntries"),
+        1
+    );
 }
 
 #[tokio::test]
@@ -147,12 +217,17 @@ async fn a_server_error_after_applying_and_a_429_still_book_once() {
     let world = world(dir.path()).await;
     for fault in [Fault::TooManyRequests, Fault::ServerErrorAfterApply] {
         world.exact.faults().arm(ArmedFault {
-            on: FaultMatch { method: Some("POST".into()), path_contains: Some("salesentry/SalesEntries".into()) },
+            on: FaultMatch {
+                method: Some("POST".into()),
+                path_contains: Some("salesentry/SalesEntries".into()),
+            },
             fault,
             times: 1,
         });
     }
-    world.shop.create_order(order_for("faults@example.nl", dec!(30)));
+    world
+        .shop
+        .create_order(order_for("faults@example.nl", dec!(30)));
     world.settle().await.unwrap();
     assert_eq!(world.exact.sales_entries(DIVISION).len(), 1);
     assert_eq!(rows(&world).await[0].state, DocState::Booked);
@@ -163,20 +238,29 @@ async fn a_server_error_after_applying_and_a_429_still_book_once() {
 async fn a_crash_while_posting_is_resolved_by_reference_after_restart() {
     let dir = tempfile::tempdir().unwrap();
     let world = world(dir.path()).await;
-    world.shop.create_order(order_for("crash-after@example.nl", dec!(10)));
-    world.shop.create_order(order_for("crash-before@example.nl", dec!(20)));
+    world
+        .shop
+        .create_order(order_for("crash-after@example.nl", dec!(10)));
+    world
+        .shop
+        .create_order(order_for("crash-before@example.nl", dec!(20)));
     world.shop.deliver_pending_webhooks().await;
 
     // The first process: plans both, marks them posting, gets one POST out, and dies.
     let store = world.engine.store().clone();
     let now = chrono::Utc::now();
-    let claimed = store.claim_due("doomed", now, now + chrono::Duration::milliseconds(200), 10).await.unwrap();
+    let claimed = store
+        .claim_due("doomed", now, now + chrono::Duration::milliseconds(200), 10)
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 2);
     let connection = world.engine.connection(CONNECTION).unwrap();
     let Target::Exact(target) = &connection.target;
     for (index, row) in claimed.iter().enumerate() {
         let document: Document = serde_json::from_value(row.document_json.clone()).unwrap();
-        let ledgerlink_rules::Decision::Book { plan } = ledgerlink_rules::decide(&document, &connection.settings) else {
+        let ledgerlink_rules::Decision::Book { plan } =
+            ledgerlink_rules::decide(&document, &connection.settings)
+        else {
             panic!("bookable")
         };
         let planned = Transition {
@@ -184,8 +268,14 @@ async fn a_crash_while_posting_is_resolved_by_reference_after_restart() {
             reference: Some(plan.reference.clone()),
             ..Transition::default()
         };
-        store.transition_keep_lease(row.lease(), DocState::Planned, planned, now).await.unwrap();
-        store.transition_keep_lease(row.lease(), DocState::Posting, Transition::default(), now).await.unwrap();
+        store
+            .transition_keep_lease(row.lease(), DocState::Planned, planned, now)
+            .await
+            .unwrap();
+        store
+            .transition_keep_lease(row.lease(), DocState::Posting, Transition::default(), now)
+            .await
+            .unwrap();
         if index == 0 {
             target.book(&plan, None).await.unwrap();
         }
@@ -204,22 +294,37 @@ async fn a_crash_while_posting_is_resolved_by_reference_after_restart() {
     restarted.run_until_idle(10).await.unwrap();
 
     let entries = world.exact.sales_entries(DIVISION);
-    assert_eq!(entries.len(), 2, "one entry per order: found the landed one, posted the other");
+    assert_eq!(
+        entries.len(),
+        2,
+        "one entry per order: found the landed one, posted the other"
+    );
     let by_ref = entries_by_ref(&entries);
     for row in store.documents(CONNECTION, None).await.unwrap() {
         assert_eq!(row.state, DocState::Booked);
         assert_eq!(by_ref[row.reference.as_deref().unwrap()].len(), 1);
     }
-    assert_eq!(world.exact.recorder().count("POST", "salesentry/SalesEntries"), 2);
+    assert_eq!(
+        world
+            .exact
+            .recorder()
+            .count("POST", "salesentry/SalesEntries"),
+        2
+    );
 }
 
 #[tokio::test]
 async fn the_same_webhook_three_times_books_once_and_a_bad_signature_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let world = world(dir.path()).await;
-    world.shop.create_order(order_for("thrice@example.nl", dec!(15)));
+    world
+        .shop
+        .create_order(order_for("thrice@example.nl", dec!(15)));
     let deliveries = world.shop.deliver_pending_webhooks().await;
-    let created = deliveries.iter().find(|d| d.topic == "order.created").expect("an order.created delivery");
+    let created = deliveries
+        .iter()
+        .find(|d| d.topic == "order.created")
+        .expect("an order.created delivery");
     assert_eq!(created.status, Some(200));
     for _ in 0..2 {
         let again = world.shop.redeliver(created.delivery_id).await.unwrap();
@@ -240,25 +345,55 @@ async fn the_same_webhook_three_times_books_once_and_a_bad_signature_is_refused(
         .await
         .unwrap();
     assert_eq!(response.status(), 401);
-    assert_eq!(rows(&world).await.len(), 1, "nothing stored from the forged delivery");
-    assert!(world.engine.store().record_delivery(CONNECTION, "forged-1", chrono::Utc::now()).await.unwrap(), "not even its delivery id");
+    assert_eq!(
+        rows(&world).await.len(),
+        1,
+        "nothing stored from the forged delivery"
+    );
+    assert!(
+        world
+            .engine
+            .store()
+            .record_delivery(CONNECTION, "forged-1", chrono::Utc::now())
+            .await
+            .unwrap(),
+        "not even its delivery id"
+    );
 }
 
 #[tokio::test]
 async fn a_returning_customers_order_costs_one_call() {
     let dir = tempfile::tempdir().unwrap();
     let world = world(dir.path()).await;
-    world.shop.create_order(order_for("regular@example.nl", dec!(8)));
+    world
+        .shop
+        .create_order(order_for("regular@example.nl", dec!(8)));
     world.settle().await.unwrap();
     let before = world.exact.recorder().total();
-    world.shop.create_order(order_for("regular@example.nl", dec!(9)));
+    world
+        .shop
+        .create_order(order_for("regular@example.nl", dec!(9)));
     world.settle().await.unwrap();
-    let calls: Vec<_> = world.exact.recorder().all().into_iter().skip(before).collect();
+    let calls: Vec<_> = world
+        .exact
+        .recorder()
+        .all()
+        .into_iter()
+        .skip(before)
+        .collect();
     assert_eq!(calls.len(), 1, "only the sales entry: {calls:#?}");
     assert_eq!(calls[0].method, "POST");
     assert!(calls[0].path.ends_with("salesentry/SalesEntries"));
     assert_eq!(world.exact.sales_entries(DIVISION).len(), 2);
-    assert_eq!(world.exact.accounts(DIVISION).iter().filter(|a| a["Email"] == "regular@example.nl").count(), 1);
+    assert_eq!(
+        world
+            .exact
+            .accounts(DIVISION)
+            .iter()
+            .filter(|a| a["Email"] == "regular@example.nl")
+            .count(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -272,8 +407,19 @@ async fn a_rejected_booking_is_held_with_the_targets_words_and_never_retried_bli
     world.settle().await.unwrap();
     let row = &rows(&world).await[0];
     assert_eq!(row.state, DocState::Held);
-    assert!(row.reason.as_deref().unwrap().contains("domestic/13"), "{:?}", row.reason);
-    assert_eq!(world.exact.recorder().count("POST", "salesentry/SalesEntries"), 0, "held before any call");
+    assert!(
+        row.reason.as_deref().unwrap().contains("domestic/13"),
+        "{:?}",
+        row.reason
+    );
+    assert_eq!(
+        world
+            .exact
+            .recorder()
+            .count("POST", "salesentry/SalesEntries"),
+        0,
+        "held before any call"
+    );
 }
 
 #[tokio::test]
@@ -287,7 +433,9 @@ async fn a_second_demo_run_on_the_same_ledger_books_nothing_new() {
     let printed = String::from_utf8(out).unwrap();
     assert!(printed.contains("equal to the cent"), "{printed}");
 
-    let second = ledgerlink::demo::run(&database, &mut Vec::new()).await.unwrap();
+    let second = ledgerlink::demo::run(&database, &mut Vec::new())
+        .await
+        .unwrap();
     assert_eq!(second.booked_now, 0);
     assert_eq!(second.booked, first.booked);
 }

@@ -87,7 +87,12 @@ pub enum TargetConfig {
 }
 
 /// Settings that `LEDGERLINK_<NAME>` environment variables override.
-const OVERRIDABLE: [&str; 4] = ["database", "listen", "sweep_seconds", "http_timeout_seconds"];
+const OVERRIDABLE: [&str; 4] = [
+    "database",
+    "listen",
+    "sweep_seconds",
+    "http_timeout_seconds",
+];
 
 impl Config {
     /// Reads the file, then applies the `LEDGERLINK_*` variables that name a top-level
@@ -188,5 +193,37 @@ impl ConnectionConfig {
             source,
             target,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_settings_file_is_valid() {
+        let path = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/ledgerlink.toml"
+        ));
+        let config = Config::load(path).unwrap();
+        assert_eq!(config.connections.len(), 1);
+        let booking = &config.connections[0].booking;
+        assert_eq!(booking.vat_codes["domestic/21"], "1");
+        assert_eq!(booking.rounding_tolerance.to_string(), "0.02");
+        assert_eq!(config.http_timeout(), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn a_misspelt_key_is_refused_with_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, "databse = \"x.sqlite\"\n").unwrap();
+        let error = Config::load(&path).unwrap_err().to_string();
+        assert!(error.contains("databse"), "{error}");
+        assert!(Config::load(&dir.path().join("missing.toml"))
+            .unwrap_err()
+            .to_string()
+            .contains("does not exist"));
     }
 }

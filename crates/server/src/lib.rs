@@ -1,34 +1,132 @@
-//! The HTTP service of `ledgerlink serve`: webhook intake (and, later, the JSON API and the
-//! control panel).
+//! The HTTP service of `ledgerlink serve`: webhook intake and the Exact Online OAuth flow
+//! (the JSON API and the control panel come next).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use ledgerlink_engine::Engine;
+use ledgerlink_engine::{Engine, Target};
+use serde::Deserialize;
 use serde_json::json;
 use tokio::net::TcpListener;
+
+/// An OAuth `state` is accepted for this long after the flow started (Exact's codes live ~3 min).
+const OAUTH_STATE_LIFETIME: Duration = Duration::from_secs(600);
+
+#[derive(Clone)]
+struct AppState {
+    engine: Arc<Engine>,
+    /// OAuth flows under way: unguessable `state` → (connection, started).
+    oauth_states: Arc<Mutex<HashMap<String, (String, Instant)>>>,
+}
 
 /// Webhook bodies larger than this are refused with 413 before they are read whole.
 pub const MAX_WEBHOOK_BYTES: usize = 2 * 1024 * 1024;
 
 pub fn router(engine: Arc<Engine>) -> Router {
+    let state = AppState {
+        engine,
+        oauth_states: Arc::default(),
+    };
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route(
             "/webhooks/woocommerce/{connection_id}",
             post(woocommerce_webhook),
         )
+        .route("/oauth/exact/{connection_id}/start", get(exact_oauth_start))
+        .route("/oauth/exact/callback", get(exact_oauth_callback))
         .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BYTES))
-        .with_state(engine)
+        .with_state(state)
+}
+
+/// Starts the authorization-code flow: a person opens this, signs in at Exact and consents.
+async fn exact_oauth_start(
+    State(app): State<AppState>,
+    Path(connection_id): Path<String>,
+) -> Response {
+    let Some(connection) = app.engine.connection(&connection_id) else {
+        return (
+            StatusCode::NOT_FOUND,
+            Html("No such connection.".to_string()),
+        )
+            .into_response();
+    };
+    let Target::Exact(target) = &connection.target;
+    let state = uuid::Uuid::new_v4().to_string();
+    let mut pending = app.oauth_states.lock().expect("oauth state lock");
+    pending.retain(|_, (_, started)| started.elapsed() < OAUTH_STATE_LIFETIME);
+    pending.insert(state.clone(), (connection_id, Instant::now()));
+    Redirect::to(&target.authorization_url(&state)).into_response()
+}
+
+#[derive(Deserialize)]
+struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+fn page(status: StatusCode, text: &str) -> Response {
+    let escaped = text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let html = format!("<!doctype html><title>ledgerlink</title><p>{escaped}</p>");
+    (status, Html(html)).into_response()
+}
+
+/// Where Exact sends the person back: the `state` must be one we issued, and is used once.
+async fn exact_oauth_callback(
+    State(app): State<AppState>,
+    Query(query): Query<CallbackQuery>,
+) -> Response {
+    if query.error.is_some() {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Exact Online did not grant access. Start the connection again.",
+        );
+    }
+    let started = query.state.and_then(|state| {
+        app.oauth_states
+            .lock()
+            .expect("oauth state lock")
+            .remove(&state)
+    });
+    let (Some((connection_id, started)), Some(code)) = (started, query.code) else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "This link is not (or no longer) valid. Start the connection again.",
+        );
+    };
+    if started.elapsed() >= OAUTH_STATE_LIFETIME {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "This link has expired. Start the connection again.",
+        );
+    }
+    let Some(connection) = app.engine.connection(&connection_id) else {
+        return page(StatusCode::NOT_FOUND, "No such connection.");
+    };
+    let Target::Exact(target) = &connection.target;
+    match target.connect_with_code(&code).await {
+        Ok(()) => page(
+            StatusCode::OK,
+            "Exact Online is connected. You can close this page.",
+        ),
+        Err(error) => {
+            tracing::warn!(connection_id, cause = %error.internal_cause, "Exact Online authorisation failed");
+            page(StatusCode::BAD_GATEWAY, &error.message_for_user)
+        }
+    }
 }
 
 async fn woocommerce_webhook(
-    State(engine): State<Arc<Engine>>,
+    State(AppState { engine, .. }): State<AppState>,
     Path(connection_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,

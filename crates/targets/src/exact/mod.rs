@@ -28,6 +28,9 @@ pub struct ExactTarget {
     http: ExactHttp,
     master: MasterData,
     division: i32,
+    /// The app and host a person authorises this connection with.
+    app: ExactApp,
+    base_url: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -47,7 +50,7 @@ impl ExactTarget {
     ) -> Result<Self, ConnectorError> {
         let auditor = Auditor::new(store.clone(), connection_id, "exact");
         let http = ExactHttp::new(
-            app,
+            app.clone(),
             &settings.base_url,
             store.clone(),
             connection_id,
@@ -59,7 +62,15 @@ impl ExactTarget {
             http,
             master,
             division: settings.division,
+            app,
+            base_url: settings.base_url,
         })
+    }
+
+    /// The URL that starts the OAuth authorization-code flow for this connection; `state`
+    /// comes back on the redirect and must be checked by the caller.
+    pub fn authorization_url(&self, state: &str) -> String {
+        authorization_url(&self.base_url, &self.app, state)
     }
 
     /// Exchanges an authorization code (from the OAuth redirect) for the connection's first
