@@ -130,38 +130,47 @@ impl Engine {
             Ok(event) => event,
             Err(reason) => return WebhookReply::new(400, reason),
         };
-        let result = async {
-            if let Some(delivery) = delivery_id {
-                if !self
-                    .store
-                    .record_delivery(connection_id, delivery, Utc::now())
-                    .await?
-                {
-                    return Ok(WebhookReply::new(200, "duplicate delivery ignored"));
+        if let Some(delivery) = delivery_id {
+            match self
+                .store
+                .record_delivery(connection_id, delivery, Utc::now())
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => return WebhookReply::new(200, "duplicate delivery ignored"),
+                Err(error) => {
+                    tracing::error!(connection_id, %error, "cannot record a webhook delivery");
+                    return WebhookReply::new(
+                        503,
+                        "could not take the delivery in; it will be retried",
+                    );
                 }
-            }
-            match event {
-                WebhookEvent::Order(order) => {
-                    self.intake_woo_order(connection_id, client, &order).await?;
-                    Ok(WebhookReply::new(200, "accepted"))
-                }
-                WebhookEvent::OrderDeleted { id } => {
-                    self.order_deleted(connection_id, &id).await?;
-                    Ok(WebhookReply::new(200, "accepted"))
-                }
-                WebhookEvent::Ignored { topic } => Ok(WebhookReply::new(
-                    200,
-                    format!("topic {topic} is not booked"),
-                )),
-                WebhookEvent::Ping { .. } => Ok(WebhookReply::new(200, "pong")),
             }
         }
-        .await;
-        result.unwrap_or_else(|error: anyhow::Error| {
-            tracing::error!(connection_id, %error, "webhook intake failed");
-            // 5xx makes WooCommerce deliver again; the sweeper would also catch it.
-            WebhookReply::new(503, "could not take the delivery in; it will be retried")
-        })
+        let result = match event {
+            WebhookEvent::Order(order) => {
+                self.intake_woo_order(connection_id, client, &order).await
+            }
+            WebhookEvent::OrderDeleted { id } => self.order_deleted(connection_id, &id).await,
+            WebhookEvent::Ignored { topic } => {
+                return WebhookReply::new(200, format!("topic {topic} is not booked"))
+            }
+            WebhookEvent::Ping { .. } => return WebhookReply::new(200, "pong"),
+        };
+        match result {
+            Ok(()) => WebhookReply::new(200, "accepted"),
+            Err(error) => {
+                tracing::error!(connection_id, %error, "webhook intake failed");
+                // Forget the delivery so that its redelivery is processed; the sweeper would
+                // also catch the order on its next pass.
+                if let Some(delivery) = delivery_id {
+                    if let Err(error) = self.store.forget_delivery(connection_id, delivery).await {
+                        tracing::error!(connection_id, %error, "cannot forget a failed webhook delivery");
+                    }
+                }
+                WebhookReply::new(503, "could not take the delivery in; it will be retried")
+            }
+        }
     }
 
     /// An order deleted in the shop before it was booked is never booked: it is taken in as

@@ -308,6 +308,9 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<bool>;
 
+    /// Forgets a delivery whose processing failed, so that its redelivery is processed.
+    async fn forget_delivery(&self, connection_id: &str, delivery_key: &str) -> Result<()>;
+
     async fn audit(&self, entry: AuditEntry) -> Result<()>;
     async fn audit_entries(&self, connection_id: &str, limit: i64) -> Result<Vec<AuditEntry>>;
 

@@ -97,7 +97,14 @@ impl SqliteStore {
         .bind(change.plan_json.as_ref().map(|p| p.to_string()))
         .bind(&change.reference)
         .bind(&change.target_id)
-        .bind(change.next_attempt_at.map(ts))
+        // An open state is always due again at some point, so that a crash never strands it;
+        // the lease keeps other workers away until then.
+        .bind(
+            change
+                .next_attempt_at
+                .or(to.is_open().then_some(now))
+                .map(ts),
+        )
         .bind(i64::from(change.counts_as_attempt))
         .bind(ts(now))
         .bind(lease.document_id)
@@ -466,6 +473,15 @@ impl Store for SqliteStore {
         .execute(&self.pool)
         .await?;
         Ok(inserted.rows_affected() == 1)
+    }
+
+    async fn forget_delivery(&self, connection_id: &str, delivery_key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM webhook_deliveries WHERE connection_id = ? AND delivery_key = ?")
+            .bind(connection_id)
+            .bind(delivery_key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn audit(&self, e: AuditEntry) -> Result<()> {
