@@ -21,6 +21,12 @@ pub const CONNECTION: &str = "demo-shop";
 const WEBHOOK_SECRET: &str = "demo-webhook-secret";
 const DIVISION: i32 = 100001;
 
+/// The demo's bookkeeping rules, embedded in the binary.
+pub fn demo_settings() -> BookingSettings {
+    toml::from_str(include_str!("demo-settings.toml"))
+        .expect("the embedded demo settings are valid")
+}
+
 /// What the demo did, for the printed table and for tests.
 #[derive(Debug)]
 pub struct DemoSummary {
@@ -80,14 +86,7 @@ impl DemoWorld {
                 client_secret: exact.config().client_secret.clone(),
                 redirect_uri: exact.config().redirect_uri.clone(),
             },
-            booking: BookingSettings {
-                triggers: vec![
-                    "processing".into(),
-                    "completed".into(),
-                    "in-production".into(),
-                ],
-                ..BookingSettings::default()
-            },
+            booking: demo_settings(),
         };
         let connection = config.build(store.clone(), Duration::from_secs(5)).await?;
         let Target::Exact(target) = &connection.target;

@@ -212,25 +212,71 @@ async fn a_lost_response_after_the_write_landed_leaves_exactly_one_entry() {
 }
 
 #[tokio::test]
-async fn a_server_error_after_applying_and_a_429_still_book_once() {
+async fn a_server_error_after_applying_still_books_once() {
     let dir = tempfile::tempdir().unwrap();
     let world = world(dir.path()).await;
-    for fault in [Fault::TooManyRequests, Fault::ServerErrorAfterApply] {
-        world.exact.faults().arm(ArmedFault {
-            on: FaultMatch {
-                method: Some("POST".into()),
-                path_contains: Some("salesentry/SalesEntries".into()),
-            },
-            fault,
-            times: 1,
-        });
-    }
+    world.exact.faults().arm(ArmedFault {
+        on: FaultMatch {
+            method: Some("POST".into()),
+            path_contains: Some("salesentry/SalesEntries".into()),
+        },
+        fault: Fault::ServerErrorAfterApply,
+        times: 1,
+    });
     world
         .shop
-        .create_order(order_for("faults@example.nl", dec!(30)));
+        .create_order(order_for("fault@example.nl", dec!(30)));
     world.settle().await.unwrap();
     assert_eq!(world.exact.sales_entries(DIVISION).len(), 1);
+    assert_eq!(
+        world
+            .exact
+            .recorder()
+            .count("POST", "salesentry/SalesEntries"),
+        1,
+        "found by reference, not posted again"
+    );
     assert_eq!(rows(&world).await[0].state, DocState::Booked);
+}
+
+#[tokio::test]
+async fn a_429_puts_the_document_back_until_the_window_resets() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = world(dir.path()).await;
+    world.exact.faults().arm(ArmedFault {
+        on: FaultMatch {
+            method: Some("POST".into()),
+            path_contains: Some("salesentry/SalesEntries".into()),
+        },
+        fault: Fault::TooManyRequests,
+        times: 1,
+    });
+    world
+        .shop
+        .create_order(order_for("busy@example.nl", dec!(30)));
+    world.shop.deliver_pending_webhooks().await;
+    world.engine.run_due().await.unwrap();
+    let row = &rows(&world).await[0];
+    assert_eq!(
+        row.state,
+        DocState::Planned,
+        "a 429 was certainly not applied"
+    );
+    assert!(
+        row.reason.as_deref().unwrap().contains("rate limit"),
+        "{:?}",
+        row.reason
+    );
+    assert!(world.exact.sales_entries(DIVISION).is_empty());
+    // Not due before the window resets: another round posts nothing.
+    world.engine.run_due().await.unwrap();
+    assert_eq!(
+        world
+            .exact
+            .recorder()
+            .count("POST", "salesentry/SalesEntries"),
+        1
+    );
 }
 
 /// The process dies while a document is `posting`: once after the write landed, once before.

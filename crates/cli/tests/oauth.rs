@@ -13,18 +13,45 @@ fn location(response: &reqwest::Response) -> url::Url {
 #[tokio::test]
 async fn the_authorization_code_flow_stores_tokens_and_each_state_works_once() {
     let dir = tempfile::tempdir().unwrap();
-    let world = DemoWorld::start(&dir.path().join("ledger.sqlite"), EngineOptions { settle_delay: Duration::ZERO, ..EngineOptions::default() })
+    let world = DemoWorld::start(
+        &dir.path().join("ledger.sqlite"),
+        EngineOptions {
+            settle_delay: Duration::ZERO,
+            ..EngineOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let before = world
+        .engine
+        .store()
+        .token(CONNECTION)
         .await
+        .unwrap()
         .unwrap();
-    let before = world.engine.store().token(CONNECTION).await.unwrap().unwrap();
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
 
     // ledgerlink sends the person to Exact with an unguessable state ...
-    let start = http.get(format!("{}/oauth/exact/{CONNECTION}/start", world.server_url)).send().await.unwrap();
+    let start = http
+        .get(format!(
+            "{}/oauth/exact/{CONNECTION}/start",
+            world.server_url
+        ))
+        .send()
+        .await
+        .unwrap();
     assert!(start.status().is_redirection());
     let authorize = location(&start);
     assert_eq!(authorize.path(), "/api/oauth2/auth");
-    let state = authorize.query_pairs().find(|(k, _)| k == "state").unwrap().1.to_string();
+    let state = authorize
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .to_string();
     assert_eq!(state.len(), 36);
 
     // ... Exact sends them back with a code (the emulator approves at once) ...
@@ -37,14 +64,27 @@ async fn the_authorization_code_flow_stores_tokens_and_each_state_works_once() {
     let callback = format!("{}/oauth/exact/callback?{callback_query}", world.server_url);
     let done = http.get(&callback).send().await.unwrap();
     assert_eq!(done.status(), 200);
-    assert!(done.text().await.unwrap().contains("Exact Online is connected"));
-    let after = world.engine.store().token(CONNECTION).await.unwrap().unwrap();
+    assert!(done
+        .text()
+        .await
+        .unwrap()
+        .contains("Exact Online is connected"));
+    let after = world
+        .engine
+        .store()
+        .token(CONNECTION)
+        .await
+        .unwrap()
+        .unwrap();
     assert_ne!(after.refresh_token, before.refresh_token);
 
     let replayed = http.get(&callback).send().await.unwrap();
     assert_eq!(replayed.status(), 400, "a state is used once");
     let forged = http
-        .get(format!("{}/oauth/exact/callback?code=abc&state=not-ours", world.server_url))
+        .get(format!(
+            "{}/oauth/exact/callback?code=abc&state=not-ours",
+            world.server_url
+        ))
         .send()
         .await
         .unwrap();

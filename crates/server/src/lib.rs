@@ -75,7 +75,10 @@ struct CallbackQuery {
 }
 
 fn page(status: StatusCode, text: &str) -> Response {
-    let escaped = text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let escaped = text
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
     let html = format!("<!doctype html><title>ledgerlink</title><p>{escaped}</p>");
     (status, Html(html)).into_response()
 }

@@ -330,7 +330,11 @@ impl Division {
 
     /// POST crm/Accounts. `Code` is stored left-padded with spaces to 18 characters; without one
     /// the next free number is assigned.
-    pub fn create_account(&mut self, body: &Map<String, Value>, ctx: &Ctx) -> Result<Row, ApiError> {
+    pub fn create_account(
+        &mut self,
+        body: &Map<String, Value>,
+        ctx: &Ctx,
+    ) -> Result<Row, ApiError> {
         let mut row = parse_props(&ACCOUNTS, body, &[])?;
         let mut errors = Vec::new();
         match text(&row, "Name").map(str::trim) {
@@ -344,11 +348,15 @@ impl Division {
             .collect();
         let code = match text(&row, "Code").map(str::trim).filter(|c| !c.is_empty()) {
             Some(code) if code.len() > 18 => {
-                errors.push(format!("Invalid: Code '{code}' is longer than 18 characters"));
+                errors.push(format!(
+                    "Invalid: Code '{code}' is longer than 18 characters"
+                ));
                 None
             }
             Some(code) if !code.chars().all(|c| c.is_ascii_digit()) => {
-                errors.push(format!("Invalid: Code '{code}' (account codes are numeric)"));
+                errors.push(format!(
+                    "Invalid: Code '{code}' (account codes are numeric)"
+                ));
                 None
             }
             Some(code) if existing.iter().any(|c| c == code) => {
@@ -423,9 +431,9 @@ impl Division {
         let mut errors = Vec::new();
         match text(&row, "Code").map(str::trim) {
             None | Some("") => errors.push("Mandatory: Code".to_string()),
-            Some(code) if code.chars().count() > 30 => {
-                errors.push(format!("Invalid: Code '{code}' is longer than 30 characters"))
-            }
+            Some(code) if code.chars().count() > 30 => errors.push(format!(
+                "Invalid: Code '{code}' is longer than 30 characters"
+            )),
             Some(code) => {
                 if self
                     .items
@@ -449,7 +457,10 @@ impl Division {
             },
             None => None,
         };
-        let vat = match text(&row, "SalesVatCode").map(str::trim).filter(|c| !c.is_empty()) {
+        let vat = match text(&row, "SalesVatCode")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
             Some(code) => match self.vat_code(code) {
                 Some(v) => Some(v.clone()),
                 None => {
@@ -542,7 +553,9 @@ impl Division {
             None => None,
             Some(code) => match self.vat_code(code) {
                 None => {
-                    errors.push(format!("Invalid reference: VATCode '{code}' (line {number})"));
+                    errors.push(format!(
+                        "Invalid reference: VATCode '{code}' (line {number})"
+                    ));
                     None
                 }
                 Some(v) => {
@@ -610,7 +623,10 @@ impl Division {
         };
         let mut errors: Vec<String> = Vec::new();
 
-        let journal = match text(&header, "Journal").map(str::trim).filter(|c| !c.is_empty()) {
+        let journal = match text(&header, "Journal")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
             None => {
                 errors.push("Mandatory: Journal".into());
                 None
@@ -732,7 +748,12 @@ impl Division {
         let journal = journal.expect("validated");
         let customer = customer.expect("validated");
 
-        let entry_date = midnight(header.get("EntryDate").and_then(Val::as_date).unwrap_or(ctx.now));
+        let entry_date = midnight(
+            header
+                .get("EntryDate")
+                .and_then(Val::as_date)
+                .unwrap_or(ctx.now),
+        );
         let date = date_of(entry_date);
         let journal_code = text(&journal, "Code").unwrap_or_default().to_string();
         let entry_number = self.next_entry_number(&journal_code, date.year());
@@ -752,7 +773,10 @@ impl Division {
         header.insert("Customer", customer["ID"].clone());
         header.insert("CustomerName", get(&customer, "Name", Kind::Str));
         header.insert("Journal", Val::str(&journal_code));
-        header.insert("JournalDescription", get(&journal, "Description", Kind::Str));
+        header.insert(
+            "JournalDescription",
+            get(&journal, "Description", Kind::Str),
+        );
         header.insert("EntryDate", Val::Date(entry_date));
         let due_date = header
             .get("DueDate")
@@ -761,8 +785,14 @@ impl Division {
         header.insert("DueDate", Val::Date(due_date));
         header.insert("EntryNumber", Val::Int(entry_number));
         header.insert("InvoiceNumber", Val::Int(entry_number));
-        for (name, derived) in [("ReportingYear", date.year()), ("ReportingPeriod", date.month() as i32)] {
-            let value = header.get(name).and_then(Val::as_int).unwrap_or(i64::from(derived));
+        for (name, derived) in [
+            ("ReportingYear", date.year()),
+            ("ReportingPeriod", date.month() as i32),
+        ] {
+            let value = header
+                .get(name)
+                .and_then(Val::as_int)
+                .unwrap_or(i64::from(derived));
             header.insert(name, Val::Int(value));
         }
         header.insert("Status", Val::Int(20));
@@ -840,7 +870,10 @@ impl Division {
                     !e.deleted
                         && e.record.entry_type == 20
                         && e.record.customer == customer_id
-                        && e.record.your_ref.as_deref().is_some_and(|o| same_text(o, r))
+                        && e.record
+                            .your_ref
+                            .as_deref()
+                            .is_some_and(|o| same_text(o, r))
                 })
                 .map(|e| e.record.entry_id),
             _ => None,
@@ -903,7 +936,9 @@ impl Division {
                 continue;
             }
             if odata::compare(&current, value) != std::cmp::Ordering::Equal {
-                errors.push(format!("Invalid: {name} cannot be changed on an existing entry"));
+                errors.push(format!(
+                    "Invalid: {name} cannot be changed on an existing entry"
+                ));
             }
         }
         if let Some(r) = changes.get("YourRef").and_then(Val::as_str) {

@@ -1,1 +1,404 @@
+//! Exact Online REST API emulator, written from the vendor reference in
+//! `shared/specs/exact-online` (protocol notes, entity field tables, examples).
+//!
+//! Served:
+//! - OAuth 2.0 code flow: `GET/POST /api/oauth2/auth`, `POST /api/oauth2/token` (see [`oauth`]).
+//! - `GET /api/v1/current/Me`, and per division `system/Divisions`, `crm/Accounts` (GET, POST),
+//!   `logistics/Items` (GET, POST), `financial/GLAccounts`, `financial/Journals`, `vat/VATCodes`
+//!   (GET), `salesentry/SalesEntries` (GET, POST with inline lines, PUT/PATCH/MERGE/DELETE by
+//!   key), `salesentry/SalesEntryLines` (GET) — with the OData options of [`odata`], the limits
+//!   of [`rate_limit`] and the checks of [`api`].
+//! - Admin endpoints without auth under `/__sandbox/`: `GET requests`, `POST faults`
+//!   (an `ArmedFault`), `GET divisions/{d}/sales-entries`, `POST authorize` (→ `{"code": …}`).
+//!
+//! Choices where the reference is silent are documented where they are made: POST without
+//! `Prefer: return=representation` answers 204 with a `Location` (the reference says the
+//! header is what gets the created entity back); a request without `Accept: application/json`
+//! gets 406 (Exact would answer Atom/XML, which this sandbox does not speak); a division the user
+//! cannot reach is 403; the error-rate block answers 429.
 
+mod api;
+mod entities;
+mod oauth;
+mod odata;
+mod rate_limit;
+mod schema;
+mod seed;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::faults::{ArmedFault, FaultPlan};
+use crate::recorder::{RecordedRequest, Recorder};
+use entities::{Ctx, Division, Resource};
+use odata::{Row, Val};
+
+/// How the emulated Exact Online behaves towards the one registered app.
+#[derive(Clone, Debug)]
+pub struct ExactConfig {
+    pub client_id: String,
+    pub client_secret: String,
+    /// The redirect URI registered for the app; authorization requests must match it exactly.
+    pub redirect_uri: String,
+    /// Calls per minute per app and division (Exact: 60).
+    pub minutely_limit: u32,
+    /// Calls per day per app and division (Exact: 5000).
+    pub daily_limit: u32,
+    /// Lifetime of an access token in seconds (Exact: 600).
+    pub access_token_secs: i64,
+    /// `GET /api/oauth2/auth` redirects at once with a code instead of showing a consent page.
+    pub auto_approve: bool,
+}
+
+impl Default for ExactConfig {
+    fn default() -> Self {
+        ExactConfig {
+            client_id: "ledgerlink-sandbox-client".into(),
+            client_secret: "sandbox-secret".into(),
+            redirect_uri: "http://127.0.0.1/oauth/exact/callback".into(),
+            minutely_limit: 60,
+            daily_limit: 5000,
+            access_token_secs: 600,
+            auto_approve: true,
+        }
+    }
+}
+
+/// A sales entry as booked, for tests to judge what the "vendor" holds.
+#[derive(Clone, Debug, Serialize)]
+pub struct SalesEntryRecord {
+    pub entry_id: Uuid,
+    pub entry_number: i64,
+    /// 20 = sales entry, 21 = sales credit note.
+    pub entry_type: i32,
+    /// Journal code, e.g. "70".
+    pub journal: String,
+    pub customer: Uuid,
+    pub your_ref: Option<String>,
+    pub currency: String,
+    /// `YYYY-MM-DD`.
+    pub entry_date: String,
+    pub lines: Vec<SalesEntryLineRecord>,
+    /// Total including VAT (the header `AmountFC`).
+    pub amount_fc: Decimal,
+    pub vat_amount_fc: Decimal,
+    /// For a credit note (type 21): the sales entry it credits.
+    ///
+    /// Exact's `SalesEntries` has no property linking a credit note to the entry it credits (the
+    /// reference lists none; matching happens on the customer's open items). The field the
+    /// reference designates for the shop's order number is `YourRef` ("Reference of the
+    /// customer, like order number"), which Exact carries into the receivable; so the link is
+    /// the earliest type-20 entry of the same customer whose `YourRef` equals the credit note's
+    /// (compared as Exact compares strings: case-insensitive, trailing spaces ignored). `None`
+    /// for sales entries and for credit notes without such an entry.
+    pub original_entry: Option<Uuid>,
+    /// True once any PUT/PATCH/MERGE/DELETE touched the entry after it was created.
+    pub modified_after_creation: bool,
+}
+
+/// One line of a [`SalesEntryRecord`].
+#[derive(Clone, Debug, Serialize)]
+pub struct SalesEntryLineRecord {
+    pub gl_account: Uuid,
+    /// Amount excluding VAT.
+    pub amount_fc: Decimal,
+    /// VAT code without Exact's padding (e.g. "1").
+    pub vat_code: Option<String>,
+    pub vat_amount_fc: Decimal,
+    pub description: Option<String>,
+}
+
+/// The one user who consents to the app and owns every division.
+pub(crate) struct User {
+    id: Uuid,
+    user_name: String,
+    full_name: String,
+    first_name: String,
+    last_name: String,
+    email: String,
+}
+
+pub(crate) struct Inner {
+    config: ExactConfig,
+    faults: FaultPlan,
+    recorder: Recorder,
+    clock_offset_ms: Mutex<i64>,
+    auth: Mutex<oauth::AuthState>,
+    limits: Mutex<rate_limit::Limits>,
+    divisions: Mutex<BTreeMap<i32, Division>>,
+    user: User,
+}
+
+/// The emulator; cheap to clone (shared state).
+#[derive(Clone)]
+pub struct ExactSandbox {
+    inner: Arc<Inner>,
+}
+
+/// The division every sandbox starts with.
+const DEFAULT_DIVISION: i32 = 100001;
+
+impl ExactSandbox {
+    /// A sandbox with division 100001 "Demo Webshop BV" and its master data.
+    pub fn new(config: ExactConfig) -> Self {
+        let sandbox = ExactSandbox {
+            inner: Arc::new(Inner {
+                config,
+                faults: FaultPlan::default(),
+                recorder: Recorder::default(),
+                clock_offset_ms: Mutex::new(0),
+                auth: Mutex::new(oauth::AuthState::default()),
+                limits: Mutex::new(rate_limit::Limits::default()),
+                divisions: Mutex::new(BTreeMap::new()),
+                user: User {
+                    id: Uuid::new_v4(),
+                    user_name: "sandbox@ledgerlink.test".into(),
+                    full_name: "Sanne de Vries".into(),
+                    first_name: "Sanne".into(),
+                    last_name: "de Vries".into(),
+                    email: "sandbox@ledgerlink.test".into(),
+                },
+            }),
+        };
+        sandbox.add_division(DEFAULT_DIVISION, "Demo Webshop BV");
+        sandbox
+    }
+
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route(
+                "/api/oauth2/auth",
+                get(oauth::authorize).post(oauth::consent),
+            )
+            .route("/api/oauth2/token", post(oauth::token))
+            .route("/api/v1/{*rest}", any(api::handle))
+            .route("/__sandbox/requests", get(admin_requests))
+            .route("/__sandbox/faults", post(admin_faults))
+            .route(
+                "/__sandbox/divisions/{division}/sales-entries",
+                get(admin_sales_entries),
+            )
+            .route("/__sandbox/authorize", post(admin_authorize))
+            .with_state(self.clone())
+    }
+
+    /// Starts the emulator on 127.0.0.1:`port` (0 picks a free port).
+    pub async fn start(
+        config: ExactConfig,
+        port: u16,
+    ) -> std::io::Result<(crate::Running, ExactSandbox)> {
+        let sandbox = ExactSandbox::new(config);
+        let running = crate::serve(sandbox.router(), port).await?;
+        Ok((running, sandbox))
+    }
+
+    pub fn config(&self) -> &ExactConfig {
+        &self.inner.config
+    }
+
+    pub fn faults(&self) -> &FaultPlan {
+        &self.inner.faults
+    }
+
+    pub fn recorder(&self) -> &Recorder {
+        &self.inner.recorder
+    }
+
+    /// Adds a division with the same master data as 100001 (own GUIDs); renames it if it exists.
+    pub fn add_division(&self, division: i32, name: &str) {
+        let ctx = Ctx {
+            now: self.now_ms(),
+            user: &self.inner.user,
+        };
+        let mut divisions = self.inner.divisions.lock().unwrap();
+        match divisions.get_mut(&division) {
+            Some(existing) => existing.name = name.to_string(),
+            None => {
+                divisions.insert(division, seed::division(division, name, &ctx));
+            }
+        }
+    }
+
+    /// An authorization code for the registered redirect URI, as if the user logged in and
+    /// consented. Valid three minutes on the emulator clock, single use.
+    pub fn issue_authorization_code(&self) -> String {
+        let now = self.now_ms();
+        self.inner
+            .auth
+            .lock()
+            .unwrap()
+            .issue_code(&self.inner.config.redirect_uri, now)
+    }
+
+    /// Moves the emulator clock forward (token expiry, rate-limit windows, error-rate hour).
+    pub fn advance_clock(&self, by: Duration) {
+        let millis = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        let mut offset = self.inner.clock_offset_ms.lock().unwrap();
+        *offset = offset.saturating_add(millis);
+    }
+
+    /// Every sales entry ever created in the division, in creation order (deleted ones included).
+    pub fn sales_entries(&self, division: i32) -> Vec<SalesEntryRecord> {
+        self.inner
+            .divisions
+            .lock()
+            .unwrap()
+            .get(&division)
+            .map(|d| d.entries.iter().map(|e| e.record.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The division's accounts as the API returns them (without `__metadata`).
+    pub fn accounts(&self, division: i32) -> Vec<Value> {
+        let divisions = self.inner.divisions.lock().unwrap();
+        let Some(d) = divisions.get(&division) else {
+            return Vec::new();
+        };
+        let set = Resource::Accounts.set();
+        d.accounts
+            .iter()
+            .map(|row| {
+                let mut value = set.render(row, "", None, &|_| None);
+                if let Some(object) = value.as_object_mut() {
+                    object.remove("__metadata");
+                    object.remove("BankAccounts");
+                }
+                value
+            })
+            .collect()
+    }
+
+    fn now_ms(&self) -> i64 {
+        Utc::now().timestamp_millis() + *self.inner.clock_offset_ms.lock().unwrap()
+    }
+
+    fn limits(&self) -> MutexGuard<'_, rate_limit::Limits> {
+        self.inner.limits.lock().unwrap()
+    }
+
+    /// The division `current/Me` reports: the first one.
+    fn current_division(&self) -> i32 {
+        self.inner
+            .divisions
+            .lock()
+            .unwrap()
+            .keys()
+            .next()
+            .copied()
+            .unwrap_or(DEFAULT_DIVISION)
+    }
+
+    /// Records a request outside `/api/v1` (OAuth pages and token endpoint).
+    fn record_plain(&self, method: &str, uri: &axum::http::Uri, status: StatusCode) {
+        self.recorder().record(RecordedRequest {
+            method: method.to_string(),
+            path: uri.path().to_string(),
+            query: uri.query().map(str::to_string),
+            status: status.as_u16(),
+            tenant: None,
+        });
+    }
+
+    fn me_row(&self, divisions: &BTreeMap<i32, Division>, current: i32, now: i64) -> Row {
+        let user = &self.inner.user;
+        let mut row = Row::new();
+        row.insert("UserID", Val::Guid(user.id));
+        row.insert("CurrentDivision", Val::Int(i64::from(current)));
+        row.insert("AccountingDivision", Val::Int(i64::from(current)));
+        row.insert("UserName", Val::str(&user.user_name));
+        row.insert("FullName", Val::str(&user.full_name));
+        row.insert("FirstName", Val::str(&user.first_name));
+        row.insert("LastName", Val::str(&user.last_name));
+        row.insert("Initials", Val::str("S."));
+        row.insert("Email", Val::str(&user.email));
+        row.insert("Gender", Val::str("V"));
+        row.insert("Language", Val::str("NL"));
+        row.insert("LanguageCode", Val::str("nl-NL"));
+        row.insert("Legislation", Val::Int(1));
+        row.insert("PackageCode", Val::str("EOL-ACCOUNTING"));
+        row.insert("ServerTime", Val::Date(now));
+        row.insert("ServerUtcOffset", Val::Num(Decimal::ZERO));
+        if let Some(d) = divisions.get(&current) {
+            row.insert("DivisionCustomer", Val::Guid(d.owner));
+            row.insert("DivisionCustomerCode", Val::str(format!("{:>18}", 1)));
+            row.insert("DivisionCustomerName", Val::str(&d.name));
+        }
+        row
+    }
+
+    fn division_row(&self, d: &Division, current: i32) -> Row {
+        let user = &self.inner.user;
+        let mut row = Row::new();
+        row.insert("Code", Val::Int(i64::from(d.code)));
+        row.insert("Description", Val::str(&d.name));
+        row.insert("Hid", Val::Int(i64::from(d.code)));
+        row.insert("Currency", Val::str(&d.currency));
+        row.insert("Country", Val::str("NL"));
+        row.insert("Legislation", Val::str("NL"));
+        row.insert("Current", Val::Bool(d.code == current));
+        row.insert("IsMainDivision", Val::Bool(d.code == DEFAULT_DIVISION));
+        row.insert("Status", Val::Int(1));
+        row.insert("BlockingStatus", Val::Int(0));
+        row.insert("Customer", Val::Guid(d.owner));
+        row.insert("CustomerName", Val::str(&d.name));
+        row.insert(
+            "StartDate",
+            Val::Date(d.created_ms - d.created_ms.rem_euclid(86_400_000)),
+        );
+        row.insert("Created", Val::Date(d.created_ms));
+        row.insert("Modified", Val::Date(d.created_ms));
+        row.insert("Creator", Val::Guid(user.id));
+        row.insert("CreatorFullName", Val::str(&user.full_name));
+        row.insert("Modifier", Val::Guid(user.id));
+        row.insert("ModifierFullName", Val::str(&user.full_name));
+        row
+    }
+}
+
+async fn admin_requests(State(sandbox): State<ExactSandbox>) -> Json<Vec<RecordedRequest>> {
+    Json(sandbox.recorder().all())
+}
+
+async fn admin_faults(
+    State(sandbox): State<ExactSandbox>,
+    Json(fault): Json<ArmedFault>,
+) -> StatusCode {
+    sandbox.faults().arm(fault);
+    StatusCode::NO_CONTENT
+}
+
+async fn admin_sales_entries(
+    State(sandbox): State<ExactSandbox>,
+    Path(division): Path<i32>,
+) -> Response {
+    if !sandbox
+        .inner
+        .divisions
+        .lock()
+        .unwrap()
+        .contains_key(&division)
+    {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": format!("no division {division}") })),
+        )
+            .into_response();
+    }
+    Json(sandbox.sales_entries(division)).into_response()
+}
+
+async fn admin_authorize(State(sandbox): State<ExactSandbox>) -> Json<Value> {
+    Json(json!({ "code": sandbox.issue_authorization_code() }))
+}

@@ -159,9 +159,10 @@ impl AuthState {
             return Err(OAuthError::new("invalid_grant", "Old refresh token used."));
         }
         if now - g.refresh_issued_ms > REFRESH_TTL_MS {
-            let expired = chrono::DateTime::from_timestamp_millis(g.refresh_issued_ms + REFRESH_TTL_MS)
-                .map(|t| t.to_rfc3339())
-                .unwrap_or_default();
+            let expired =
+                chrono::DateTime::from_timestamp_millis(g.refresh_issued_ms + REFRESH_TTL_MS)
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_default();
             return Err(OAuthError::new(
                 "invalid_request",
                 format!("The refresh token expired at {expired}."),
@@ -210,7 +211,11 @@ fn error_page(message: &str) -> Response {
 }
 
 fn redirect(location: &str) -> Response {
-    (StatusCode::FOUND, [(header::LOCATION, location.to_string())]).into_response()
+    (
+        StatusCode::FOUND,
+        [(header::LOCATION, location.to_string())],
+    )
+        .into_response()
 }
 
 /// Appends `pairs` to the app's redirect URI.
@@ -232,27 +237,30 @@ fn redirect_with(redirect_uri: &str, pairs: &[(&str, Option<&str>)]) -> Response
 }
 
 impl ExactSandbox {
-    /// Validates the app's authorization request; `Err` is the page to show instead.
-    fn check_authorize(&self, params: &HashMap<String, String>) -> Result<(), Response> {
+    /// Validates the app's authorization request; `Some` is the page to show instead.
+    fn reject_authorize(&self, params: &HashMap<String, String>) -> Option<Response> {
         let config = self.config();
         if params.get("client_id").map(String::as_str) != Some(config.client_id.as_str()) {
-            return Err(error_page(
+            return Some(error_page(
                 "The client_id is unknown: this app is not registered.",
             ));
         }
         if params.get("redirect_uri").map(String::as_str) != Some(config.redirect_uri.as_str()) {
-            return Err(error_page(
+            return Some(error_page(
                 "The redirect_uri does not match the redirect URI registered for this app.",
             ));
         }
         if params.get("response_type").map(String::as_str) != Some("code") {
             let state = params.get("state").map(String::as_str);
-            return Err(redirect_with(
+            return Some(redirect_with(
                 &config.redirect_uri,
-                &[("error", Some("unsupported_response_type")), ("state", state)],
+                &[
+                    ("error", Some("unsupported_response_type")),
+                    ("state", state),
+                ],
             ));
         }
-        Ok(())
+        None
     }
 
     fn approve(&self, params: &HashMap<String, String>) -> Response {
@@ -273,10 +281,10 @@ pub async fn authorize(
     uri: Uri,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let response = match sandbox.check_authorize(&params) {
-        Err(page) => page,
-        Ok(()) if sandbox.config().auto_approve => sandbox.approve(&params),
-        Ok(()) => {
+    let response = match sandbox.reject_authorize(&params) {
+        Some(page) => page,
+        None if sandbox.config().auto_approve => sandbox.approve(&params),
+        None => {
             let hidden: String = ["client_id", "redirect_uri", "response_type", "state"]
                 .iter()
                 .filter_map(|name| params.get(*name).map(|v| (name, v)))
@@ -307,12 +315,12 @@ pub async fn authorize(
 /// `POST /api/oauth2/auth`: the consent form's answer.
 pub async fn consent(State(sandbox): State<ExactSandbox>, uri: Uri, body: Bytes) -> Response {
     let params: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let response = match sandbox.check_authorize(&params) {
-        Err(page) => page,
-        Ok(()) if params.get("decision").map(String::as_str) == Some("approve") => {
+    let response = match sandbox.reject_authorize(&params) {
+        Some(page) => page,
+        None if params.get("decision").map(String::as_str) == Some("approve") => {
             sandbox.approve(&params)
         }
-        Ok(()) => redirect_with(
+        None => redirect_with(
             &sandbox.config().redirect_uri,
             &[
                 ("error", Some("access_denied")),

@@ -277,9 +277,8 @@ impl EntitySet {
                 continue;
             }
             let value = match kind {
-                Kind::Collection => expand(name).unwrap_or_else(
-                    || json!({ "__deferred": { "uri": format!("{uri}/{name}") } }),
-                ),
+                Kind::Collection => expand(name)
+                    .unwrap_or_else(|| json!({ "__deferred": { "uri": format!("{uri}/{name}") } })),
                 Kind::Complex => Value::Null,
                 _ => get(row, name, kind).to_json(),
             };
@@ -663,8 +662,7 @@ impl Parser<'_> {
                     self.expect(Tok::Close)?;
                     return Ok(Expr::Call(func, args));
                 }
-                if CmpOp::parse(&name).is_some() || ["and", "or", "not"].contains(&name.as_str())
-                {
+                if CmpOp::parse(&name).is_some() || ["and", "or", "not"].contains(&name.as_str()) {
                     return Err(SYNTAX_ERROR.into());
                 }
                 match self.set.field(&name) {
@@ -788,12 +786,12 @@ fn eval(expr: &Expr, row: &Row) -> Val {
             };
             Val::Bool(result)
         }
-        Expr::And(a, b) => Val::Bool(
-            eval(a, row) == Val::Bool(true) && eval(b, row) == Val::Bool(true),
-        ),
-        Expr::Or(a, b) => Val::Bool(
-            eval(a, row) == Val::Bool(true) || eval(b, row) == Val::Bool(true),
-        ),
+        Expr::And(a, b) => {
+            Val::Bool(eval(a, row) == Val::Bool(true) && eval(b, row) == Val::Bool(true))
+        }
+        Expr::Or(a, b) => {
+            Val::Bool(eval(a, row) == Val::Bool(true) || eval(b, row) == Val::Bool(true))
+        }
         Expr::Not(a) => match eval(a, row) {
             Val::Bool(b) => Val::Bool(!b),
             _ => Val::Null,
@@ -811,9 +809,10 @@ fn eval(expr: &Expr, row: &Row) -> Val {
                     _ => Val::Bool(false),
                 },
                 Func::EndsWith => match (text(0), text(1)) {
-                    (Some(hay), Some(suffix)) => {
-                        Val::Bool(hay.trim_end_matches(' ').ends_with(suffix.trim_end_matches(' ')))
-                    }
+                    (Some(hay), Some(suffix)) => Val::Bool(
+                        hay.trim_end_matches(' ')
+                            .ends_with(suffix.trim_end_matches(' ')),
+                    ),
                     _ => Val::Bool(false),
                 },
                 Func::ToLower => values[0]
@@ -822,9 +821,7 @@ fn eval(expr: &Expr, row: &Row) -> Val {
                 Func::ToUpper => values[0]
                     .as_str()
                     .map_or(Val::Null, |s| Val::str(s.to_uppercase())),
-                Func::Trim => values[0]
-                    .as_str()
-                    .map_or(Val::Null, |s| Val::str(s.trim())),
+                Func::Trim => values[0].as_str().map_or(Val::Null, |s| Val::str(s.trim())),
                 Func::Length => values[0]
                     .as_str()
                     .map_or(Val::Null, |s| Val::Int(s.chars().count() as i64)),
@@ -872,20 +869,22 @@ impl Query {
                 "$expand" => query.expand = parse_expand(set, &value)?,
                 "$orderby" => query.orderby = parse_orderby(set, &value)?,
                 "$top" => {
-                    query.top = Some(value.trim().parse().map_err(|_| {
-                        format!("Incorrect format for $top argument '{value}'.")
-                    })?)
+                    query.top =
+                        Some(value.trim().parse().map_err(|_| {
+                            format!("Incorrect format for $top argument '{value}'.")
+                        })?)
                 }
                 "$skip" => {
-                    query.skip = value.trim().parse().map_err(|_| {
-                        format!("Incorrect format for $skip argument '{value}'.")
-                    })?
+                    query.skip = value
+                        .trim()
+                        .parse()
+                        .map_err(|_| format!("Incorrect format for $skip argument '{value}'."))?
                 }
                 "$skiptoken" => {
-                    query.skiptoken = Some(
-                        set.parse_key(&value)
-                            .ok_or_else(|| format!("Invalid $skiptoken '{value}'. {SYNTAX_ERROR}"))?,
-                    )
+                    query.skiptoken =
+                        Some(set.parse_key(&value).ok_or_else(|| {
+                            format!("Invalid $skiptoken '{value}'. {SYNTAX_ERROR}")
+                        })?)
                 }
                 "$inlinecount" => match value.as_str() {
                     "allpages" => query.inlinecount = true,

@@ -31,12 +31,18 @@ impl RateHeaders {
             ("X-RateLimit-Limit", self.daily_limit.to_string()),
             ("X-RateLimit-Remaining", self.daily_remaining.to_string()),
             ("X-RateLimit-Reset", self.daily_reset_ms.to_string()),
-            ("X-RateLimit-Minutely-Limit", self.minutely_limit.to_string()),
+            (
+                "X-RateLimit-Minutely-Limit",
+                self.minutely_limit.to_string(),
+            ),
             (
                 "X-RateLimit-Minutely-Remaining",
                 self.minutely_remaining.to_string(),
             ),
-            ("X-RateLimit-Minutely-Reset", self.minutely_reset_ms.to_string()),
+            (
+                "X-RateLimit-Minutely-Reset",
+                self.minutely_reset_ms.to_string(),
+            ),
         ];
         for (name, value) in pairs {
             headers.insert(

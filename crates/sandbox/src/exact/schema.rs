@@ -609,4 +609,3 @@ pub const SYSTEM_DIVISION: &[(&str, Kind)] = &[
     ("VATNumber", Str),
     ("Website", Str),
 ];
-

@@ -82,7 +82,16 @@ pub fn gl_type_description(gl_type: i64) -> &'static str {
 }
 
 /// (code, description, type, balance type, balance side, default VAT code)
-const GL_ACCOUNTS: &[(&str, &str, i64, &str, &str, Option<&str>)] = &[
+type GlSeed = (
+    &'static str,
+    &'static str,
+    i64,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+);
+
+const GL_ACCOUNTS: &[GlSeed] = &[
     ("1000", "Kas", CASH, "B", "D", None),
     ("1100", "Bank", BANK, "B", "D", None),
     ("1300", "Debiteuren", RECEIVABLE, "B", "D", None),
@@ -94,12 +103,26 @@ const GL_ACCOUNTS: &[(&str, &str, i64, &str, &str, Option<&str>)] = &[
     ("8000", "Omzet hoog tarief", REVENUE, "W", "C", Some("1")),
     ("8010", "Omzet laag tarief", REVENUE, "W", "C", Some("2")),
     ("8020", "Omzet ICP (verlegd)", REVENUE, "W", "C", Some("4")),
-    ("8030", "Omzet export buiten EU", REVENUE, "W", "C", Some("3")),
+    (
+        "8030",
+        "Omzet export buiten EU",
+        REVENUE,
+        "W",
+        "C",
+        Some("3"),
+    ),
     ("8040", "Omzet OSS", REVENUE, "W", "C", None),
     ("8050", "Verzendkosten", REVENUE, "W", "C", Some("1")),
     ("8060", "Kortingen", REVENUE, "W", "D", Some("1")),
     ("8070", "Betaalkosten", REVENUE, "W", "C", Some("0")),
-    ("8990", "Afrondingsverschillen", REVENUE, "W", "C", Some("0")),
+    (
+        "8990",
+        "Afrondingsverschillen",
+        REVENUE,
+        "W",
+        "C",
+        Some("0"),
+    ),
 ];
 
 /// Pads a VAT code as Exact stores it (three characters, left-aligned).
@@ -151,7 +174,9 @@ struct VatSeed {
 }
 
 fn percent(text: &str) -> Decimal {
-    text.parse::<Decimal>().expect("seed percentages are decimals") / Decimal::from(100)
+    text.parse::<Decimal>()
+        .expect("seed percentages are decimals")
+        / Decimal::from(100)
 }
 
 fn vat_seeds() -> Vec<VatSeed> {
@@ -177,8 +202,28 @@ fn vat_seeds() -> Vec<VatSeed> {
     };
     let mut seeds = vec![
         domestic("0", "Geen BTW", "0", "N", "B", None, None, "N", None),
-        domestic("1", "BTW hoog 21%", "21", "E", "B", Some("1500"), Some("1520"), "N", None),
-        domestic("2", "BTW laag 9%", "9", "E", "B", Some("1510"), Some("1520"), "N", None),
+        domestic(
+            "1",
+            "BTW hoog 21%",
+            "21",
+            "E",
+            "B",
+            Some("1500"),
+            Some("1520"),
+            "N",
+            None,
+        ),
+        domestic(
+            "2",
+            "BTW laag 9%",
+            "9",
+            "E",
+            "B",
+            Some("1510"),
+            Some("1520"),
+            "N",
+            None,
+        ),
         domestic(
             "3",
             "BTW 0% export buiten EU",
@@ -201,7 +246,17 @@ fn vat_seeds() -> Vec<VatSeed> {
             "L",
             Some("Intracommunautaire levering, BTW verlegd"),
         ),
-        domestic("5", "Voorbelasting hoog 21%", "21", "E", "P", None, Some("1520"), "N", None),
+        domestic(
+            "5",
+            "Voorbelasting hoog 21%",
+            "21",
+            "E",
+            "P",
+            None,
+            Some("1520"),
+            "N",
+            None,
+        ),
     ];
     for &(country, name, rate) in EU_COUNTRIES.iter().filter(|c| c.0 != "NL") {
         seeds.push(VatSeed {
@@ -217,8 +272,31 @@ fn vat_seeds() -> Vec<VatSeed> {
             legal_text: None,
         });
     }
+    // Merchants add OSS codes for the reduced rates they sell at; the demo shop sells food
+    // and books at these.
+    for &(country, name, rate) in OSS_REDUCED {
+        seeds.push(VatSeed {
+            code: format!("R{country}"),
+            description: format!("OSS {name} verlaagd {rate}%"),
+            percentage: percent(rate),
+            calc_type: "E",
+            transaction_type: "S",
+            gl_to_pay: Some("1530"),
+            gl_to_claim: None,
+            eu_sales_listing: "N",
+            oss_country: Some(country),
+            legal_text: None,
+        });
+    }
     seeds
 }
+
+/// Reduced OSS rates seeded besides the standard ones: (country, name, rate %).
+const OSS_REDUCED: &[(&str, &str, &str)] = &[
+    ("BE", "België", "6"),
+    ("DE", "Duitsland", "7"),
+    ("FR", "Frankrijk", "5.5"),
+];
 
 fn vat_rows(ctx: &Ctx, division: i32, gl: &[Row]) -> Vec<Row> {
     let gl_ref = |code: &str| -> (Val, Val, Val) {

@@ -13,7 +13,9 @@
 use rust_decimal::Decimal;
 
 use super::json::round2;
-use super::model::{CouponItem, FeeItem, LineItem, ShippingItem, TaxItem, TaxRate, TaxShare, Totals};
+use super::model::{
+    CouponItem, FeeItem, LineItem, ShippingItem, TaxItem, TaxRate, TaxShare, Totals,
+};
 use super::spec::OrderSpec;
 
 /// Hands out WooCommerce order item ids (one sequence for every item type).
@@ -120,7 +122,11 @@ struct PendingLine {
 }
 
 /// Computes every item and total of an order the way WooCommerce's checkout stores them.
-pub(crate) fn compute(spec: &OrderSpec, rates: &mut Vec<TaxRate>, ids: &mut impl ItemIds) -> Totals {
+pub(crate) fn compute(
+    spec: &OrderSpec,
+    rates: &mut Vec<TaxRate>,
+    ids: &mut impl ItemIds,
+) -> Totals {
     let country = spec
         .shipping
         .as_ref()
@@ -164,7 +170,10 @@ pub(crate) fn compute(spec: &OrderSpec, rates: &mut Vec<TaxRate>, ids: &mut impl
             })
             .collect();
         let amounts: Vec<Decimal> = pending.iter().map(|p| p.entered_total).collect();
-        for (p, share) in pending.iter_mut().zip(spread_discount(&amounts, coupon.amount)) {
+        for (p, share) in pending
+            .iter_mut()
+            .zip(spread_discount(&amounts, coupon.amount))
+        {
             p.entered_total -= share;
         }
         let (mut discount, mut discount_tax) = (Decimal::ZERO, Decimal::ZERO);
@@ -179,14 +188,15 @@ pub(crate) fn compute(spec: &OrderSpec, rates: &mut Vec<TaxRate>, ids: &mut impl
     let mut totals = Totals::default();
     // (rate, items tax, shipping tax) in order of first appearance.
     let mut per_rate: Vec<(TaxRate, Decimal, Decimal)> = Vec::new();
-    let mut add_rate = |rate: &TaxRate, items: Decimal, shipping: Decimal| {
-        match per_rate.iter_mut().find(|(r, _, _)| r.id == rate.id) {
-            Some(entry) => {
-                entry.1 += items;
-                entry.2 += shipping;
-            }
-            None => per_rate.push((rate.clone(), items, shipping)),
+    let mut add_rate = |rate: &TaxRate, items: Decimal, shipping: Decimal| match per_rate
+        .iter_mut()
+        .find(|(r, _, _)| r.id == rate.id)
+    {
+        Some(entry) => {
+            entry.1 += items;
+            entry.2 += shipping;
         }
+        None => per_rate.push((rate.clone(), items, shipping)),
     };
 
     for (line, p) in spec.lines.iter().zip(&pending) {

@@ -301,7 +301,73 @@ impl Order {
         if self.customer_id > 0 {
             links["customer"] = json!([{"href": format!("{base}/customers/{}", self.customer_id)}]);
         }
-        json!({
+        let tax_lines: Vec<Value> = t
+            .tax_lines
+            .iter()
+            .map(|x| {
+                json!({
+                    "id": x.id,
+                    "rate_code": x.rate_code,
+                    "rate_id": x.rate_id,
+                    "label": x.label,
+                    "compound": false,
+                    "tax_total": money(x.tax_total),
+                    "shipping_tax_total": money(x.shipping_tax_total),
+                    "rate_percent": number(x.rate_percent),
+                    "meta_data": [],
+                })
+            })
+            .collect();
+        let shipping_lines: Vec<Value> = t
+            .shipping_lines
+            .iter()
+            .map(|x| {
+                json!({
+                    "id": x.id,
+                    "method_title": x.method_title,
+                    "method_id": x.method_id,
+                    "total": money(x.total),
+                    "total_tax": money(x.total_tax),
+                    "taxes": taxes_json(&x.taxes),
+                    "meta_data": [],
+                })
+            })
+            .collect();
+        let fee_lines: Vec<Value> = t
+            .fee_lines
+            .iter()
+            .map(|x| {
+                json!({
+                    "id": x.id,
+                    "name": x.name,
+                    "tax_class": x.tax_class,
+                    "tax_status": if x.taxable { "taxable" } else { "none" },
+                    "total": money(x.total),
+                    "total_tax": money(x.total_tax),
+                    "taxes": taxes_json(&x.taxes),
+                    "meta_data": [],
+                })
+            })
+            .collect();
+        let coupon_lines: Vec<Value> = t
+            .coupon_lines
+            .iter()
+            .map(|x| {
+                json!({
+                    "id": x.id,
+                    "code": x.code,
+                    "discount": money(x.discount),
+                    "discount_tax": money(x.discount_tax),
+                    "meta_data": [],
+                })
+            })
+            .collect();
+        let refunds: Vec<Value> = refunds
+            .iter()
+            .map(|r| json!({"id": r.id, "reason": r.reason, "total": money(-r.amount)}))
+            .collect();
+        let line_items: Vec<Value> = t.lines.iter().map(LineItem::json).collect();
+        let mut order = json!({
             "id": self.id,
             "parent_id": 0,
             "number": self.id.to_string(),
@@ -326,6 +392,8 @@ impl Order {
             "customer_ip_address": self.customer_ip_address,
             "customer_user_agent": self.customer_user_agent,
             "customer_note": self.customer_note,
+        });
+        let tail = json!({
             "billing": self.billing.billing_json(),
             "shipping": self.shipping.shipping_json(),
             "payment_method": self.payment_method,
@@ -337,51 +405,18 @@ impl Order {
             "date_completed_gmt": gmt_opt(self.date_completed),
             "cart_hash": "",
             "meta_data": metas(&self.meta),
-            "line_items": t.lines.iter().map(LineItem::json).collect::<Vec<_>>(),
-            "tax_lines": t.tax_lines.iter().map(|x| json!({
-                "id": x.id,
-                "rate_code": x.rate_code,
-                "rate_id": x.rate_id,
-                "label": x.label,
-                "compound": false,
-                "tax_total": money(x.tax_total),
-                "shipping_tax_total": money(x.shipping_tax_total),
-                "rate_percent": number(x.rate_percent),
-                "meta_data": [],
-            })).collect::<Vec<_>>(),
-            "shipping_lines": t.shipping_lines.iter().map(|x| json!({
-                "id": x.id,
-                "method_title": x.method_title,
-                "method_id": x.method_id,
-                "total": money(x.total),
-                "total_tax": money(x.total_tax),
-                "taxes": taxes_json(&x.taxes),
-                "meta_data": [],
-            })).collect::<Vec<_>>(),
-            "fee_lines": t.fee_lines.iter().map(|x| json!({
-                "id": x.id,
-                "name": x.name,
-                "tax_class": x.tax_class,
-                "tax_status": if x.taxable { "taxable" } else { "none" },
-                "total": money(x.total),
-                "total_tax": money(x.total_tax),
-                "taxes": taxes_json(&x.taxes),
-                "meta_data": [],
-            })).collect::<Vec<_>>(),
-            "coupon_lines": t.coupon_lines.iter().map(|x| json!({
-                "id": x.id,
-                "code": x.code,
-                "discount": money(x.discount),
-                "discount_tax": money(x.discount_tax),
-                "meta_data": [],
-            })).collect::<Vec<_>>(),
-            "refunds": refunds.iter().map(|r| json!({
-                "id": r.id,
-                "reason": r.reason,
-                "total": money(-r.amount),
-            })).collect::<Vec<_>>(),
+            "line_items": line_items,
+            "tax_lines": tax_lines,
+            "shipping_lines": shipping_lines,
+            "fee_lines": fee_lines,
+            "coupon_lines": coupon_lines,
+            "refunds": refunds,
             "_links": links,
-        })
+        });
+        if let (Value::Object(head), Value::Object(tail)) = (&mut order, tail) {
+            head.extend(tail);
+        }
+        order
     }
 }
 
@@ -534,9 +569,14 @@ impl Product {
     }
 
     pub fn json(&self, site: &str) -> Value {
-        let price = money(self.price);
+        // The price as entered: two decimals, or more when the shop entered more (3.333).
+        let price = if self.price.scale() <= 2 {
+            money(self.price)
+        } else {
+            self.price.normalize().to_string()
+        };
         let slug = self.slug();
-        json!({
+        let mut product = json!({
             "id": self.id,
             "name": self.name,
             "slug": slug,
@@ -570,6 +610,8 @@ impl Product {
             "download_expiry": -1,
             "external_url": "",
             "button_text": "",
+        });
+        let tail = json!({
             "tax_status": "taxable",
             "tax_class": self.tax_class,
             "manage_stock": false,
@@ -606,7 +648,11 @@ impl Product {
                 "self": [{"href": format!("{site}/wp-json/wc/v3/products/{}", self.id)}],
                 "collection": [{"href": format!("{site}/wp-json/wc/v3/products")}],
             },
-        })
+        });
+        if let (Value::Object(head), Value::Object(tail)) = (&mut product, tail) {
+            head.extend(tail);
+        }
+        product
     }
 }
 

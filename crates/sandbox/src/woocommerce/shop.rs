@@ -113,7 +113,7 @@ impl Shop {
         self.next_post_id
     }
 
-    fn meta(&mut self, key: &str, value: &str) -> Meta {
+    pub fn meta(&mut self, key: &str, value: &str) -> Meta {
         self.next_meta_id += 1;
         Meta {
             id: self.next_meta_id,
@@ -256,7 +256,13 @@ impl Shop {
             ..billing.clone()
         };
 
-        let unpaid = ["pending", "on-hold", "failed", "cancelled", "checkout-draft"];
+        let unpaid = [
+            "pending",
+            "on-hold",
+            "failed",
+            "cancelled",
+            "checkout-draft",
+        ];
         let paid = !unpaid.contains(&status.as_str());
         let exempt = spec.vat_number.is_some() && totals.total_tax.is_zero();
         let mut meta = vec![self.meta("is_vat_exempt", if exempt { "yes" } else { "no" })];
@@ -389,7 +395,9 @@ impl Shop {
     /// Trash (`force` false) or delete an order. Returns the order as the API answers a DELETE:
     /// the trashed order, or the order as it was before it was deleted.
     pub fn delete_order(&mut self, id: u64, force: bool, site: &str) -> Result<Value, ApiError> {
-        let before = self.order_json_by_id(id, site).ok_or_else(invalid_order_id)?;
+        let before = self
+            .order_json_by_id(id, site)
+            .ok_or_else(invalid_order_id)?;
         if !force {
             self.trash(id)?;
             return self.order_json_by_id(id, site).ok_or_else(invalid_order_id);
@@ -422,7 +430,11 @@ impl Shop {
     }
 
     /// Turns an admin [`RefundSpec`] into a refund request the way the refund screen computes it.
-    pub fn refund_request(&self, order_id: u64, spec: &RefundSpec) -> Result<RefundRequest, ApiError> {
+    pub fn refund_request(
+        &self,
+        order_id: u64,
+        spec: &RefundSpec,
+    ) -> Result<RefundRequest, ApiError> {
         let order = self.orders.get(&order_id).ok_or_else(invalid_order_id)?;
         let mut items = Vec::new();
         for &(item_id, quantity) in &spec.lines {
@@ -454,9 +466,8 @@ impl Shop {
                 ));
             }
             let q = Decimal::from(quantity);
-            let per_unit = |amount: Decimal| {
-                super::json::round2(amount / Decimal::from(line.quantity) * q)
-            };
+            let per_unit =
+                |amount: Decimal| super::json::round2(amount / Decimal::from(line.quantity) * q);
             items.push(RefundItem {
                 item_id,
                 quantity,
@@ -493,12 +504,20 @@ impl Shop {
 
     /// `wc_create_refund()`: validates the amount, refunds through the gateway if asked, stores
     /// the refund, marks the order refunded when nothing is left, and queues `order.updated`.
-    pub fn create_refund(&mut self, order_id: u64, request: RefundRequest) -> Result<u64, ApiError> {
+    pub fn create_refund(
+        &mut self,
+        order_id: u64,
+        request: RefundRequest,
+    ) -> Result<u64, ApiError> {
         let cannot = |message: &str| {
             ApiError::new(500, "woocommerce_rest_cannot_create_order_refund", message)
         };
         let order = self.orders.get(&order_id).ok_or_else(|| {
-            ApiError::new(404, "woocommerce_rest_invalid_order_id", "Invalid order ID.")
+            ApiError::new(
+                404,
+                "woocommerce_rest_invalid_order_id",
+                "Invalid order ID.",
+            )
         })?;
         // Items the order does not have are skipped, as wc_create_refund() skips them.
         let items: Vec<&RefundItem> = request
@@ -506,7 +525,11 @@ impl Shop {
             .iter()
             .filter(|i| {
                 order.totals.lines.iter().any(|l| l.id == i.item_id)
-                    || order.totals.shipping_lines.iter().any(|s| s.id == i.item_id)
+                    || order
+                        .totals
+                        .shipping_lines
+                        .iter()
+                        .any(|s| s.id == i.item_id)
                     || order.totals.fee_lines.iter().any(|f| f.id == i.item_id)
             })
             .collect();
@@ -583,7 +606,10 @@ impl Shop {
                 lines,
             },
         );
-        let order = self.orders.get_mut(&order_id).ok_or_else(invalid_order_id)?;
+        let order = self
+            .orders
+            .get_mut(&order_id)
+            .ok_or_else(invalid_order_id)?;
         order.refunds.insert(0, refund_id);
         order.date_modified = at;
         let fully_refunded = amount == remaining;
@@ -614,7 +640,11 @@ impl Shop {
             ));
         }
         let refund = self.refunds.get(&refund_id).ok_or_else(|| {
-            ApiError::new(404, "woocommerce_rest_shop_order_refund_invalid_id", "Invalid ID.")
+            ApiError::new(
+                404,
+                "woocommerce_rest_shop_order_refund_invalid_id",
+                "Invalid ID.",
+            )
         })?;
         if refund.order_id != order_id {
             return Err(ApiError::new(

@@ -527,7 +527,10 @@ mod tests {
     /// The reference's own example order (shared/specs/woocommerce/examples), copied into
     /// the project.
     fn example() -> Value {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/woocommerce-order.json");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/woocommerce-order.json"
+        );
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 

@@ -1,0 +1,1088 @@
+//! The Exact Online emulator over real HTTP: OAuth, OData, sales entries, limits and faults.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use ledgerlink_sandbox::exact::{ExactConfig, ExactSandbox};
+use ledgerlink_sandbox::faults::{ArmedFault, Fault, FaultMatch};
+use ledgerlink_sandbox::Running;
+use reqwest::{header, Client, Response, StatusCode};
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+
+const DIVISION: i32 = 100001;
+
+struct Env {
+    _running: Running,
+    sandbox: ExactSandbox,
+    http: Client,
+    base: String,
+    token: String,
+}
+
+fn http() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn exchange_code(
+    http: &Client,
+    base: &str,
+    config: &ExactConfig,
+    code: &str,
+) -> (StatusCode, Value) {
+    let response = http
+        .post(format!("{base}/api/oauth2/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", config.redirect_uri.as_str()),
+            ("client_id", config.client_id.as_str()),
+            ("client_secret", config.client_secret.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.json().await.unwrap())
+}
+
+async fn refresh(
+    http: &Client,
+    base: &str,
+    config: &ExactConfig,
+    token: &str,
+) -> (StatusCode, Value) {
+    let response = http
+        .post(format!("{base}/api/oauth2/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", token),
+            ("client_id", config.client_id.as_str()),
+            ("client_secret", config.client_secret.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.json().await.unwrap())
+}
+
+async fn env_with(config: ExactConfig) -> Env {
+    let (running, sandbox) = ExactSandbox::start(config.clone(), 0).await.unwrap();
+    let base = running.base_url();
+    let http = http();
+    let code = sandbox.issue_authorization_code();
+    let (status, tokens) = exchange_code(&http, &base, &config, &code).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    Env {
+        _running: running,
+        sandbox,
+        http,
+        base,
+        token: tokens["access_token"].as_str().unwrap().to_string(),
+    }
+}
+
+async fn env() -> Env {
+    env_with(ExactConfig::default()).await
+}
+
+fn api(path: &str) -> String {
+    format!("/api/v1/{DIVISION}/{path}")
+}
+
+impl Env {
+    /// A new grant through the code flow (after the clock passed the token's lifetime).
+    async fn renew(&mut self) {
+        let code = self.sandbox.issue_authorization_code();
+        let (status, tokens) =
+            exchange_code(&self.http, &self.base, self.sandbox.config(), &code).await;
+        assert_eq!(status, StatusCode::OK);
+        self.token = tokens["access_token"].as_str().unwrap().to_string();
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn get(&self, path: &str) -> Response {
+        self.get_url(&self.url(path)).await
+    }
+
+    async fn get_url(&self, url: &str) -> Response {
+        self.http
+            .get(url)
+            .bearer_auth(&self.token)
+            .header(header::ACCEPT, "application/json")
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn get_json(&self, path: &str) -> Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.json().await.unwrap()
+    }
+
+    async fn post(&self, path: &str, body: &Value, representation: bool) -> Response {
+        let mut request = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(&self.token)
+            .header(header::ACCEPT, "application/json")
+            .json(body);
+        if representation {
+            request = request.header("Prefer", "return=representation");
+        }
+        request.send().await.unwrap()
+    }
+
+    async fn create_account(&self, body: Value) -> Value {
+        let response = self.post(&api("crm/Accounts"), &body, true).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json::<Value>().await.unwrap()["d"].clone()
+    }
+
+    async fn customer(&self) -> String {
+        let account = self
+            .create_account(json!({ "Name": "Jan Jansen", "Status": "C", "IsSales": true }))
+            .await;
+        account["ID"].as_str().unwrap().to_string()
+    }
+
+    async fn gl(&self, code: &str) -> String {
+        let found = self
+            .get_json(&format!(
+                "{}?$filter=Code eq '{code}'&$select=ID,Code",
+                api("financial/GLAccounts")
+            ))
+            .await;
+        found["d"]["results"][0]["ID"].as_str().unwrap().to_string()
+    }
+}
+
+fn error_text(body: &Value) -> String {
+    body["error"]["message"]["value"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn header_i64(response: &Response, name: &str) -> i64 {
+    response
+        .headers()
+        .get(name)
+        .unwrap_or_else(|| panic!("missing header {name}"))
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn dec(text: &str) -> Decimal {
+    text.parse().unwrap()
+}
+
+fn entry(customer: &str, gl: &str, your_ref: &str) -> Value {
+    json!({
+        "Journal": "70",
+        "Customer": customer,
+        "EntryDate": "2024-05-01T00:00:00",
+        "Currency": "EUR",
+        "YourRef": your_ref,
+        "Description": format!("Webshop order {your_ref}"),
+        "Type": 20,
+        "SalesEntryLines": [
+            { "GLAccount": gl, "AmountFC": 100.00, "VATCode": "1", "Description": "T-shirt x2" },
+            { "GLAccount": gl, "AmountFC": 4.95, "VATCode": "1", "Description": "Shipping" }
+        ]
+    })
+}
+
+#[tokio::test]
+async fn authorization_code_flow_and_refresh_rotation() {
+    let config = ExactConfig::default();
+    let (running, sandbox) = ExactSandbox::start(config.clone(), 0).await.unwrap();
+    let base = running.base_url();
+    let http = http();
+
+    // The authorize endpoint redirects at once with a code and the state.
+    let authorize = http
+        .get(format!("{base}/api/oauth2/auth"))
+        .query(&[
+            ("client_id", config.client_id.as_str()),
+            ("redirect_uri", config.redirect_uri.as_str()),
+            ("response_type", "code"),
+            ("state", "xyz"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(authorize.status(), StatusCode::FOUND);
+    let location =
+        url::Url::parse(authorize.headers()[header::LOCATION].to_str().unwrap()).unwrap();
+    assert!(location.as_str().starts_with(&config.redirect_uri));
+    let pairs: Vec<(String, String)> = location.query_pairs().into_owned().collect();
+    assert!(pairs.contains(&("state".into(), "xyz".into())));
+    let code = pairs.iter().find(|(k, _)| k == "code").unwrap().1.clone();
+
+    // A redirect URI other than the registered one is refused.
+    let mismatch = http
+        .get(format!("{base}/api/oauth2/auth"))
+        .query(&[
+            ("client_id", config.client_id.as_str()),
+            ("redirect_uri", "http://evil.example/cb"),
+            ("response_type", "code"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mismatch.status(), StatusCode::BAD_REQUEST);
+
+    let (status, tokens) = exchange_code(&http, &base, &config, &code).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(tokens["token_type"], "bearer");
+    assert_eq!(tokens["expires_in"], json!("600"), "expires_in is a string");
+    let first_access = tokens["access_token"].as_str().unwrap().to_string();
+    let first_refresh = tokens["refresh_token"].as_str().unwrap().to_string();
+
+    // Codes are single use.
+    let (status, reused) = exchange_code(&http, &base, &config, &code).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(reused["error"], "invalid_grant");
+
+    let me = http
+        .get(format!("{base}/api/v1/current/Me"))
+        .bearer_auth(&first_access)
+        .header(header::ACCEPT, "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+    let me: Value = me.json().await.unwrap();
+    assert_eq!(me["d"]["results"][0]["CurrentDivision"], json!(DIVISION));
+    assert!(me["d"]["results"][0]["UserName"].is_string());
+
+    // No new token while the current one is younger than 570 s.
+    let (status, early) = refresh(&http, &base, &config, &first_refresh).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(early["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("still valid"));
+
+    sandbox.advance_clock(Duration::from_secs(571));
+    let (status, rotated) = refresh(&http, &base, &config, &first_refresh).await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let second_access = rotated["access_token"].as_str().unwrap().to_string();
+    assert_ne!(rotated["refresh_token"], json!(first_refresh));
+    assert_ne!(second_access, first_access);
+
+    // The old refresh token is dead once rotated.
+    sandbox.advance_clock(Duration::from_secs(600));
+    let (status, old) = refresh(&http, &base, &config, &first_refresh).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(old["error"], "invalid_grant");
+
+    // 600 s after issue the access token no longer works.
+    let expired = http
+        .get(format!("{base}/api/v1/current/Me"))
+        .bearer_auth(&second_access)
+        .header(header::ACCEPT, "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = expired.json().await.unwrap();
+    assert!(error_text(&body).contains("expired"));
+}
+
+#[tokio::test]
+async fn consent_page_and_admin_authorize() {
+    let config = ExactConfig {
+        auto_approve: false,
+        ..ExactConfig::default()
+    };
+    let (running, _sandbox) = ExactSandbox::start(config.clone(), 0).await.unwrap();
+    let base = running.base_url();
+    let http = http();
+    let page = http
+        .get(format!("{base}/api/oauth2/auth"))
+        .query(&[
+            ("client_id", config.client_id.as_str()),
+            ("redirect_uri", config.redirect_uri.as_str()),
+            ("response_type", "code"),
+            ("state", "s1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("Approve"));
+
+    let approved = http
+        .post(format!("{base}/api/oauth2/auth"))
+        .form(&[
+            ("client_id", config.client_id.as_str()),
+            ("redirect_uri", config.redirect_uri.as_str()),
+            ("response_type", "code"),
+            ("state", "s1"),
+            ("decision", "approve"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status(), StatusCode::FOUND);
+    let location = approved.headers()[header::LOCATION].to_str().unwrap();
+    assert!(location.contains("code=") && location.contains("state=s1"));
+
+    let wrong_client = http
+        .get(format!("{base}/api/oauth2/auth"))
+        .query(&[
+            ("client_id", "someone-else"),
+            ("redirect_uri", config.redirect_uri.as_str()),
+            ("response_type", "code"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_client.status(), StatusCode::BAD_REQUEST);
+
+    // Scripts get a code without the browser dance.
+    let code: Value = http
+        .post(format!("{base}/__sandbox/authorize"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (status, tokens) =
+        exchange_code(&http, &base, &config, code["code"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(tokens["access_token"].as_str().unwrap().len() > 20);
+}
+
+#[tokio::test]
+async fn account_codes_are_padded_and_filters_must_pad() {
+    let env = env().await;
+    let created = env
+        .create_account(json!({ "Name": "Bakkerij Smit", "Code": "1024", "Email": "info@smit.nl", "Country": "nl" }))
+        .await;
+    let padded = format!("{:>18}", "1024");
+    assert_eq!(created["Code"], json!(padded));
+    assert_eq!(created["Country"], "NL");
+    assert_eq!(created["CountryName"], "Nederland");
+
+    let auto = env.create_account(json!({ "Name": "Zonder Code" })).await;
+    let auto_code = auto["Code"].as_str().unwrap();
+    assert_eq!(auto_code.len(), 18);
+    assert_eq!(auto_code.trim(), "1025");
+
+    let unpadded = env
+        .get_json(&format!("{}?$filter=Code eq '1024'", api("crm/Accounts")))
+        .await;
+    assert_eq!(unpadded["d"]["results"].as_array().unwrap().len(), 0);
+    let with_padding = env
+        .get_json(&format!(
+            "{}?$filter=Code eq '{padded}'",
+            api("crm/Accounts")
+        ))
+        .await;
+    assert_eq!(with_padding["d"]["results"][0]["Name"], "Bakkerij Smit");
+
+    // Duplicate code and missing Name are rejected.
+    let duplicate = env
+        .post(
+            &api("crm/Accounts"),
+            &json!({ "Name": "Dubbel", "Code": "1024" }),
+            true,
+        )
+        .await;
+    assert_eq!(duplicate.status(), StatusCode::BAD_REQUEST);
+    let nameless = env
+        .post(&api("crm/Accounts"), &json!({ "Email": "a@b.nl" }), true)
+        .await;
+    assert_eq!(nameless.status(), StatusCode::BAD_REQUEST);
+    let body: Value = nameless.json().await.unwrap();
+    assert!(error_text(&body).contains("Mandatory: Name"));
+    assert_eq!(env.sandbox.accounts(DIVISION).len(), 2);
+    assert_eq!(env.sandbox.accounts(DIVISION)[0]["Code"], json!(padded));
+}
+
+#[tokio::test]
+async fn collections_page_by_60_with_next_links() {
+    let env = env_with(ExactConfig {
+        minutely_limit: 1000,
+        ..ExactConfig::default()
+    })
+    .await;
+    for n in 0..65 {
+        env.create_account(json!({ "Name": format!("Klant {n}") }))
+            .await;
+    }
+    let first = env
+        .get_json(&format!("{}?$select=ID,Code", api("crm/Accounts")))
+        .await;
+    let results = first["d"]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 60);
+    let keys: HashSet<&str> = results[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, HashSet::from(["__metadata", "ID", "Code"]));
+    let next = first["d"]["__next"].as_str().unwrap();
+    assert!(next.starts_with(&env.base) && next.contains("$skiptoken=guid'"));
+
+    let second = env.get_url(next).await;
+    assert_eq!(second.status(), StatusCode::OK);
+    let second: Value = second.json().await.unwrap();
+    let rest = second["d"]["results"].as_array().unwrap();
+    assert_eq!(rest.len(), 5);
+    assert!(second["d"].get("__next").is_none());
+    assert!(rest[0].get("Name").is_none(), "$select carried into __next");
+    let ids: HashSet<&str> = results
+        .iter()
+        .chain(rest)
+        .map(|r| r["ID"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 65);
+
+    // $top caps the total, also across pages.
+    let top = env
+        .get_json(&format!(
+            "{}?$top=61&$orderby=Name desc",
+            api("crm/Accounts")
+        ))
+        .await;
+    assert_eq!(top["d"]["results"].as_array().unwrap().len(), 60);
+    let next = top["d"]["__next"].as_str().unwrap().to_string();
+    assert!(next.contains("$top=1"));
+    let tail: Value = env.get_url(&next).await.json().await.unwrap();
+    assert_eq!(tail["d"]["results"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn odata_select_filter_and_syntax_errors() {
+    let env = env().await;
+    let revenue = env
+        .get_json(&format!(
+            "{}?$select=Code,Description&$filter=BalanceType eq 'W' and Code ge '8000' and Code lt '8030'&$orderby=Code desc",
+            api("financial/GLAccounts")
+        ))
+        .await;
+    let codes: Vec<&str> = revenue["d"]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["Code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["8020", "8010", "8000"]);
+    let first = &revenue["d"]["results"][0];
+    assert_eq!(first["Description"], "Omzet ICP (verlegd)");
+    assert!(first.get("ID").is_none());
+    assert_eq!(
+        first["__metadata"]["type"],
+        "Exact.Web.Api.Models.GLAccount"
+    );
+
+    let vat = env
+        .get_json(&format!(
+            "{}?$filter=OssCountry eq 'DE'&$select=Code,Percentage,Description",
+            api("vat/VATCodes")
+        ))
+        .await;
+    assert_eq!(vat["d"]["results"][0]["Percentage"], json!(0.19));
+
+    let sales_journal = env
+        .get_json(&format!("{}?$filter=Type eq 20", api("financial/Journals")))
+        .await;
+    assert_eq!(sales_journal["d"]["results"][0]["Code"], "70");
+
+    // Single entity by key.
+    let gl = env.gl("8000").await;
+    let one = env
+        .get_json(&format!("{}(guid'{gl}')", api("financial/GLAccounts")))
+        .await;
+    assert_eq!(one["d"]["Code"], "8000");
+    assert!(one["d"]["Created"].as_str().unwrap().starts_with("/Date("));
+
+    for bad in [
+        "Code eq",
+        "Code eq '8000",
+        "(Code eq '8000'",
+        "Code equals '8000'",
+    ] {
+        let response = env
+            .get(&format!("{}?$filter={bad}", api("financial/GLAccounts")))
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+        let body: Value = response.json().await.unwrap();
+        assert!(
+            error_text(&body).contains("Error in query syntax."),
+            "{bad}"
+        );
+    }
+    let unknown = env
+        .get(&format!("{}?$select=Nope", api("financial/GLAccounts")))
+        .await;
+    assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
+    let mistyped = env
+        .get(&format!(
+            "{}?$filter=ID eq '{gl}'",
+            api("financial/GLAccounts")
+        ))
+        .await;
+    assert_eq!(
+        mistyped.status(),
+        StatusCode::BAD_REQUEST,
+        "guid needs guid'…'"
+    );
+}
+
+#[tokio::test]
+async fn sales_entry_is_booked_with_vat_and_lines() {
+    let env = env().await;
+    let customer = env.customer().await;
+    let gl = env.gl("8000").await;
+    let response = env
+        .post(
+            &api("salesentry/SalesEntries"),
+            &entry(&customer, &gl, "WEB-1001"),
+            true,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert!(response.headers().contains_key(header::LOCATION));
+    let d = response.json::<Value>().await.unwrap()["d"].clone();
+    assert_eq!(d["AmountFC"], json!(126.99));
+    assert_eq!(d["VATAmountFC"], json!(22.04));
+    assert_eq!(d["Journal"], "70");
+    assert_eq!(d["Status"], 20);
+    assert_eq!(d["YourRef"], "WEB-1001");
+    assert_eq!(d["EntryDate"], "/Date(1714521600000)/");
+    assert!(d["EntryNumber"].as_i64().unwrap() > 0);
+    let lines = d["SalesEntryLines"]["results"].as_array().unwrap();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["VATAmountFC"], json!(21.0));
+    assert_eq!(
+        lines[1]["VATAmountFC"],
+        json!(1.04),
+        "4.95 * 21% = 1.0395 → 1.04"
+    );
+    assert_eq!(lines[1]["GLAccountCode"], "8000");
+
+    let records = env.sandbox.sales_entries(DIVISION);
+    assert_eq!(records.len(), 1);
+    let record = &records[0];
+    assert_eq!(record.entry_id.to_string(), d["EntryID"].as_str().unwrap());
+    assert_eq!(record.amount_fc, dec("126.99"));
+    assert_eq!(record.vat_amount_fc, dec("22.04"));
+    assert_eq!(record.lines[1].vat_code.as_deref(), Some("1"));
+    assert_eq!(record.lines[1].amount_fc, dec("4.95"));
+    assert_eq!(record.entry_date, "2024-05-01");
+    assert!(!record.modified_after_creation);
+
+    // Without Prefer: 204 with a Location; YourRef is not unique in Exact.
+    let second = env
+        .post(
+            &api("salesentry/SalesEntries"),
+            &entry(&customer, &gl, "WEB-1001"),
+            false,
+        )
+        .await;
+    assert_eq!(second.status(), StatusCode::NO_CONTENT);
+    let location = second.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let fetched = env.get_url(&location).await.json::<Value>().await.unwrap();
+    assert_eq!(fetched["d"]["YourRef"], "WEB-1001");
+    assert!(fetched["d"]["SalesEntryLines"]["__deferred"].is_object());
+    let numbers: Vec<i64> = env
+        .sandbox
+        .sales_entries(DIVISION)
+        .iter()
+        .map(|r| r.entry_number)
+        .collect();
+    assert_eq!(numbers[1], numbers[0] + 1);
+
+    let found = env
+        .get_json(&format!(
+            "{}?$filter=YourRef eq 'WEB-1001'&$select=EntryID,EntryNumber,YourRef",
+            api("salesentry/SalesEntries")
+        ))
+        .await;
+    assert_eq!(found["d"]["results"].as_array().unwrap().len(), 2);
+    let lines = env
+        .get_json(&format!(
+            "{}?$filter=EntryID eq guid'{}'",
+            api("salesentry/SalesEntryLines"),
+            record.entry_id
+        ))
+        .await;
+    assert_eq!(lines["d"]["results"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn credit_notes_link_by_your_ref_and_changes_are_tracked() {
+    let env = env().await;
+    let customer = env.customer().await;
+    let gl = env.gl("8010").await;
+    let sale = env
+        .post(
+            &api("salesentry/SalesEntries"),
+            &entry(&customer, &gl, "WEB-2002"),
+            true,
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let sale_id = sale["d"]["EntryID"].as_str().unwrap().to_string();
+    let credit = json!({
+        "Journal": "70",
+        "Customer": customer,
+        "Type": 21,
+        "YourRef": "WEB-2002",
+        "SalesEntryLines": [{ "GLAccount": gl, "AmountFC": -10.00 }]
+    });
+    let response = env
+        .post(&api("salesentry/SalesEntries"), &credit, true)
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let d = response.json::<Value>().await.unwrap()["d"].clone();
+    assert_eq!(d["TypeDescription"], "Sales credit note");
+    assert_eq!(
+        d["VATAmountFC"],
+        json!(-0.9),
+        "default VAT code of 8010 is 9%"
+    );
+    let records = env.sandbox.sales_entries(DIVISION);
+    assert_eq!(records[1].original_entry.unwrap().to_string(), sale_id);
+    assert_eq!(records[0].original_entry, None);
+
+    // PUT and DELETE are accepted, but leave a mark.
+    let put = env
+        .http
+        .put(env.url(&format!(
+            "{}(guid'{sale_id}')",
+            api("salesentry/SalesEntries")
+        )))
+        .bearer_auth(&env.token)
+        .header(header::ACCEPT, "application/json")
+        .json(&json!({ "Description": "changed" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::NO_CONTENT);
+    assert!(env.sandbox.sales_entries(DIVISION)[0].modified_after_creation);
+    let credit_id = d["EntryID"].as_str().unwrap();
+    let delete = env
+        .http
+        .delete(env.url(&format!(
+            "{}(guid'{credit_id}')",
+            api("salesentry/SalesEntries")
+        )))
+        .bearer_auth(&env.token)
+        .header(header::ACCEPT, "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(delete.status(), StatusCode::NO_CONTENT);
+    let after = env.sandbox.sales_entries(DIVISION);
+    assert_eq!(after.len(), 2, "deleted entries stay in the record");
+    assert!(after[1].modified_after_creation);
+    let gone = env
+        .get(&format!(
+            "{}(guid'{credit_id}')",
+            api("salesentry/SalesEntries")
+        ))
+        .await;
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn invalid_sales_entries_are_rejected() {
+    let env = env().await;
+    let customer = env.customer().await;
+    let revenue = env.gl("8000").await;
+    let receivables = env.gl("1300").await;
+    let unknown = "6c1d2b7a-0f8e-4b1c-9a55-3e2f4d5c6b70";
+
+    let with = |patch: &dyn Fn(&mut Value)| {
+        let mut body = entry(&customer, &revenue, "WEB-BAD");
+        patch(&mut body);
+        body
+    };
+    let cases: Vec<(&str, Value, &str)> = vec![
+        (
+            "unknown G/L account",
+            with(&|b| b["SalesEntryLines"][0]["GLAccount"] = json!(unknown)),
+            "Invalid reference: GLAccount",
+        ),
+        (
+            "balance-sheet account",
+            with(&|b| b["SalesEntryLines"][0]["GLAccount"] = json!(receivables)),
+            "G/L account type",
+        ),
+        (
+            "unknown VAT code",
+            with(&|b| b["SalesEntryLines"][0]["VATCode"] = json!("99")),
+            "Invalid reference: VATCode",
+        ),
+        (
+            "purchase VAT code",
+            with(&|b| b["SalesEntryLines"][0]["VATCode"] = json!("5")),
+            "purchase VAT code",
+        ),
+        (
+            "unknown journal",
+            with(&|b| b["Journal"] = json!("77")),
+            "Invalid reference: Journal",
+        ),
+        (
+            "bank journal",
+            with(&|b| b["Journal"] = json!("20")),
+            "not a sales journal",
+        ),
+        (
+            "unbalanced",
+            with(&|b| b["AmountFC"] = json!(130.00)),
+            "not in balance",
+        ),
+        (
+            "no lines",
+            with(&|b| b["SalesEntryLines"] = json!([])),
+            "Mandatory: SalesEntryLines",
+        ),
+        (
+            "unknown property",
+            with(&|b| b["OrderId"] = json!("x")),
+            "does not exist",
+        ),
+        (
+            "YourRef too long",
+            with(&|b| b["YourRef"] = json!("X".repeat(31))),
+            "YourRef",
+        ),
+    ];
+    for (name, body, expected) in cases {
+        let response = env.post(&api("salesentry/SalesEntries"), &body, true).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{name}");
+        let body: Value = response.json().await.unwrap();
+        assert!(
+            error_text(&body).contains(expected),
+            "{name}: {}",
+            error_text(&body)
+        );
+    }
+    assert!(env.sandbox.sales_entries(DIVISION).is_empty());
+
+    // A balanced header amount is accepted.
+    let balanced = with(&|b| b["AmountFC"] = json!(126.99));
+    let response = env
+        .post(&api("salesentry/SalesEntries"), &balanced, true)
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn rate_limit_headers_and_minutely_429() {
+    let env = env().await;
+    let first = env.get(&api("financial/Journals")).await;
+    assert_eq!(header_i64(&first, "X-RateLimit-Limit"), 5000);
+    assert_eq!(header_i64(&first, "X-RateLimit-Remaining"), 4999);
+    assert_eq!(header_i64(&first, "X-RateLimit-Minutely-Limit"), 60);
+    assert_eq!(header_i64(&first, "X-RateLimit-Minutely-Remaining"), 59);
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let daily_reset = header_i64(&first, "X-RateLimit-Reset");
+    assert_eq!(daily_reset % 86_400_000, 0, "midnight UTC");
+    assert!(daily_reset > now_ms);
+    let minutely_reset = header_i64(&first, "X-RateLimit-Minutely-Reset");
+    assert_eq!(minutely_reset % 60_000, 0);
+
+    // Keep the burst inside one minute window of the emulator clock.
+    if minutely_reset - now_ms < 20_000 {
+        env.sandbox
+            .advance_clock(Duration::from_millis((minutely_reset - now_ms + 50) as u64));
+    }
+    let mut remaining = 60;
+    let mut calls = 0;
+    while remaining > 0 {
+        let response = env.get(&api("financial/Journals")).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        remaining = header_i64(&response, "X-RateLimit-Minutely-Remaining");
+        calls += 1;
+        assert!(calls <= 60);
+    }
+    let refused = env
+        .post(&api("crm/Accounts"), &json!({ "Name": "Te laat" }), true)
+        .await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(header_i64(&refused, "X-RateLimit-Minutely-Remaining"), 0);
+    assert!(refused.headers().contains_key("X-RateLimit-Reset"));
+    let body: Value = refused.json().await.unwrap();
+    assert!(error_text(&body).contains("rate limit"));
+    assert!(env.sandbox.accounts(DIVISION).is_empty(), "nothing applied");
+
+    env.sandbox.advance_clock(Duration::from_secs(60));
+    let again = env.get(&api("financial/Journals")).await;
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(header_i64(&again, "X-RateLimit-Minutely-Remaining"), 59);
+
+    // Errors carry the headers too.
+    let no_token = env
+        .http
+        .get(env.url(&api("financial/Journals")))
+        .header(header::ACCEPT, "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_token.status(), StatusCode::UNAUTHORIZED);
+    assert!(no_token
+        .headers()
+        .contains_key("X-RateLimit-Minutely-Remaining"));
+}
+
+#[tokio::test]
+async fn daily_limit_refuses_until_midnight() {
+    let mut env = env_with(ExactConfig {
+        daily_limit: 3,
+        ..ExactConfig::default()
+    })
+    .await;
+    for left in [2, 1, 0] {
+        let response = env.get(&api("vat/VATCodes")).await;
+        assert_eq!(header_i64(&response, "X-RateLimit-Remaining"), left);
+    }
+    let refused = env.get(&api("vat/VATCodes")).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    env.sandbox.advance_clock(Duration::from_secs(86_400));
+    env.renew().await;
+    assert_eq!(env.get(&api("vat/VATCodes")).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn eleven_errors_in_an_hour_block_the_endpoint() {
+    let mut env = env().await;
+    let missing = format!(
+        "{}(guid'00000000-0000-0000-0000-000000000001')",
+        api("salesentry/SalesEntries")
+    );
+    for _ in 0..11 {
+        assert_eq!(env.get(&missing).await.status(), StatusCode::NOT_FOUND);
+    }
+    let blocked = env.get(&api("salesentry/SalesEntries")).await;
+    assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body: Value = blocked.json().await.unwrap();
+    assert!(error_text(&body).contains("blocked"));
+    // Other endpoints of the division are not affected.
+    assert_eq!(env.get(&api("crm/Accounts")).await.status(), StatusCode::OK);
+
+    env.sandbox.advance_clock(Duration::from_secs(3_601));
+    // The token expired meanwhile: get a fresh one through the code flow.
+    env.renew().await;
+    let response = env.get(&api("salesentry/SalesEntries")).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "block lifted after the hour"
+    );
+}
+
+#[tokio::test]
+async fn protocol_errors() {
+    let env = env().await;
+    let no_accept = env
+        .http
+        .get(env.url(&api("crm/Accounts")))
+        .bearer_auth(&env.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_accept.status(), StatusCode::NOT_ACCEPTABLE);
+    assert_eq!(
+        env.get("/api/v1/999999/crm/Accounts").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let unknown = env.get(&api("crm/Nonsense")).await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let body: Value = unknown.json().await.unwrap();
+    assert!(body["error"]["message"]["value"].is_string());
+    let bad_token = env
+        .http
+        .get(env.url(&api("crm/Accounts")))
+        .bearer_auth("not-a-token")
+        .header(header::ACCEPT, "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_token.status(), StatusCode::UNAUTHORIZED);
+    let count = env
+        .http
+        .get(env.url(&format!("{}/$count", api("financial/GLAccounts"))))
+        .bearer_auth(&env.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(count.text().await.unwrap(), "17");
+
+    // A second division has its own master data.
+    env.sandbox.add_division(200002, "Tweede BV");
+    let divisions = env.get_json(&api("system/Divisions")).await;
+    assert_eq!(divisions["d"]["results"].as_array().unwrap().len(), 2);
+    let other = env
+        .get_json("/api/v1/200002/financial/GLAccounts?$filter=Code eq '8000'")
+        .await;
+    assert_ne!(other["d"]["results"][0]["ID"], json!(env.gl("8000").await));
+}
+
+async fn post_entry_with_fault(
+    env: &Env,
+    fault: Fault,
+    your_ref: &str,
+    customer: &str,
+    gl: &str,
+) -> reqwest::Result<Response> {
+    env.sandbox.faults().arm(ArmedFault {
+        on: FaultMatch {
+            method: Some("POST".into()),
+            path_contains: Some("salesentry/SalesEntries".into()),
+        },
+        fault,
+        times: 1,
+    });
+    env.http
+        .post(env.url(&api("salesentry/SalesEntries")))
+        .bearer_auth(&env.token)
+        .header(header::ACCEPT, "application/json")
+        .header("Prefer", "return=representation")
+        .json(&entry(customer, gl, your_ref))
+        .send()
+        .await
+}
+
+fn booked(env: &Env, your_ref: &str) -> usize {
+    env.sandbox
+        .sales_entries(DIVISION)
+        .iter()
+        .filter(|r| r.your_ref.as_deref() == Some(your_ref))
+        .count()
+}
+
+#[tokio::test]
+async fn injected_faults() {
+    let env = env().await;
+    let customer = env.customer().await;
+    let gl = env.gl("8000").await;
+
+    let response = post_entry_with_fault(&env, Fault::ServerError, "F-500", &customer, &gl)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(booked(&env, "F-500"), 0);
+
+    let response = post_entry_with_fault(&env, Fault::TooManyRequests, "F-429", &customer, &gl)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(header_i64(&response, "X-RateLimit-Minutely-Remaining"), 0);
+    assert!(response
+        .headers()
+        .contains_key("X-RateLimit-Minutely-Reset"));
+    assert_eq!(booked(&env, "F-429"), 0);
+
+    let response =
+        post_entry_with_fault(&env, Fault::ServerErrorAfterApply, "F-503", &customer, &gl)
+            .await
+            .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(booked(&env, "F-503"), 1, "applied despite the 503");
+
+    let started = Instant::now();
+    let response =
+        post_entry_with_fault(&env, Fault::Slow { millis: 300 }, "F-SLOW", &customer, &gl)
+            .await
+            .unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(booked(&env, "F-SLOW"), 1);
+
+    let lost = post_entry_with_fault(&env, Fault::LoseResponse, "F-LOST", &customer, &gl).await;
+    let body = match lost {
+        Ok(response) => response.text().await,
+        Err(error) => Err(error),
+    };
+    assert!(body.is_err(), "the client cannot read the answer");
+    assert_eq!(booked(&env, "F-LOST"), 1, "but the entry exists");
+    let found = env
+        .get_json(&format!(
+            "{}?$filter=YourRef eq 'F-LOST'&$select=EntryID",
+            api("salesentry/SalesEntries")
+        ))
+        .await;
+    assert_eq!(found["d"]["results"].as_array().unwrap().len(), 1);
+
+    // Every request is recorded, faulted ones included, with the division as tenant.
+    let posts: Vec<u16> = env
+        .sandbox
+        .recorder()
+        .all()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("salesentry/SalesEntries"))
+        .map(|r| {
+            assert_eq!(r.tenant.as_deref(), Some("100001"));
+            r.status
+        })
+        .collect();
+    assert_eq!(posts, [500, 429, 503, 201, 201]);
+    assert_eq!(env.sandbox.faults().injected().len(), 5);
+
+    // The admin API sees the same.
+    let admin: Value = env
+        .http
+        .get(env.url(&format!("/__sandbox/divisions/{DIVISION}/sales-entries")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(admin.as_array().unwrap().len(), 3);
+    let requests: Value = env
+        .http
+        .get(env.url("/__sandbox/requests"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(requests.as_array().unwrap().len() >= 8);
+}
+
+#[tokio::test]
+async fn admin_fault_endpoint_arms_faults() {
+    let env = env().await;
+    let armed = env
+        .http
+        .post(env.url("/__sandbox/faults"))
+        .json(&json!({ "match": { "method": "GET", "path_contains": "crm/Accounts" }, "fault": { "kind": "server_error" } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(armed.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        env.get(&api("crm/Accounts")).await.status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    assert_eq!(env.get(&api("crm/Accounts")).await.status(), StatusCode::OK);
+}
