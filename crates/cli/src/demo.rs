@@ -50,6 +50,8 @@ pub struct DemoWorld {
     pub shop: WooSandbox,
     pub exact: ExactSandbox,
     pub engine: Arc<Engine>,
+    /// The base URL of the Exact Online emulator.
+    pub exact_url: String,
     /// The base URL of ledgerlink's own HTTP service.
     pub server_url: String,
     /// Where the shop delivers its webhooks.
@@ -105,6 +107,7 @@ impl DemoWorld {
             shop,
             exact,
             engine,
+            exact_url: exact_running.base_url(),
             server_url,
             webhook_url,
             _running: vec![exact_running, shop_running],

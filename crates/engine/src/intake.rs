@@ -192,7 +192,10 @@ impl Engine {
             return Ok(());
         };
         document.status = "trash".into();
-        document.modified_at = Utc::now();
+        // The deletion comes after every change the ledger has seen, whatever the shop's
+        // clock said about those.
+        document.modified_at =
+            Utc::now().max(document.modified_at + chrono::Duration::microseconds(1));
         let payload = json!({ "id": id, "deleted": true });
         self.intake(connection_id, Ok(document), &payload, ("order", id))
             .await?;

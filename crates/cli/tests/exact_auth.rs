@@ -1,0 +1,102 @@
+//! Exact Online tokens: refreshed when expired, rotated and committed, one refresh at a time,
+//! never sooner than 570 s after the last.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use ledgerlink::demo::{DemoWorld, CONNECTION};
+use ledgerlink_core::{EntryKind, ErrorKind};
+use ledgerlink_engine::{EngineOptions, Target};
+use ledgerlink_store::TokenRecord;
+
+async fn world(dir: &std::path::Path) -> DemoWorld {
+    DemoWorld::start(&dir.join("ledger.sqlite"), EngineOptions::default())
+        .await
+        .unwrap()
+}
+
+fn token_requests(world: &DemoWorld) -> usize {
+    world.exact.recorder().count("POST", "/api/oauth2/token")
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refreshed_once_for_many_callers_and_rotated() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = world(dir.path()).await;
+    let store = world.engine.store().clone();
+    let issued = store.token(CONNECTION).await.unwrap().unwrap();
+    // Ten minutes pass, on both clocks.
+    world.exact.advance_clock(Duration::from_secs(601));
+    let aged = TokenRecord {
+        expires_at: Utc::now() - chrono::Duration::seconds(1),
+        issued_at: Utc::now() - chrono::Duration::seconds(601),
+        ..issued.clone()
+    };
+    store.save_token(CONNECTION, &aged).await.unwrap();
+    let before = token_requests(&world);
+
+    let connection = world.engine.connection(CONNECTION).unwrap();
+    let Target::Exact(target) = &connection.target;
+    let lookups = (0..5).map(|i| {
+        let target = target.clone();
+        async move {
+            target
+                .find(&format!("WC-NONE-{i}"), EntryKind::SalesEntry)
+                .await
+        }
+    });
+    for result in futures::future::join_all(lookups).await {
+        assert_eq!(result.unwrap(), None);
+    }
+    assert_eq!(
+        token_requests(&world) - before,
+        1,
+        "one refresh for five callers"
+    );
+    let rotated = store.token(CONNECTION).await.unwrap().unwrap();
+    assert_ne!(
+        rotated.refresh_token, issued.refresh_token,
+        "the new refresh token is committed"
+    );
+    assert_ne!(rotated.access_token, issued.access_token);
+
+    // The old refresh token is dead at Exact: only the committed one can continue.
+    let reuse = reqwest::Client::new()
+        .post(format!("{}/api/oauth2/token", world.exact_url))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", issued.refresh_token.as_str()),
+            ("client_id", world.exact.config().client_id.as_str()),
+            ("client_secret", world.exact.config().client_secret.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reuse.status(), 400);
+}
+
+#[tokio::test]
+async fn a_token_younger_than_570_seconds_is_never_refreshed() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = world(dir.path()).await;
+    // Exact's clock runs ahead: it thinks our fresh token expired.
+    world.exact.advance_clock(Duration::from_secs(700));
+    let before = token_requests(&world);
+    let connection = world.engine.connection(CONNECTION).unwrap();
+    let Target::Exact(target) = &connection.target;
+    let error = target
+        .find("WC-1", EntryKind::SalesEntry)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Auth);
+    assert!(
+        error.message_for_user.contains("Reconnect Exact Online"),
+        "{}",
+        error.message_for_user
+    );
+    assert_eq!(
+        token_requests(&world),
+        before,
+        "no refresh within 570 s of the last"
+    );
+}
