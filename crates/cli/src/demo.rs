@@ -12,7 +12,9 @@ use ledgerlink_engine::config::{ConnectionConfig, SourceConfig, TargetConfig};
 use ledgerlink_engine::{Engine, EngineOptions, Target};
 use ledgerlink_rules::BookingSettings;
 use ledgerlink_sandbox::exact::{ExactConfig, ExactSandbox};
-use ledgerlink_sandbox::woocommerce::{fixtures, WooConfig, WooSandbox};
+use ledgerlink_sandbox::woocommerce::{
+    fixtures, AddressSpec, CustomerSpec, LineSpec, OrderSpec, WooConfig, WooSandbox,
+};
 use ledgerlink_store::{DocState, SqliteStore, Store};
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -36,13 +38,31 @@ pub struct DemoSummary {
     pub booked_now: usize,
     pub waiting: usize,
     pub skipped: usize,
-    pub held: Vec<(String, String)>,
-    /// Every request Exact Online served during this run (OAuth and master data included).
-    pub exact_calls: usize,
+    pub held: usize,
+    /// Every document not booked: (state, document, reason).
+    pub not_booked: Vec<(DocState, String, String)>,
+    /// Requests Exact Online served during this run, by purpose.
+    pub exact_calls: ExactCalls,
     /// Sum of the source totals of the documents booked during this run.
     pub source_total: Money,
     /// Sum of what Exact Online recorded for them (header totals incl. VAT).
     pub exact_total: Decimal,
+}
+
+#[derive(Debug, Default)]
+pub struct ExactCalls {
+    /// `POST salesentry/SalesEntries` (and lookups of them by reference).
+    pub sales_entries: usize,
+    /// Finding and creating customers (`crm/Accounts`).
+    pub customers: usize,
+    /// Once per connection: OAuth, and reading GL accounts, VAT codes, journals and items.
+    pub setup: usize,
+}
+
+impl ExactCalls {
+    pub fn total(&self) -> usize {
+        self.sales_entries + self.customers + self.setup
+    }
 }
 
 /// A running demo environment: both emulators, the webhook server and the engine.
@@ -189,15 +209,64 @@ pub async fn run(database: &Path, out: &mut dyn Write) -> anyhow::Result<DemoSum
     let world = DemoWorld::start(database, options).await?;
     let booked_before: Vec<i64> = booked_ids(&world.engine).await?;
     let orders = fixtures::demo_mix(&world.shop);
+    let mistakes = shop_mistakes(&world.shop);
     writeln!(
         out,
-        "Created {} orders (and their refunds) in the emulated WooCommerce shop.",
-        orders.len()
+        "Created {} orders (and their refunds) in the emulated WooCommerce shop, {mistakes} of them with a mistake a bookkeeper must see.",
+        orders.len() + mistakes
     )?;
     world.settle().await?;
     let summary = summarize(&world, &booked_before).await?;
     print_summary(&summary, out)?;
     Ok(summary)
+}
+
+/// Two things that happen in real shops: VAT charged on an export (held, never re-taxed),
+/// and an unpaid order cancelled before it reached a trigger status (skipped).
+fn shop_mistakes(shop: &WooSandbox) -> usize {
+    let customer = |first: &str, last: &str, email: &str| CustomerSpec {
+        first_name: first.into(),
+        last_name: last.into(),
+        email: email.into(),
+        ..CustomerSpec::default()
+    };
+    let line = LineSpec {
+        name: "Wollen deken".into(),
+        sku: "DEK-200".into(),
+        quantity: 1,
+        unit_price: Decimal::new(8900, 2),
+        tax_rate: Decimal::from(21),
+        ..LineSpec::default()
+    };
+    shop.create_order(OrderSpec {
+        customer: customer("Ingrid", "Berg", "ingrid.berg@example.no"),
+        billing: AddressSpec {
+            address_1: "Storgata 5".into(),
+            city: "Oslo".into(),
+            postcode: "0155".into(),
+            country: "NO".into(),
+            ..AddressSpec::default()
+        },
+        lines: vec![line.clone()],
+        ..OrderSpec::default()
+    });
+    let unpaid = shop.create_order(OrderSpec {
+        status: "pending".into(),
+        customer: customer("Pieter", "Smit", "pieter.smit@example.nl"),
+        billing: AddressSpec {
+            address_1: "Dorpsstraat 8".into(),
+            city: "Zwolle".into(),
+            postcode: "8011 AB".into(),
+            country: "NL".into(),
+            ..AddressSpec::default()
+        },
+        lines: vec![line],
+        ..OrderSpec::default()
+    });
+    if let Some(id) = unpaid["id"].as_u64() {
+        shop.set_status(id, "cancelled");
+    }
+    2
 }
 
 async fn booked_ids(engine: &Engine) -> anyhow::Result<Vec<i64>> {
@@ -222,8 +291,9 @@ async fn summarize(world: &DemoWorld, booked_before: &[i64]) -> anyhow::Result<D
         let document: Document = serde_json::from_value(row.document_json.clone())?;
         source_total += document.total;
     }
-    let entries = world.exact.sales_entries(DIVISION);
-    let exact_total = entries
+    let exact_total = world
+        .exact
+        .sales_entries(DIVISION)
         .iter()
         .filter(|e| {
             booked_now
@@ -232,59 +302,104 @@ async fn summarize(world: &DemoWorld, booked_before: &[i64]) -> anyhow::Result<D
         })
         .map(|e| e.amount_fc)
         .sum();
+    let mut exact_calls = ExactCalls::default();
+    for request in world.exact.recorder().all() {
+        if request.path.contains("salesentry/SalesEntries") {
+            exact_calls.sales_entries += 1;
+        } else if request.path.contains("crm/Accounts") {
+            exact_calls.customers += 1;
+        } else {
+            exact_calls.setup += 1;
+        }
+    }
     Ok(DemoSummary {
         documents_seen: rows.len(),
         booked: count(DocState::Booked),
         booked_now: booked_now.len(),
         waiting: count(DocState::Waiting),
         skipped: count(DocState::Skipped),
-        held: rows
+        held: count(DocState::Held),
+        not_booked: rows
             .iter()
-            .filter(|r| r.state == DocState::Held)
+            .filter(|r| r.state != DocState::Booked)
             .map(|r| {
                 (
+                    r.state,
                     format!("{} {}", r.kind, r.number),
                     r.reason.clone().unwrap_or_default(),
                 )
             })
             .collect(),
-        exact_calls: world.exact.recorder().total(),
+        exact_calls,
         source_total,
         exact_total,
     })
 }
 
 fn print_summary(s: &DemoSummary, out: &mut dyn Write) -> anyhow::Result<()> {
-    let per_booking = if s.booked_now == 0 {
-        "-".to_string()
-    } else {
-        format!("{:.2}", s.exact_calls as f64 / s.booked_now as f64)
+    let per = |calls: usize| {
+        if s.booked_now == 0 {
+            "-".to_string()
+        } else {
+            format!("{:.2}", calls as f64 / s.booked_now as f64)
+        }
     };
+    let calls = &s.exact_calls;
     writeln!(out)?;
     writeln!(
         out,
-        "  documents seen                 {:>10}",
+        "  documents seen                      {:>10}",
         s.documents_seen
     )?;
-    writeln!(out, "  booked (all runs)              {:>10}", s.booked)?;
-    writeln!(out, "  booked in this run             {:>10}", s.booked_now)?;
-    writeln!(out, "  waiting for a trigger status   {:>10}", s.waiting)?;
-    writeln!(out, "  skipped                        {:>10}", s.skipped)?;
-    writeln!(out, "  held                           {:>10}", s.held.len())?;
     writeln!(
         out,
-        "  Exact API calls (all kinds)    {:>10}",
-        s.exact_calls
+        "  booked in this run                  {:>10}",
+        s.booked_now
     )?;
-    writeln!(out, "  Exact calls per booking        {:>10}", per_booking)?;
     writeln!(
         out,
-        "  source total of bookings   EUR {:>10}",
+        "  booked (all runs)                   {:>10}",
+        s.booked
+    )?;
+    writeln!(
+        out,
+        "  waiting for a trigger status        {:>10}",
+        s.waiting
+    )?;
+    writeln!(
+        out,
+        "  skipped                             {:>10}",
+        s.skipped
+    )?;
+    writeln!(out, "  held                                {:>10}", s.held)?;
+    writeln!(
+        out,
+        "  Exact API calls                     {:>10}",
+        calls.total()
+    )?;
+    writeln!(
+        out,
+        "    sales entries (per booking)       {:>10}",
+        per(calls.sales_entries)
+    )?;
+    writeln!(
+        out,
+        "    customers (per booking)           {:>10}",
+        per(calls.customers)
+    )?;
+    writeln!(
+        out,
+        "    once: OAuth and master data       {:>10}",
+        calls.setup
+    )?;
+    writeln!(
+        out,
+        "  source total of bookings        EUR {:>10}",
         s.source_total
     )?;
     writeln!(
         out,
-        "  booked total in Exact      EUR {:>10}",
+        "  booked total in Exact           EUR {:>10}",
         Money::new(s.exact_total)
     )?;
     let verdict = if s.source_total.amount() == s.exact_total {
@@ -292,15 +407,15 @@ fn print_summary(s: &DemoSummary, out: &mut dyn Write) -> anyhow::Result<()> {
     } else {
         "DIFFERENT"
     };
-    writeln!(out, "  totals                         {verdict}")?;
-    for (document, reason) in &s.held {
-        writeln!(out, "\n  held {document}: {reason}")?;
+    writeln!(out, "  totals                              {verdict}")?;
+    if !s.not_booked.is_empty() {
+        writeln!(out, "\nNot booked, and why:")?;
+    }
+    for (state, document, reason) in &s.not_booked {
+        writeln!(out, "  {state:<8} {document}: {reason}")?;
     }
     if s.booked_now == 0 && s.booked > 0 {
-        writeln!(
-            out,
-            "\n  Nothing new was booked: every document was already booked in an earlier run."
-        )?;
+        writeln!(out, "\nNothing new was booked: every bookable document was already booked in an earlier run.")?;
     }
     Ok(())
 }
