@@ -1,0 +1,199 @@
+//! The operator's commands as a person runs them: `sync --once`, `status`, `retry` after
+//! fixing a mapping — the binary against emulators, on a settings file.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ledgerlink_engine::config::Config;
+use ledgerlink_engine::Target;
+use ledgerlink_sandbox::exact::{ExactConfig, ExactSandbox};
+use ledgerlink_sandbox::woocommerce::{
+    AddressSpec, CustomerSpec, LineSpec, OrderSpec, WooConfig, WooSandbox,
+};
+use ledgerlink_store::{DocState, SqliteStore, Store};
+use rust_decimal_macros::dec;
+
+fn settings_file(
+    dir: &Path,
+    shop: &str,
+    exact: &str,
+    woo: &WooConfig,
+    app: &ExactConfig,
+    extra_vat_codes: &str,
+) -> std::path::PathBuf {
+    let path = dir.join("ledgerlink.toml");
+    let text = format!(
+        r#"
+database = "{db}"
+http_timeout_seconds = 5
+
+[[connections]]
+id = "shop"
+[connections.source]
+type = "woocommerce"
+url = "{shop}"
+consumer_key = "{ck}"
+consumer_secret = "{cs}"
+[connections.target]
+type = "exact"
+base_url = "{exact}"
+division = 100001
+client_id = "{client_id}"
+client_secret = "{client_secret}"
+redirect_uri = "{redirect}"
+[connections.booking.vat_codes]
+"domestic/21" = "1"
+"domestic/9" = "2"
+"domestic/0" = "0"
+"none" = "0"
+{extra_vat_codes}
+"#,
+        db = dir.join("ledger.sqlite").display(),
+        ck = woo.consumer_key,
+        cs = woo.consumer_secret,
+        client_id = app.client_id,
+        client_secret = app.client_secret,
+        redirect = app.redirect_uri,
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn ledgerlink(args: &[&str]) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_ledgerlink"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+fn order(email: &str, rate: rust_decimal::Decimal) -> OrderSpec {
+    OrderSpec {
+        customer: CustomerSpec {
+            first_name: "Noor".into(),
+            last_name: "Visser".into(),
+            email: email.into(),
+            ..CustomerSpec::default()
+        },
+        billing: AddressSpec {
+            address_1: "Lange Nieuwstraat 2".into(),
+            city: "Utrecht".into(),
+            postcode: "3512 PH".into(),
+            ..AddressSpec::default()
+        },
+        lines: vec![LineSpec {
+            name: "Kaars".into(),
+            quantity: 3,
+            unit_price: dec!(4.10),
+            tax_rate: rate,
+            ..LineSpec::default()
+        }],
+        ..OrderSpec::default()
+    }
+}
+
+#[tokio::test]
+async fn sync_status_and_retry_after_fixing_a_mapping() {
+    let dir = tempfile::tempdir().unwrap();
+    let (exact_running, exact) = ExactSandbox::start(ExactConfig::default(), 0)
+        .await
+        .unwrap();
+    let (shop_running, shop) = WooSandbox::start(WooConfig::default(), 0).await.unwrap();
+    shop.set_auto_deliver(false);
+    let config_path = settings_file(
+        dir.path(),
+        &shop_running.base_url(),
+        &exact_running.base_url(),
+        shop.config(),
+        exact.config(),
+        "",
+    );
+
+    // Authorise once, as the OAuth callback of `serve` would.
+    {
+        let config = Config::load(&config_path).unwrap();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database).await.unwrap());
+        let connection = config.connections[0]
+            .build(store, Duration::from_secs(5))
+            .await
+            .unwrap();
+        let Target::Exact(target) = &connection.target;
+        target
+            .connect_with_code(&exact.issue_authorization_code())
+            .await
+            .unwrap();
+    }
+    shop.create_order(order("noor@example.nl", dec!(21)));
+    shop.create_order(order("noor@example.nl", dec!(13)));
+    let config = config_path.to_str().unwrap();
+
+    let (ok, out) = tokio::task::spawn_blocking({
+        let config = config.to_string();
+        move || ledgerlink(&["sync", "--once", "--config", &config])
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{out}");
+    assert!(out.contains("shop: 2 changed documents read"), "{out}");
+    assert!(out.contains("booked 1") && out.contains("held 1"), "{out}");
+    assert!(
+        out.contains("No VAT code is mapped for `domestic/13`"),
+        "{out}"
+    );
+    assert_eq!(exact.sales_entries(100001).len(), 1);
+
+    // The bookkeeper maps the rate, then retries the held document by its id.
+    let store = SqliteStore::open(&dir.path().join("ledger.sqlite"))
+        .await
+        .unwrap();
+    let held = store.documents("shop", Some(DocState::Held)).await.unwrap();
+    assert_eq!(held.len(), 1);
+    let held_id = held[0].id.to_string();
+    settings_file(
+        dir.path(),
+        &shop_running.base_url(),
+        &exact_running.base_url(),
+        shop.config(),
+        exact.config(),
+        "\"domestic/13\" = \"1\"",
+    );
+    let (ok, out) = tokio::task::spawn_blocking({
+        let config = config.to_string();
+        move || ledgerlink(&["retry", "--config", &config, &held_id])
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{out}");
+    assert!(out.contains(": booked"), "{out}");
+    assert_eq!(exact.sales_entries(100001).len(), 2);
+
+    let (ok, out) = tokio::task::spawn_blocking({
+        let config = config.to_string();
+        move || ledgerlink(&["status", "--config", &config])
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{out}");
+    assert!(out.contains("shop: booked 2"), "{out}");
+
+    let (ok, out) = ledgerlink(&["retry", "--config", config, "999"]);
+    assert!(!ok);
+    assert!(out.contains("document #999 is not held"), "{out}");
+}
+
+#[test]
+fn a_missing_settings_file_says_where_to_look() {
+    let (ok, out) = ledgerlink(&["status", "--config", "/nonexistent/ledgerlink.toml"]);
+    assert!(!ok);
+    assert!(
+        out.contains("does not exist; see docs/settings.md"),
+        "{out}"
+    );
+}
