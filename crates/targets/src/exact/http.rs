@@ -12,6 +12,7 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
+use super::error_guard::ErrorGuard;
 use super::oauth::{ExactApp, Tokens};
 
 /// What the last response's `X-RateLimit-*` headers said (resets are epoch milliseconds).
@@ -61,6 +62,7 @@ pub(crate) struct ExactHttp {
     tokens: Tokens,
     auditor: Auditor,
     budget: Arc<Mutex<Option<RateBudget>>>,
+    error_guard: Arc<ErrorGuard>,
 }
 
 impl ExactHttp {
@@ -91,6 +93,7 @@ impl ExactHttp {
             tokens,
             auditor,
             budget: Arc::new(Mutex::new(None)),
+            error_guard: Arc::default(),
         })
     }
 
@@ -177,6 +180,7 @@ impl ExactHttp {
     ) -> Result<Value, ConnectorError> {
         let mut rejected_token: Option<String> = None;
         loop {
+            self.error_guard.check(url, Utc::now())?;
             self.wait_for_budget().await?;
             let token = self.tokens.access_token(rejected_token.as_deref()).await?;
             let mut request = self
@@ -255,6 +259,7 @@ impl ExactHttp {
                 started,
             )
             .await;
+            self.error_guard.record(url, status.as_u16(), Utc::now());
             if status == StatusCode::UNAUTHORIZED && rejected_token.is_none() {
                 // Not applied; refresh once and try again.
                 rejected_token = Some(token);

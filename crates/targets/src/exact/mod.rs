@@ -2,6 +2,7 @@
 //! `X-RateLimit-*` headers, master data cached per division, customers found or created, and
 //! one `POST salesentry/SalesEntries` per document with its lines inline.
 
+mod error_guard;
 mod http;
 mod master_data;
 mod oauth;
