@@ -323,7 +323,8 @@ async fn a_crash_while_posting_is_resolved_by_reference_after_restart() {
             .await
             .unwrap();
         if index == 0 {
-            target.book(&plan, None).await.unwrap();
+            let entry = target.prepare(&plan).await.unwrap();
+            target.post(&entry).await.unwrap();
         }
     }
     assert_eq!(world.exact.sales_entries(DIVISION).len(), 1);

@@ -51,7 +51,8 @@ pub struct Connection {
 
 #[derive(Clone, Debug)]
 pub struct EngineOptions {
-    /// How long a worker holds a document; longer than any single booking call.
+    /// How long a worker holds a document. A booking call is cut off (its outcome then
+    /// uncertain) before the lease ends, so it must exceed the HTTP timeout.
     pub lease: Duration,
     /// Wait after an uncertain outcome before searching the target (reads may lag writes).
     pub settle_delay: Duration,
@@ -69,7 +70,7 @@ impl Default for EngineOptions {
             settle_delay: Duration::from_secs(5),
             retry_base: Duration::from_secs(2),
             max_backoff: Duration::from_secs(600),
-            batch: 50,
+            batch: 10,
         }
     }
 }

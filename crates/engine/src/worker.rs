@@ -1,9 +1,14 @@
-//! The worker: claims due documents under a lease and moves each one step by step through
-//! the exactly-once protocol.
+//! The worker: claims due documents under a lease and moves each one through the
+//! exactly-once protocol.
+//!
+//! The lease guards the booking call itself: `posting` is committed with a fresh lease, the
+//! call is the only thing done under it and is cut off before the lease ends, and a `posting`
+//! document only becomes due again after its lease and a settle delay. So no second worker can
+//! start on a document while a call for it may still be under way.
 
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use ledgerlink_core::{BookingPlan, ConnectorError, Document, DocumentKind, EntryKind, ErrorKind};
 use ledgerlink_rules::Decision;
 use ledgerlink_store::{DocState, Lease, LedgerRow, StoreError, Transition};
@@ -11,8 +16,22 @@ use ledgerlink_targets::BookingRef;
 
 use crate::{Connection, Engine, Target};
 
-fn after(delay: Duration) -> Option<chrono::DateTime<Utc>> {
-    Some(Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default())
+/// How long a credit note waits for the order it corrects before it is held.
+const WAIT_FOR_ORIGINAL_HOURS: i64 = 24;
+
+/// Where a failure happened, which decides what it means for the document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Before the write: master data, customer, budget. The entry was not sent.
+    Preparing,
+    /// The write itself.
+    Posting,
+    /// Searching the target after an outcome that may have landed.
+    Searching,
+}
+
+fn at(delay: Duration) -> DateTime<Utc> {
+    Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default()
 }
 
 fn reason(text: impl Into<String>) -> Transition {
@@ -22,8 +41,17 @@ fn reason(text: impl Into<String>) -> Transition {
     }
 }
 
+fn is_lease_lost(error: &anyhow::Error) -> bool {
+    matches!(
+        error.downcast_ref::<StoreError>(),
+        Some(StoreError::LeaseLost { .. })
+    )
+}
+
 impl Engine {
     /// One round: claims what is due and works on each document. Returns how many.
+    /// A failure on one document is logged and leaves the others unharmed; the failed one is
+    /// due again when its lease runs out.
     pub async fn run_due(&self) -> anyhow::Result<usize> {
         let now = Utc::now();
         let lease_until = now + chrono::Duration::from_std(self.options.lease)?;
@@ -34,18 +62,16 @@ impl Engine {
         let count = rows.len();
         for row in rows {
             let id = row.id;
-            match self.work_on(row).await {
-                Ok(()) => {}
-                // Another worker took over after our lease ran out; it owns the outcome now.
-                Err(error)
-                    if matches!(
-                        error.downcast_ref::<StoreError>(),
-                        Some(StoreError::LeaseLost { .. })
-                    ) =>
-                {
-                    tracing::warn!(document = id, "lease lost; another worker continues");
+            if let Err(error) = self.work_on(row).await {
+                if is_lease_lost(&error) {
+                    // Another worker, or a newer version from the source, took over.
+                    tracing::info!(
+                        document = id,
+                        "lease lost; the document is worked on elsewhere"
+                    );
+                } else {
+                    tracing::error!(document = id, error = %error, "working on a document failed; it is retried later");
                 }
-                Err(error) => return Err(error),
             }
         }
         Ok(count)
@@ -57,32 +83,34 @@ impl Engine {
             // Another process serves this connection; let the lease run out for it.
             return Ok(());
         };
-        match row.state {
-            DocState::Received => self.decide(&connection, &row, lease).await,
-            DocState::Planned => {
-                let plan: BookingPlan =
-                    serde_json::from_value(row.plan_json.clone().unwrap_or_default())?;
-                self.post(&connection, &row, lease, &plan).await
+        if row.state == DocState::Received {
+            return self.decide(&connection, &row, lease).await;
+        }
+        let plan: BookingPlan = match row.plan_json.clone().map(serde_json::from_value) {
+            Some(Ok(plan)) => plan,
+            _ => {
+                let why = "The stored plan of this document is unreadable. Check the target for its reference before retrying.";
+                return Ok(self
+                    .store
+                    .transition(lease, DocState::Held, reason(why), Utc::now())
+                    .await?);
             }
-            // Posting means a crash during the call; uncertain means the call's outcome was
-            // unknown. Either way: search the target first.
+        };
+        match row.state {
+            DocState::Planned => self.post(&connection, &row, lease, &plan).await,
+            // `posting` means a crash during the call, `uncertain` an unknown outcome: the
+            // target is searched before anything else.
             DocState::Posting | DocState::Uncertain => {
-                let plan: BookingPlan =
-                    serde_json::from_value(row.plan_json.clone().unwrap_or_default())?;
-                match find(&connection.target, &plan).await {
-                    Ok(Some(found)) => {
-                        self.booked(
-                            lease,
-                            found,
-                            "found in the target by reference after an uncertain outcome",
-                        )
-                        .await
-                    }
-                    Ok(None) => self.post(&connection, &row, lease, &plan).await,
-                    Err(error) => self.failed(&row, lease, DocState::Uncertain, error).await,
+                match self.search(&connection, &row, lease, &plan).await? {
+                    Some(()) => Ok(()),
+                    None => self.post(&connection, &row, lease, &plan).await,
                 }
             }
-            DocState::Waiting | DocState::Booked | DocState::Held | DocState::Skipped => Ok(()),
+            DocState::Received
+            | DocState::Waiting
+            | DocState::Booked
+            | DocState::Held
+            | DocState::Skipped => Ok(()),
         }
     }
 
@@ -93,24 +121,15 @@ impl Engine {
         lease: Lease,
     ) -> anyhow::Result<()> {
         let now = Utc::now();
-        let document: Document = match serde_json::from_value(row.document_json.clone()) {
-            Ok(document) => document,
-            Err(_) => {
-                let why = row.document_json["unreadable"]
-                    .as_str()
-                    .unwrap_or("the stored document is unreadable");
-                self.store
-                    .transition(
-                        lease,
-                        DocState::Held,
-                        reason(format!(
-                            "{why}. Correct it in the shop; the next change is read again."
-                        )),
-                        now,
-                    )
-                    .await?;
-                return Ok(());
-            }
+        let Ok(document) = serde_json::from_value::<Document>(row.document_json.clone()) else {
+            let why = row.document_json["unreadable"]
+                .as_str()
+                .unwrap_or("The stored document is unreadable");
+            let why = format!("{why}. Correct it in the shop; its next change is read again.");
+            return Ok(self
+                .store
+                .transition(lease, DocState::Held, reason(why), now)
+                .await?);
         };
         match ledgerlink_rules::decide(&document, &connection.settings) {
             Decision::Book { plan } => {
@@ -139,6 +158,30 @@ impl Engine {
         }
     }
 
+    /// Searches the target for the document's reference. `Some(())` when that settled the
+    /// document (found, or the search failed and it was rescheduled); `None` when nothing
+    /// was found and it may be posted.
+    async fn search(
+        &self,
+        connection: &Connection,
+        row: &LedgerRow,
+        lease: Lease,
+        plan: &BookingPlan,
+    ) -> anyhow::Result<Option<()>> {
+        let Target::Exact(target) = &connection.target;
+        match target.find(&plan.reference, plan.kind).await {
+            Ok(Some(found)) => {
+                self.found(lease, plan, found).await?;
+                Ok(Some(()))
+            }
+            Ok(None) => Ok(None),
+            Err(error) => {
+                self.failed(row, lease, Phase::Searching, error).await?;
+                Ok(Some(()))
+            }
+        }
+    }
+
     async fn post(
         &self,
         connection: &Connection,
@@ -146,76 +189,151 @@ impl Engine {
         lease: Lease,
         plan: &BookingPlan,
     ) -> anyhow::Result<()> {
-        let corrects = match self.original_booking(connection, row, plan).await? {
-            Ok(original) => original,
-            Err(wait_or_hold) => {
+        if plan.kind == EntryKind::CreditNote {
+            if let Some((state, change)) = self.wait_for_original(connection, row).await? {
                 return Ok(self
                     .store
-                    .transition(lease, wait_or_hold.0, wait_or_hold.1, Utc::now())
-                    .await?)
+                    .transition(lease, state, change, Utc::now())
+                    .await?);
             }
+        }
+        let Target::Exact(target) = &connection.target;
+        let entry = match target.prepare(plan).await {
+            Ok(entry) => entry,
+            Err(error) => return self.failed(row, lease, Phase::Preparing, error).await,
         };
+        // A document that was sent before may have landed after its last search.
+        if row.attempts > 0
+            && row.state == DocState::Planned
+            && self.search(connection, row, lease, plan).await?.is_some()
+        {
+            return Ok(());
+        }
+        // The call gets a fresh lease and must end well before it does; the document is not
+        // due for anyone else until the lease and a settle delay have passed.
+        let margin = self.options.lease / 10;
+        let lease_until = at(self.options.lease);
         let posting = Transition {
             counts_as_attempt: true,
+            lease_until: Some(lease_until),
+            next_attempt_at: Some(
+                lease_until + chrono::Duration::from_std(self.options.settle_delay)?,
+            ),
             ..Transition::default()
         };
         self.store
             .transition_keep_lease(lease, DocState::Posting, posting, Utc::now())
             .await?;
-        let Target::Exact(target) = &connection.target;
-        match target.book(plan, corrects.as_ref()).await {
-            Ok(booked) => self.booked(lease, booked, "booked").await,
-            Err(error) => self.failed(row, lease, DocState::Posting, error).await,
+        let outcome = tokio::time::timeout(self.options.lease - margin, target.post(&entry)).await;
+        match outcome {
+            Ok(Ok(booked)) => self.booked(lease, plan, booked, "booked").await,
+            Ok(Err(error)) => self.failed(row, lease, Phase::Posting, error).await,
+            Err(_) => {
+                let error =
+                    ConnectorError::uncertain("the booking call did not finish within the lease");
+                self.failed(row, lease, Phase::Posting, error).await
+            }
         }
     }
 
-    /// For a credit note: the original's booking, or the state to wait in until it exists.
-    async fn original_booking(
+    /// A credit note is posted only once the order it corrects is booked. Returns the state to
+    /// wait (or be held) in while that is not so.
+    async fn wait_for_original(
         &self,
         connection: &Connection,
         row: &LedgerRow,
-        plan: &BookingPlan,
-    ) -> anyhow::Result<Result<Option<BookingRef>, (DocState, Transition)>> {
-        if plan.kind != EntryKind::CreditNote {
-            return Ok(Ok(None));
-        }
+    ) -> anyhow::Result<Option<(DocState, Transition)>> {
         let document: Document = serde_json::from_value(row.document_json.clone())?;
-        let original_id = document
-            .refund_of
-            .as_ref()
-            .map(|r| r.source_ref.id.clone())
-            .unwrap_or_default();
+        let Some(refund_of) = &document.refund_of else {
+            return Ok(None);
+        };
         let original = self
             .store
-            .document_by_source(&connection.id, DocumentKind::Order.as_str(), &original_id)
+            .document_by_source(
+                &connection.id,
+                DocumentKind::Order.as_str(),
+                &refund_of.source_ref.id,
+            )
             .await?;
-        Ok(match original {
-            Some(original) if original.state == DocState::Booked => Ok(Some(BookingRef {
-                id: original.target_id.unwrap_or_default(),
-                number: None,
-            })),
-            Some(original) if matches!(original.state, DocState::Skipped | DocState::Held) => Err((
-                DocState::Held,
-                reason(format!(
-                    "Refund {} corrects order {}, which is {} and not booked, so there is no booking to credit. Book or resolve the order first, then retry this refund.",
-                    row.number, original.number, original.state
+        let original_state = original.as_ref().map(|o| o.state);
+        if original_state == Some(DocState::Booked) {
+            return Ok(None);
+        }
+        let described = match original_state {
+            Some(state) => format!("order {} is {state}", refund_of.number),
+            None => format!(
+                "order {} is not in the ledger (was it created before the backfill range?)",
+                refund_of.number
+            ),
+        };
+        let waited = Utc::now() - document.created_at;
+        let hopeless = matches!(original_state, Some(DocState::Skipped | DocState::Held));
+        if hopeless || waited > chrono::Duration::hours(WAIT_FOR_ORIGINAL_HOURS) {
+            let why = format!(
+                "Refund {} corrects an order that is not booked ({described}), so there is no booking to credit. Book or resolve the order first, then retry this refund.",
+                row.number
+            );
+            return Ok(Some((DocState::Held, reason(why))));
+        }
+        // Wait about a tenth of the time waited so far: quick at first, rarely later.
+        let delay = (waited.to_std().unwrap_or_default() / 10)
+            .clamp(self.options.retry_base, self.options.max_backoff);
+        Ok(Some((
+            DocState::Planned,
+            Transition {
+                reason: Some(format!(
+                    "Waiting until {described} and booked; a refund is booked after its order."
                 )),
-            )),
-            _ => Err((
-                DocState::Planned,
-                Transition {
-                    reason: Some(format!("Waiting for order {original_id} to be booked before its refund.")),
-                    next_attempt_at: after(self.options.retry_base.max(Duration::from_millis(200))),
-                    ..Transition::default()
-                },
-            )),
-        })
+                next_attempt_at: Some(at(delay)),
+                ..Transition::default()
+            },
+        )))
     }
 
-    async fn booked(&self, lease: Lease, booked: BookingRef, how: &str) -> anyhow::Result<()> {
+    /// A booking found by reference is only accepted when it is this document's booking.
+    async fn found(
+        &self,
+        lease: Lease,
+        plan: &BookingPlan,
+        found: BookingRef,
+    ) -> anyhow::Result<()> {
+        match found.total {
+            Some(total) if total != plan.total => {
+                let why = format!(
+                    "The target already has a booking with reference {} (entry {}) for {} {}, but this document is {} {}. Check that entry by hand: ledgerlink does not book a second one.",
+                    plan.reference,
+                    found.number.as_deref().unwrap_or(&found.id),
+                    plan.currency,
+                    total,
+                    plan.currency,
+                    plan.total
+                );
+                Ok(self
+                    .store
+                    .transition(lease, DocState::Held, reason(why), Utc::now())
+                    .await?)
+            }
+            _ => {
+                self.booked(lease, plan, found, "found in the target by its reference")
+                    .await
+            }
+        }
+    }
+
+    async fn booked(
+        &self,
+        lease: Lease,
+        plan: &BookingPlan,
+        booked: BookingRef,
+        how: &str,
+    ) -> anyhow::Result<()> {
+        let how = match &booked.number {
+            Some(number) => format!("{how} as entry {number} ({})", plan.reference),
+            None => format!("{how} ({})", plan.reference),
+        };
         let change = Transition {
             target_id: Some(booked.id),
-            reason: Some(how.to_string()),
+            reason: Some(how),
             ..Transition::default()
         };
         Ok(self
@@ -229,42 +347,49 @@ impl Engine {
         &self,
         row: &LedgerRow,
         lease: Lease,
-        during: DocState,
+        phase: Phase,
         error: ConnectorError,
     ) -> anyhow::Result<()> {
-        tracing::warn!(document = row.id, cause = %error.internal_cause, "booking attempt failed");
+        tracing::warn!(document = row.id, ?phase, cause = %error.internal_cause, "booking step failed");
         let backoff = self.backoff(row.attempts);
-        let retry = |at| Transition {
-            reason: Some(error.message_for_user.clone()),
-            next_attempt_at: at,
-            ..Transition::default()
+        let retry = |state: DocState, when: DateTime<Utc>| {
+            (
+                state,
+                Transition {
+                    reason: Some(error.message_for_user.clone()),
+                    next_attempt_at: Some(when),
+                    ..Transition::default()
+                },
+            )
         };
-        // After a failed search the outcome of the earlier post is still unknown.
-        let unapplied_state = if during == DocState::Uncertain {
+        // Until the target has been searched, a document whose write may have landed stays
+        // uncertain; otherwise nothing was written and it goes back to planned.
+        let not_written = if phase == Phase::Searching {
             DocState::Uncertain
         } else {
             DocState::Planned
         };
-        let (state, change) = match &error.kind {
-            ErrorKind::Uncertain => (
-                DocState::Uncertain,
-                retry(after(self.options.settle_delay.max(backoff))),
-            ),
-            ErrorKind::Transient { retry_after } => (
-                unapplied_state,
-                retry(after(retry_after.unwrap_or(backoff))),
-            ),
-            ErrorKind::RateLimited { until } => (unapplied_state, retry(Some(*until))),
+        let (state, change) = match (&error.kind, phase) {
+            (ErrorKind::Uncertain, Phase::Posting) => retry(DocState::Uncertain, at(self.options.settle_delay.max(backoff))),
+            (ErrorKind::Uncertain | ErrorKind::Transient { .. }, _) => {
+                let delay = match &error.kind {
+                    ErrorKind::Transient { retry_after: Some(after) } => *after,
+                    _ => backoff,
+                };
+                retry(not_written, at(delay))
+            }
+            (ErrorKind::RateLimited { until }, _) => retry(not_written, *until),
             // A connection problem, not the document's: keep it queued, slowly.
-            ErrorKind::Auth => (unapplied_state, retry(after(self.options.max_backoff))),
-            ErrorKind::Rejected | ErrorKind::Config | ErrorKind::NotFound
-                if during == DocState::Uncertain =>
-            {
-                (DocState::Uncertain, retry(after(backoff)))
-            }
-            ErrorKind::Rejected | ErrorKind::Config | ErrorKind::NotFound => {
-                (DocState::Held, reason(error.message_for_user.clone()))
-            }
+            (ErrorKind::Auth, _) => retry(not_written, at(self.options.max_backoff)),
+            (ErrorKind::Rejected | ErrorKind::Config | ErrorKind::NotFound, Phase::Searching) => (
+                DocState::Held,
+                reason(format!(
+                    "ledgerlink could not check whether reference {} is already booked: {} Check the target for it before retrying.",
+                    row.reference.as_deref().unwrap_or("?"),
+                    error.message_for_user
+                )),
+            ),
+            (ErrorKind::Rejected | ErrorKind::Config | ErrorKind::NotFound, _) => (DocState::Held, reason(error.message_for_user.clone())),
         };
         Ok(self
             .store
@@ -278,11 +403,5 @@ impl Engine {
             .retry_base
             .saturating_mul(factor)
             .min(self.options.max_backoff)
-    }
-}
-
-async fn find(target: &Target, plan: &BookingPlan) -> Result<Option<BookingRef>, ConnectorError> {
-    match target {
-        Target::Exact(exact) => exact.find(&plan.reference, plan.kind).await,
     }
 }

@@ -11,6 +11,7 @@ pub mod reference;
 pub mod settings;
 pub mod trigger;
 pub mod vat;
+pub mod vat_number;
 
 use ledgerlink_core::{BookingPlan, Document, DocumentKind, EntryKind};
 use serde::Serialize;

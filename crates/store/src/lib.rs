@@ -191,6 +191,9 @@ pub struct Transition {
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// This transition is (the start of) a booking attempt.
     pub counts_as_attempt: bool,
+    /// With [`Store::transition_keep_lease`]: renew the lease until then (before a call that
+    /// must finish while the lease is held).
+    pub lease_until: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -242,3 +242,116 @@ async fn cursors_deliveries_cache_and_tokens_persist_across_reopen() {
         "r"
     );
 }
+
+#[tokio::test]
+async fn a_change_while_a_worker_holds_the_document_wins_over_the_worker() {
+    let (_dir, store) = store().await;
+    let now = Utc::now();
+    store.intake(order(0), now).await.unwrap();
+    let stale = store
+        .claim_due("w1", now, now + Duration::seconds(30), 1)
+        .await
+        .unwrap()[0]
+        .lease();
+
+    // The order changes in the shop within the same second, while w1 works on the old copy.
+    let mut paid = order(0);
+    paid.document_json = json!({"status": "processing", "paid": true});
+    assert!(matches!(
+        store.intake(paid, now).await.unwrap(),
+        IntakeOutcome::Updated(_)
+    ));
+
+    let refused = store
+        .transition(stale, DocState::Waiting, Transition::default(), now)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, StoreError::LeaseLost { .. }),
+        "the stale decision is refused"
+    );
+    let fresh = store
+        .claim_due("w2", now, now + Duration::seconds(30), 1)
+        .await
+        .unwrap();
+    assert_eq!(fresh.len(), 1, "the new version is due at once");
+    assert_eq!(fresh[0].document_json["paid"], true);
+}
+
+#[tokio::test]
+async fn a_planned_document_reopens_only_if_it_was_never_sent() {
+    let (_dir, store) = store().await;
+    let now = Utc::now();
+    store.intake(order(0), now).await.unwrap();
+    let lease = store
+        .claim_due("w", now, now + Duration::seconds(30), 1)
+        .await
+        .unwrap()[0]
+        .lease();
+    store
+        .transition(lease, DocState::Planned, Transition::default(), now)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.intake(order(1), now).await.unwrap(),
+        IntakeOutcome::Updated(_)
+    ));
+
+    let lease = store
+        .claim_due("w", now, now + Duration::seconds(30), 1)
+        .await
+        .unwrap()[0]
+        .lease();
+    let sent = Transition {
+        counts_as_attempt: true,
+        ..Transition::default()
+    };
+    store
+        .transition(lease, DocState::Planned, sent, now)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            store.intake(order(2), now).await.unwrap(),
+            IntakeOutcome::Unchanged(_)
+        ),
+        "a document that may have reached the target is not re-planned"
+    );
+}
+
+#[tokio::test]
+async fn posting_renews_the_lease_and_is_not_due_before_it_ends() {
+    let (_dir, store) = store().await;
+    let now = Utc::now();
+    store.intake(order(0), now).await.unwrap();
+    let lease = store
+        .claim_due("w", now, now + Duration::seconds(1), 1)
+        .await
+        .unwrap()[0]
+        .lease();
+    let posting = Transition {
+        lease_until: Some(now + Duration::seconds(120)),
+        next_attempt_at: Some(now + Duration::seconds(125)),
+        counts_as_attempt: true,
+        ..Transition::default()
+    };
+    store
+        .transition_keep_lease(lease, DocState::Posting, posting, now)
+        .await
+        .unwrap();
+    let later = now + Duration::seconds(60);
+    assert!(store
+        .claim_due("w2", later, later + Duration::seconds(1), 1)
+        .await
+        .unwrap()
+        .is_empty());
+    let after = now + Duration::seconds(126);
+    assert_eq!(
+        store
+            .claim_due("w2", after, after + Duration::seconds(1), 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}

@@ -29,4 +29,6 @@ pub struct BookingRef {
     pub id: String,
     /// The number a bookkeeper sees (Exact `EntryNumber`), when the target gives one.
     pub number: Option<String>,
+    /// The booking's total incl. VAT as the target recorded it, when it says.
+    pub total: Option<ledgerlink_core::Money>,
 }

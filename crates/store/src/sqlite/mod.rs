@@ -81,12 +81,12 @@ impl SqliteStore {
                 token: lease.token,
             });
         };
-        let lease_clause = if keep_lease {
-            ""
-        } else {
-            ", lease_owner = NULL, lease_until = NULL"
+        let lease_clause = match (keep_lease, change.lease_until) {
+            (true, None) => String::new(),
+            (true, Some(until)) => format!(", lease_until = '{}'", ts(until)),
+            (false, _) => ", lease_owner = NULL, lease_until = NULL".to_string(),
         };
-        sqlx::query(&format!(
+        let updated = sqlx::query(&format!(
             "UPDATE documents SET state = ?, reason = ?, plan_json = COALESCE(?, plan_json), \
              reference = COALESCE(?, reference), target_id = COALESCE(?, target_id), \
              next_attempt_at = ?, attempts = attempts + ?, updated_at = ?{lease_clause} \
@@ -111,6 +111,12 @@ impl SqliteStore {
         .bind(lease.token)
         .execute(&mut *tx)
         .await?;
+        if updated.rows_affected() != 1 {
+            return Err(StoreError::LeaseLost {
+                document_id: lease.document_id,
+                token: lease.token,
+            });
+        }
         record_transition(
             &mut tx,
             lease.document_id,
@@ -207,12 +213,15 @@ impl Store for SqliteStore {
 
     async fn intake(&self, doc: NewDocument, now: DateTime<Utc>) -> Result<IntakeOutcome> {
         let mut tx = self.pool.begin().await?;
-        let existing = sqlx::query("SELECT id, state, source_modified_at FROM documents WHERE connection_id = ? AND kind = ? AND source_id = ?")
-            .bind(&doc.connection_id)
-            .bind(&doc.kind)
-            .bind(&doc.source_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let existing = sqlx::query(
+            "SELECT id, state, attempts, source_modified_at, document_json FROM documents \
+             WHERE connection_id = ? AND kind = ? AND source_id = ?",
+        )
+        .bind(&doc.connection_id)
+        .bind(&doc.kind)
+        .bind(&doc.source_id)
+        .fetch_optional(&mut *tx)
+        .await?;
         let outcome = match existing {
             None => {
                 let id: i64 = sqlx::query_scalar(
@@ -237,19 +246,32 @@ impl Store for SqliteStore {
                 let id: i64 = row.try_get("id")?;
                 let state: DocState = row.try_get::<String, _>("state")?.parse()?;
                 let known_modified = parse_ts(&row.try_get::<String, _>("source_modified_at")?)?;
-                // Only a newer version re-opens a document, and only before it is posted:
-                // a booked document is never touched again, a held one may have been fixed.
-                let reopens = matches!(
-                    state,
-                    DocState::Received | DocState::Waiting | DocState::Held
-                ) && doc.source_modified_at > known_modified;
+                let known_json: String = row.try_get("document_json")?;
+                let new_json = doc.document_json.to_string();
+                // A version re-opens a document only before anything was sent: a booked (or
+                // posting) document is never touched again, a held one may have been fixed.
+                // Sources count time in whole seconds, so a different version with the same
+                // time is a change too.
+                let newer = doc.source_modified_at > known_modified
+                    || (doc.source_modified_at == known_modified && new_json != known_json);
+                let never_sent = row.try_get::<i64, _>("attempts")? == 0;
+                let reopens = newer
+                    && match state {
+                        DocState::Received | DocState::Waiting | DocState::Held => true,
+                        DocState::Planned => never_sent,
+                        DocState::Posting
+                        | DocState::Uncertain
+                        | DocState::Booked
+                        | DocState::Skipped => false,
+                    };
                 if reopens {
                     sqlx::query(
                         "UPDATE documents SET state = 'received', reason = NULL, number = ?, document_json = ?, \
-                         source_modified_at = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?",
+                         source_modified_at = ?, next_attempt_at = ?, updated_at = ?, plan_json = NULL, \
+                         fencing_token = fencing_token + 1, lease_owner = NULL, lease_until = NULL WHERE id = ?",
                     )
                     .bind(&doc.number)
-                    .bind(doc.document_json.to_string())
+                    .bind(&new_json)
                     .bind(ts(doc.source_modified_at))
                     .bind(ts(now))
                     .bind(ts(now))

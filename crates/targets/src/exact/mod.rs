@@ -10,7 +10,7 @@ mod oauth;
 use std::sync::Arc;
 
 use ledgerlink_core::plan::CustomerMatch;
-use ledgerlink_core::{BookingPlan, ConnectorError, EntryKind, ErrorKind};
+use ledgerlink_core::{BookingPlan, ConnectorError, EntryKind, ErrorKind, Money};
 use ledgerlink_store::audit::Auditor;
 use ledgerlink_store::Store;
 use serde::Deserialize;
@@ -101,7 +101,7 @@ impl ExactTarget {
                 self.division,
                 "salesentry/SalesEntries",
                 &filter,
-                "EntryID,EntryNumber,YourRef,Type",
+                "EntryID,EntryNumber,YourRef,Type,AmountFC",
             )
             .await?;
         if found.len() > 1 {
@@ -111,16 +111,19 @@ impl ExactTarget {
                 "more than one Exact entry carries this reference"
             );
         }
-        Ok(found.first().map(booking_ref))
+        found.first().map(booking_ref).transpose()
     }
 
-    /// Posts the plan as one sales entry (or credit note). Everything the plan names is checked
-    /// against cached master data first: Exact blocks an app after ten errors an hour.
-    pub async fn book(
-        &self,
-        plan: &BookingPlan,
-        corrects: Option<&BookingRef>,
-    ) -> Result<BookingRef, ConnectorError> {
+    /// Everything a booking needs before the one call that writes it: master data checked
+    /// (Exact blocks an app after ten errors an hour), the customer found or created, the
+    /// entry's body built. May wait for the rate budget; posts nothing but a new customer.
+    pub async fn prepare(&self, plan: &BookingPlan) -> Result<PreparedEntry, ConnectorError> {
+        if plan.reference.chars().count() > YOUR_REF_MAX_CHARS {
+            return Err(ConnectorError::config(format!(
+                "The reference `{}` is longer than the {YOUR_REF_MAX_CHARS} characters Exact Online keeps in YourRef. Shorten `reference_prefix` in the settings, then retry.",
+                plan.reference
+            )));
+        }
         self.master.ensure_loaded(&self.http).await?;
         let journal = self.master.sales_journal(&self.http, &plan.journal).await?;
         let mut lines = Vec::with_capacity(plan.lines.len());
@@ -130,36 +133,45 @@ impl ExactTarget {
             lines.push(json!({
                 "GLAccount": gl_account,
                 "Description": truncate(&line.description, 60),
-                "AmountFC": decimal_json(line.amount.amount()),
+                "AmountFC": amount_json(line.amount),
                 "VATCode": vat_code,
-                "VATAmountFC": decimal_json(line.vat_amount.amount()),
+                "VATAmountFC": amount_json(line.vat_amount),
             }));
         }
         let customer = self.customer_id(plan).await?;
-        let description = match (plan.kind, corrects) {
-            (EntryKind::CreditNote, Some(original)) => format!(
-                "{} (credit note for {} entry {})",
-                plan.description,
-                plan.corrects_reference.as_deref().unwrap_or_default(),
-                original.number.as_deref().unwrap_or(&original.id)
-            ),
+        let description = match (plan.kind, &plan.corrects_reference) {
+            (EntryKind::CreditNote, Some(original)) => {
+                format!("{} (credits {original})", plan.description)
+            }
             _ => plan.description.clone(),
         };
-        let body = json!({
-            "Journal": journal,
-            "Customer": customer,
-            "Type": entry_type(plan.kind),
-            "EntryDate": format!("{}T00:00:00", plan.entry_date),
-            "Currency": plan.currency.code(),
-            "YourRef": plan.reference,
-            "Description": truncate(&description, 60),
-            "SalesEntryLines": lines,
-        });
+        Ok(PreparedEntry {
+            body: json!({
+                "Journal": journal,
+                "Customer": customer,
+                "Type": entry_type(plan.kind),
+                "EntryDate": format!("{}T00:00:00", plan.entry_date),
+                "Currency": plan.currency.code(),
+                "YourRef": plan.reference,
+                "Description": truncate(&description, 60),
+                "SalesEntryLines": lines,
+            }),
+        })
+    }
+
+    /// The one call that writes the booking.
+    pub async fn post(&self, entry: &PreparedEntry) -> Result<BookingRef, ConnectorError> {
         let created = self
             .http
-            .post(self.division, "salesentry/SalesEntries", &body)
+            .post(self.division, "salesentry/SalesEntries", &entry.body)
             .await?;
-        Ok(booking_ref(&created))
+        match booking_ref(&created) {
+            Ok(booked) if !booked.id.is_empty() => Ok(booked),
+            // Exact said it worked but not where: find it by reference.
+            _ => Err(ConnectorError::uncertain(format!(
+                "sales entry created without an EntryID in the answer: {created}"
+            ))),
+        }
     }
 
     /// The relation to book on: from the cache, else found in Exact, else created.
@@ -236,15 +248,41 @@ fn entry_type(kind: EntryKind) -> i32 {
     }
 }
 
-fn booking_ref(entry: &Value) -> BookingRef {
-    BookingRef {
+fn booking_ref(entry: &Value) -> Result<BookingRef, ConnectorError> {
+    let total = match entry.get("AmountFC").filter(|a| !a.is_null()) {
+        Some(amount) => Some(
+            amount
+                .to_string()
+                .trim_matches('"')
+                .parse::<rust_decimal::Decimal>()
+                .map(Money::new)
+                .map_err(|e| {
+                    ConnectorError::transient(
+                        "Exact Online answered with an unreadable amount.",
+                        format!("AmountFC {amount}: {e}"),
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    Ok(BookingRef {
         id: entry["EntryID"].as_str().unwrap_or_default().to_string(),
         number: entry
             .get("EntryNumber")
             .filter(|n| !n.is_null())
             .map(|n| n.to_string().trim_matches('"').to_string()),
-    }
+        total,
+    })
 }
+
+/// The entry's body, ready for the one call that writes it.
+#[derive(Clone, Debug)]
+pub struct PreparedEntry {
+    body: Value,
+}
+
+/// Exact keeps `YourRef` up to this length; a longer reference could never be found again.
+const YOUR_REF_MAX_CHARS: usize = 30;
 
 /// OData string literals double their single quotes.
 fn odata_string(text: &str) -> String {
@@ -255,9 +293,10 @@ fn truncate(text: &str, max_chars: usize) -> String {
     text.chars().take(max_chars).collect()
 }
 
-/// Exact amounts are Edm.Double on the wire; the decimal is written as a JSON number from its
-/// exact text, never through a float.
-fn decimal_json(amount: rust_decimal::Decimal) -> Value {
-    let text = amount.round_dp(2).normalize().to_string();
+/// Exact amounts are Edm.Double on the wire. The JSON number is written from the amount's
+/// decimal text, rounded to cents half away from zero; serde_json keeps it as an f64, whose
+/// shortest representation gives back exactly those digits for any amount below 2^53 cents.
+fn amount_json(amount: Money) -> Value {
+    let text = amount.round_cents().amount().normalize().to_string();
     serde_json::from_str(&text).expect("a decimal's text is a valid JSON number")
 }
