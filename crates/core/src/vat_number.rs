@@ -1,7 +1,8 @@
 //! VAT identification numbers, normalised at the edge (prefix upper-case, separators removed).
 //!
 //! This type guarantees the shape a VAT number can have at all: an EU (or XI) prefix and 2–12
-//! letters or digits. The per-country formats and checksums are a rule of their own
+//! letters or digits, with the separators people write (spaces, dots, dashes, colons,
+//! slashes, the Belgian "(0)") removed. The per-country formats and checksums are a rule of their own
 //! (`vat_number` in the rules crate), because a merchant may choose to book an order whose
 //! number fails them, with a different VAT treatment.
 
@@ -51,7 +52,7 @@ impl FromStr for VatNumber {
         };
         let compact: String = input
             .chars()
-            .filter(|c| !matches!(c, ' ' | '.' | '-' | '\u{a0}'))
+            .filter(|c| !matches!(c, ' ' | '.' | '-' | ':' | '/' | '(' | ')' | '\u{a0}'))
             .collect::<String>()
             .to_ascii_uppercase();
         if compact.len() < 4 || !compact.is_char_boundary(2) {
@@ -106,6 +107,17 @@ mod tests {
         let vat: VatNumber = "be 0477.472.701".parse().unwrap();
         assert_eq!(vat.to_string(), "BE0477472701");
         assert_eq!(vat.country().code(), "BE");
+    }
+
+    #[test]
+    fn reads_the_ways_people_write_them() {
+        for (written, read) in [
+            ("BE (0)468.561.072", "BE0468561072"),
+            ("DK: 21599336", "DK21599336"),
+            ("CZ 640229/4448", "CZ6402294448"),
+        ] {
+            assert_eq!(written.parse::<VatNumber>().unwrap().to_string(), read);
+        }
     }
 
     #[test]

@@ -26,51 +26,6 @@ struct Invalid {
 /// number for the rules to see it (`None` when core cannot hold it at all), and why.
 const CORE_CANNOT_READ: &[(&str, Option<&str>, &str)] = &[
     (
-        "BE (0)468.561.072",
-        Some("BE 0468.561.072"),
-        "core does not read \"(0)\"",
-    ),
-    (
-        "CZ 640229/4448",
-        Some("CZ 6402294448"),
-        "core does not strip '/'",
-    ),
-    (
-        "CZ 736028/5163",
-        Some("CZ 7360285163"),
-        "core does not strip '/'",
-    ),
-    (
-        "DK: 21599336",
-        Some("DK 21599336"),
-        "core does not strip ':'",
-    ),
-    (
-        "EL: 094279805",
-        Some("EL 094279805"),
-        "core does not strip ':'",
-    ),
-    (
-        "EL: 094269805",
-        Some("EL 094269805"),
-        "core does not strip ':'",
-    ),
-    (
-        "IT: 02331250163",
-        Some("IT 02331250163"),
-        "core does not strip ':'",
-    ),
-    (
-        "LU: 20993674",
-        Some("LU 20993674"),
-        "core does not strip ':'",
-    ),
-    (
-        "LU: 2294 4200",
-        Some("LU 2294 4200"),
-        "core does not strip ':'",
-    ),
-    (
         "RO 1630615123457",
         None,
         "a 13-digit personal CNP is longer than core's 12 characters",
