@@ -7,6 +7,7 @@ use ledgerlink_sources::woocommerce::{self, verify_signature, WebhookEvent, WooC
 use ledgerlink_store::{IntakeOutcome, NewDocument};
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 use crate::{Engine, Source};
 
@@ -130,10 +131,13 @@ impl Engine {
             Ok(event) => event,
             Err(reason) => return WebhookReply::new(400, reason),
         };
-        if let Some(delivery) = delivery_id {
+        // WooCommerce derives the delivery id from the webhook and the second it was sent, so
+        // different events in one second share it: a duplicate is the same id and body.
+        let delivery_key = delivery_id.map(|id| format!("{id}:{:x}", Sha256::digest(body)));
+        if let Some(key) = &delivery_key {
             match self
                 .store
-                .record_delivery(connection_id, delivery, Utc::now())
+                .record_delivery(connection_id, key, Utc::now())
                 .await
             {
                 Ok(true) => {}
@@ -163,8 +167,8 @@ impl Engine {
                 tracing::error!(connection_id, %error, "webhook intake failed");
                 // Forget the delivery so that its redelivery is processed; the sweeper would
                 // also catch the order on its next pass.
-                if let Some(delivery) = delivery_id {
-                    if let Err(error) = self.store.forget_delivery(connection_id, delivery).await {
+                if let Some(key) = &delivery_key {
+                    if let Err(error) = self.store.forget_delivery(connection_id, key).await {
                         tracing::error!(connection_id, %error, "cannot forget a failed webhook delivery");
                     }
                 }
