@@ -78,6 +78,25 @@ async fn the_sweeper_books_orders_whose_webhooks_never_arrived() {
 }
 
 #[tokio::test]
+async fn the_sweeper_reads_every_order_across_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = world(dir.path()).await;
+    for n in 0..230 {
+        world
+            .shop
+            .create_order(order(&format!("bulk{n}@example.nl"), "on-hold"));
+    }
+    assert_eq!(world.engine.sweep(CONNECTION).await.unwrap(), 230);
+    let rows = world
+        .engine
+        .store()
+        .documents(CONNECTION, None)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 230, "every order once");
+}
+
+#[tokio::test]
 async fn an_order_that_waits_and_is_then_deleted_is_never_booked() {
     let dir = tempfile::tempdir().unwrap();
     let world = world(dir.path()).await;

@@ -1,7 +1,7 @@
 //! Intake: documents from webhooks, the poll sweeper and backfill into the ledger.
 //! A document that cannot be read is still taken in, with the reason, so it is held — never lost.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use ledgerlink_core::Document;
 use ledgerlink_sources::woocommerce::{self, verify_signature, WebhookEvent, WooClient};
 use ledgerlink_store::{IntakeOutcome, NewDocument};
@@ -25,6 +25,15 @@ impl WebhookReply {
             message: message.into(),
         }
     }
+}
+
+fn one_second_before(modified: &str) -> anyhow::Result<String> {
+    let at = chrono::NaiveDateTime::parse_from_str(modified, "%Y-%m-%dT%H:%M:%S").map_err(|e| {
+        anyhow::anyhow!("the shop gave an unreadable modification time `{modified}`: {e}")
+    })?;
+    Ok((at - chrono::Duration::seconds(1))
+        .format("%Y-%m-%dT%H:%M:%S")
+        .to_string())
 }
 
 /// Where the sweeper starts on a new connection.
@@ -207,50 +216,74 @@ impl Engine {
     }
 
     /// The poll sweeper: reads every order changed since the cursor, so that a missed webhook
-    /// is caught. The cursor moves only after the whole pass is in the ledger.
+    /// is caught.
+    ///
+    /// Pages are read by key, not by number: after each page the next query starts again at
+    /// the newest change seen, so an order that changes during the pass (and moves to the end
+    /// of the list) cannot push another one past a page boundary unseen. The cursor follows
+    /// the pass; an order that cannot be taken in stops the pass there, and the next pass
+    /// starts with it.
     pub async fn sweep(&self, connection_id: &str) -> anyhow::Result<usize> {
         let connection = self
             .connection(connection_id)
             .ok_or_else(|| anyhow::anyhow!("unknown connection `{connection_id}`"))?;
         let Source::Woocommerce { client, .. } = &connection.source;
-        let cursor = self
+        let stored = self
             .store
             .cursor(connection_id, ORDERS_CURSOR)
             .await?
             .unwrap_or_else(|| EPOCH_CURSOR.into());
-        let mut newest: Option<DateTime<Utc>> = None;
-        let mut seen = 0;
+        let mut after = stored.clone();
         let mut page = 1;
+        // Orders read at a page boundary are read twice; count each once.
+        let mut seen = std::collections::HashSet::new();
         loop {
-            let batch = client.orders_modified_after(&cursor, page).await?;
+            let batch = client.orders_modified_after(&after, page).await?;
+            let mut newest: Option<String> = None;
             for order in &batch.items {
-                self.intake_woo_order(connection_id, client, order).await?;
-                seen += 1;
-                let modified = order["date_modified_gmt"].as_str().and_then(|t| {
-                    chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S").ok()
-                });
-                if let Some(modified) = modified {
-                    newest = newest.max(Some(modified.and_utc()));
+                let modified = order["date_modified_gmt"].as_str().map(str::to_string);
+                if let Err(error) = self.intake_woo_order(connection_id, client, order).await {
+                    if let Some(modified) = &modified {
+                        self.advance_cursor(connection_id, &stored, modified)
+                            .await?;
+                    }
+                    return Err(error.context(format!("taking in order {}", order["id"])));
                 }
+                seen.insert(order["id"].to_string());
+                newest = newest.max(modified);
             }
-            if u64::from(page) >= batch.total_pages || batch.items.is_empty() {
+            let Some(newest) = newest else { break };
+            self.advance_cursor(connection_id, &stored, &newest).await?;
+            if u64::from(page) >= batch.total_pages {
                 break;
             }
-            page += 1;
-        }
-        if let Some(newest) = newest {
-            // `modified_after` is exclusive and has whole seconds: step back one second so a
-            // change in the same second as the newest one is read again, not missed.
-            let next = (newest - chrono::Duration::seconds(1))
-                .format("%Y-%m-%dT%H:%M:%S")
-                .to_string();
-            if next > cursor {
-                self.store
-                    .set_cursor(connection_id, ORDERS_CURSOR, &next, Utc::now())
-                    .await?;
+            let next_after = one_second_before(&newest)?;
+            if next_after > after {
+                after = next_after;
+                page = 1;
+            } else {
+                // A whole page changed within one second: page through that second.
+                page += 1;
             }
         }
-        Ok(seen)
+        Ok(seen.len())
+    }
+
+    /// Moves the cursor to one second before `modified` (`modified_after` is exclusive and
+    /// counts whole seconds), never backwards.
+    async fn advance_cursor(
+        &self,
+        connection_id: &str,
+        stored: &str,
+        modified: &str,
+    ) -> anyhow::Result<()> {
+        let next = one_second_before(modified)?;
+        if next.as_str() > stored {
+            self.store
+                .set_cursor(connection_id, ORDERS_CURSOR, &next, Utc::now())
+                .await?;
+        }
+        Ok(())
     }
 
     /// Takes in every order created in [from, to), calling `progress(done, total)` per order.
