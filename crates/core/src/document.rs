@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +48,9 @@ pub struct Document {
     pub modified_at: DateTime<Utc>,
     /// When the customer paid, if the source says so.
     pub paid_at: Option<DateTime<Utc>>,
+    /// The day of the sale in the shop's own time zone (the day it was paid, else created):
+    /// the booking date, so that a sale at 00:30 on 1 January falls in the new year.
+    pub date: NaiveDate,
     pub currency: Currency,
     /// How the shop entered its prices; amounts below are always split into net and VAT.
     pub prices_include_tax: bool,

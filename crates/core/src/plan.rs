@@ -62,8 +62,6 @@ pub enum CustomerMatch {
     Email,
     CustomerNumber,
     VatNumber,
-    /// A fixed relation (collective debtor) by its code in the target.
-    FixedCode,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

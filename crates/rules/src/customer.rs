@@ -14,7 +14,6 @@ pub fn plan_customer(
         CustomerMatch::Email => customer.email.as_ref().map(|e| e.to_string()),
         CustomerMatch::CustomerNumber => customer.source_id.clone(),
         CustomerMatch::VatNumber => customer.vat_number.as_ref().map(|v| v.to_string()),
-        CustomerMatch::FixedCode => None,
     };
     // Guests have no customer number and private customers no VAT number: fall back to the
     // e-mail address, which every checkout asks for.
@@ -30,7 +29,6 @@ pub fn plan_customer(
                         CustomerMatch::Email => "e-mail",
                         CustomerMatch::CustomerNumber => "number",
                         CustomerMatch::VatNumber => "VAT number",
-                        CustomerMatch::FixedCode => "code",
                     },
                     customer
                         .invalid_email

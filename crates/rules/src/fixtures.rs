@@ -94,6 +94,7 @@ fn order_from(lines: Vec<Line>, drift_cents: i64) -> Document {
         created_at: created,
         modified_at: created,
         paid_at: None,
+        date: created.date_naive(),
         currency: "EUR".parse().unwrap(),
         prices_include_tax: true,
         customer: Customer {

@@ -112,14 +112,15 @@ mod tests {
 
     #[test]
     fn coupon_discount_gets_its_own_line() {
+        let mut settings = settings();
+        settings.accounts.discounts = Some("8060".into());
         let mut order = domestic_order();
         order.lines[0].subtotal = Money::new(Decimal::new(2500, 2));
         order.lines[0].subtotal_tax = Money::new(Decimal::new(525, 2));
-        let lines = plan_lines(&order, &settings()).unwrap();
+        let lines = plan_lines(&order, &settings).unwrap();
         let discount = lines.iter().find(|l| l.account == "8060").unwrap();
         assert_eq!(discount.amount, Money::new(Decimal::new(-500, 2)));
         assert_eq!(discount.vat_amount, Money::new(Decimal::new(-105, 2)));
-        let mut settings = settings();
         settings.accounts.discounts = None;
         let lines = plan_lines(&order, &settings).unwrap();
         assert!(lines.iter().all(|l| l.account != "8060"));

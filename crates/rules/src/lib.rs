@@ -70,7 +70,7 @@ fn decide_plan(document: &Document, settings: &BookingSettings) -> Result<Bookin
         reference,
         kind,
         corrects_reference,
-        entry_date: document.paid_at.unwrap_or(document.created_at).date_naive(),
+        entry_date: document.date,
         currency: document.currency,
         journal: settings.journal.clone(),
         description,

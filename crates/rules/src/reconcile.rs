@@ -1,7 +1,11 @@
 //! Amounts reconcile: the planned lines add up to the source total to the cent, or a rounding
 //! difference within the tolerance is booked on the rounding account, or the document is held.
+//!
+//! VAT is reconciled first: when the VAT of the lines (each rounded on its own) differs from
+//! the VAT the document states, the difference belongs to the VAT, not to the rounding
+//! account, and is put on the line with the most VAT.
 
-use ledgerlink_core::{Document, PlanLine};
+use ledgerlink_core::{Document, Money, PlanLine};
 
 use crate::vat::vat_code_for_no_vat;
 use crate::{BookingSettings, Decision};
@@ -11,7 +15,18 @@ pub fn reconcile(
     mut lines: Vec<PlanLine>,
     settings: &BookingSettings,
 ) -> Result<Vec<PlanLine>, Decision> {
-    let planned: ledgerlink_core::Money = lines.iter().map(|l| l.amount + l.vat_amount).sum();
+    let planned_vat: Money = lines.iter().map(|l| l.vat_amount).sum();
+    let vat_difference = document.total_tax - planned_vat;
+    if !vat_difference.is_zero() && vat_difference.abs() <= settings.rounding_tolerance {
+        let largest = lines
+            .iter_mut()
+            .filter(|l| !l.vat_amount.is_zero())
+            .max_by_key(|l| l.vat_amount.abs());
+        if let Some(line) = largest {
+            line.vat_amount += vat_difference;
+        }
+    }
+    let planned: Money = lines.iter().map(|l| l.amount + l.vat_amount).sum();
     let difference = document.total - planned;
     if difference.is_zero() {
         return Ok(lines);
@@ -30,8 +45,58 @@ pub fn reconcile(
         description: "Rounding difference".into(),
         amount: difference,
         vat_code,
-        vat_amount: ledgerlink_core::Money::ZERO,
+        vat_amount: Money::ZERO,
         vat_treatment: "none".into(),
     });
     Ok(lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::*;
+    use crate::ledger_map::plan_lines;
+    use rust_decimal::Decimal;
+
+    fn cents(c: i64) -> Money {
+        Money::new(Decimal::new(c, 2))
+    }
+
+    #[test]
+    fn a_cent_of_vat_rounded_on_the_total_goes_to_the_vat() {
+        let mut order = domestic_order();
+        order.total_tax += cents(1);
+        order.total += cents(1);
+        let lines = reconcile(
+            &order,
+            plan_lines(&order, &settings()).unwrap(),
+            &settings(),
+        )
+        .unwrap();
+        assert_eq!(lines.len(), 3, "no rounding line");
+        assert_eq!(
+            lines[0].vat_amount,
+            cents(421),
+            "on the line with the most VAT"
+        );
+        let vat: Money = lines.iter().map(|l| l.vat_amount).sum();
+        assert_eq!(vat, order.total_tax);
+    }
+
+    #[test]
+    fn a_net_difference_goes_to_the_rounding_account() {
+        let mut order = domestic_order();
+        order.total += cents(2);
+        let lines = reconcile(
+            &order,
+            plan_lines(&order, &settings()).unwrap(),
+            &settings(),
+        )
+        .unwrap();
+        let rounding = lines.last().unwrap();
+        assert_eq!(
+            (rounding.account.as_str(), rounding.amount),
+            ("8990", cents(2))
+        );
+    }
 }

@@ -60,7 +60,9 @@ impl Default for BookingSettings {
         BookingSettings {
             home_country: "NL".parse().expect("NL is a country"),
             oss_registered: false,
-            triggers: vec!["processing".into(), "completed".into()],
+            // An order refunded before it reached another trigger was paid: it is booked, and
+            // its refund as a credit note.
+            triggers: vec!["processing".into(), "completed".into(), "refunded".into()],
             skip_statuses: vec!["cancelled".into(), "failed".into(), "trash".into()],
             reference_prefix: "WC-".into(),
             journal: "70".into(),
@@ -89,7 +91,7 @@ impl Default for AccountSettings {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             shipping: "8050".into(),
-            discounts: Some("8060".into()),
+            discounts: None,
             fees: "8070".into(),
             rounding: "8990".into(),
         }

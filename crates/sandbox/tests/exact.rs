@@ -492,7 +492,7 @@ async fn odata_select_filter_and_syntax_errors() {
 
     let vat = env
         .get_json(&format!(
-            "{}?$filter=OssCountry eq 'DE'&$select=Code,Percentage,Description",
+            "{}?$filter=OssCountry eq 'DE' and Code eq 'ODE'&$select=Code,Percentage,Description",
             api("vat/VATCodes")
         ))
         .await;

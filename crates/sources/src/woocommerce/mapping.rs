@@ -49,8 +49,10 @@ struct WooOrder {
     currency: String,
     #[serde(default)]
     prices_include_tax: bool,
+    date_created: Option<String>,
     date_created_gmt: Option<String>,
     date_modified_gmt: Option<String>,
+    date_paid: Option<String>,
     date_paid_gmt: Option<String>,
     #[serde(default)]
     customer_id: u64,
@@ -151,6 +153,7 @@ struct WooMeta {
 #[derive(Deserialize)]
 struct WooRefund {
     id: u64,
+    date_created: Option<String>,
     date_created_gmt: Option<String>,
     amount: String,
     #[serde(default)]
@@ -188,6 +191,12 @@ fn gmt(what: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, MappingE
     NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
         .map(|naive| Some(naive.and_utc()))
         .map_err(|e| error(what, format!("date `{text}`: {e}")))
+}
+
+/// The day of a site-local timestamp (`date_paid`, `date_created`): the shop's own calendar.
+fn local_day(text: Option<&str>) -> Option<chrono::NaiveDate> {
+    let text = text.filter(|t| t.len() >= 10)?;
+    chrono::NaiveDate::parse_from_str(&text[..10], "%Y-%m-%d").ok()
 }
 
 fn non_empty(text: &str) -> Option<String> {
@@ -230,7 +239,9 @@ impl Rates {
             .filter(|t| decimal(&t.total).is_some_and(|d| !d.is_zero()))
             .collect();
         if charged.is_empty() {
-            return Some(Decimal::ZERO);
+            // No breakdown: 0% only if no tax was charged; otherwise the amounts must tell.
+            let taxed = Money::from_str(&line.total_tax).is_ok_and(|t| !t.is_zero());
+            return (!taxed).then_some(Decimal::ZERO);
         }
         charged.iter().map(|t| self.0.get(&t.id).copied()).sum()
     }
@@ -357,6 +368,8 @@ pub fn map_order(value: &Value) -> Result<Document, MappingError> {
         created_at,
         modified_at: gmt(what, order.date_modified_gmt.as_deref())?.unwrap_or(created_at),
         paid_at: gmt(what, order.date_paid_gmt.as_deref())?,
+        date: local_day(order.date_paid.as_deref().or(order.date_created.as_deref()))
+            .unwrap_or(created_at.date_naive()),
         currency: Currency::from_str(&order.currency).map_err(|e| error(what, e.to_string()))?,
         prices_include_tax: order.prices_include_tax,
         customer: customer(&order),
@@ -456,6 +469,7 @@ pub fn map_refund(order_value: &Value, refund_value: &Value) -> Result<Document,
         created_at,
         modified_at: created_at,
         paid_at: Some(created_at),
+        date: local_day(refund.date_created.as_deref()).unwrap_or(created_at.date_naive()),
         refund_of: Some(RefundOf {
             source_ref: order.source_ref.clone(),
             number: order.number.clone(),

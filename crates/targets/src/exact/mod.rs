@@ -191,7 +191,7 @@ impl ExactTarget {
                 format!("VATNumber eq '{}'", odata_string(&customer.match_value))
             }
             // Exact's Code is 18 characters, left-padded with spaces: unpadded never matches.
-            CustomerMatch::CustomerNumber | CustomerMatch::FixedCode => {
+            CustomerMatch::CustomerNumber => {
                 format!("Code eq '{:>18}'", odata_string(&customer.match_value))
             }
         };
@@ -201,12 +201,6 @@ impl ExactTarget {
             .await?;
         let id = match found.first().and_then(|a| a["ID"].as_str()) {
             Some(id) => id.to_string(),
-            None if customer.match_on == CustomerMatch::FixedCode => {
-                return Err(ConnectorError::config(format!(
-                    "The fixed relation `{}` does not exist in Exact Online division {}. Create it there or change the setting.",
-                    customer.match_value, self.division
-                )))
-            }
             None => {
                 let mut account = json!({
                     "Name": truncate(&customer.name, 50),
@@ -229,10 +223,19 @@ impl ExactTarget {
                 if customer.match_on == CustomerMatch::CustomerNumber {
                     account["Code"] = json!(format!("{:>18}", customer.match_value));
                 }
-                let created = self.http.post(self.division, "crm/Accounts", &account).await?;
+                let created = self
+                    .http
+                    .post(self.division, "crm/Accounts", &account)
+                    .await?;
                 created["ID"]
                     .as_str()
-                    .ok_or_else(|| ConnectorError::new(ErrorKind::Uncertain, "Exact created the customer but did not return its id.", created.to_string()))?
+                    .ok_or_else(|| {
+                        ConnectorError::new(
+                            ErrorKind::Uncertain,
+                            "Exact created the customer but did not return its id.",
+                            created.to_string(),
+                        )
+                    })?
                     .to_string()
             }
         };
