@@ -97,15 +97,15 @@ impl DemoWorld {
             name: "Demo webshop".into(),
             source: SourceConfig::Woocommerce {
                 url: shop_running.base_url(),
-                consumer_key: shop.config().consumer_key.clone(),
-                consumer_secret: shop.config().consumer_secret.clone(),
+                consumer_key: shop.config().consumer_key.clone().into(),
+                consumer_secret: shop.config().consumer_secret.clone().into(),
                 webhook_secrets: vec![WEBHOOK_SECRET.into()],
             },
             target: TargetConfig::Exact {
                 base_url: exact_running.base_url(),
                 division: DIVISION,
                 client_id: exact.config().client_id.clone(),
-                client_secret: exact.config().client_secret.clone(),
+                client_secret: exact.config().client_secret.clone().into(),
                 redirect_uri: exact.config().redirect_uri.clone(),
             },
             booking: demo_settings(),

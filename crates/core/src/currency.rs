@@ -19,15 +19,6 @@ impl Currency {
     pub fn code(&self) -> &str {
         std::str::from_utf8(&self.0).expect("currency codes are ASCII")
     }
-
-    /// Digits after the decimal point in ordinary use (ISO 4217 minor units).
-    pub fn minor_units(&self) -> u32 {
-        match self.code() {
-            "JPY" | "KRW" | "ISK" | "CLP" | "VND" => 0,
-            "BHD" | "KWD" | "OMR" | "JOD" | "TND" => 3,
-            _ => 2,
-        }
-    }
 }
 
 impl FromStr for Currency {
@@ -73,8 +64,7 @@ mod tests {
     #[test]
     fn parses_and_normalises() {
         assert_eq!("eur".parse::<Currency>().unwrap(), Currency::EUR);
-        assert_eq!("DKK".parse::<Currency>().unwrap().minor_units(), 2);
-        assert_eq!("JPY".parse::<Currency>().unwrap().minor_units(), 0);
+        assert_eq!("dkk".parse::<Currency>().unwrap().code(), "DKK");
     }
 
     #[test]

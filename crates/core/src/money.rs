@@ -16,10 +16,13 @@ use serde::{Deserialize, Serialize};
 pub struct Money(#[serde(with = "rust_decimal::serde::str")] Decimal);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("`{input}` is not an amount of money: write digits with a dot for decimals, e.g. 29.95")]
+#[error("`{input}` is not an amount of money: write digits with a dot for decimals, e.g. 29.95, at most {MAX_DIGITS_BEFORE_POINT} digits before the dot")]
 pub struct MoneyParseError {
     pub input: String,
 }
+
+/// No sales document needs more: a cap keeps every sum of amounts far from decimal overflow.
+pub const MAX_DIGITS_BEFORE_POINT: usize = 12;
 
 impl Money {
     pub const ZERO: Money = Money(Decimal::ZERO);
@@ -73,10 +76,17 @@ impl FromStr for Money {
     fn from_str(input: &str) -> Result<Self, Self::Err> {
         let trimmed = input.trim();
         let digits = trimmed.strip_prefix(['-', '+']).unwrap_or(trimmed);
+        let whole = digits
+            .split('.')
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches('0');
         let well_formed = !digits.is_empty()
             && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
             && digits.chars().filter(|c| *c == '.').count() <= 1
-            && digits.chars().any(|c| c.is_ascii_digit());
+            && digits.chars().any(|c| c.is_ascii_digit())
+            && whole.len() <= MAX_DIGITS_BEFORE_POINT
+            && digits.len() <= 40;
         if !well_formed {
             return Err(MoneyParseError {
                 input: input.to_string(),
@@ -156,7 +166,17 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_an_amount() {
-        for bad in ["", "1,50", "1e3", "12.3.4", "abc", "-", "."] {
+        for bad in [
+            "",
+            "1,50",
+            "1e3",
+            "12.3.4",
+            "abc",
+            "-",
+            ".",
+            "1000000000000",
+            "99999999999999999999999999.5",
+        ] {
             let error = bad.parse::<Money>().unwrap_err();
             assert!(error.to_string().contains("not an amount"), "{bad}");
         }

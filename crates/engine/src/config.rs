@@ -13,11 +13,11 @@ use ledgerlink_store::audit::Auditor;
 use ledgerlink_store::{ConnectionRecord, Store};
 use ledgerlink_targets::exact::{ExactApp, ExactSettings, ExactTarget};
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::{Connection, Source, Target};
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// The SQLite file holding the ledger.
@@ -49,7 +49,7 @@ fn default_timeout() -> u64 {
     30
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionConfig {
     pub id: String,
@@ -61,29 +61,57 @@ pub struct ConnectionConfig {
     pub booking: BookingSettings,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SourceConfig {
     Woocommerce {
         url: String,
-        consumer_key: String,
-        consumer_secret: String,
+        consumer_key: SecretString,
+        consumer_secret: SecretString,
         /// Secrets the shop's webhooks are signed with (old and new during a rotation).
         #[serde(default)]
-        webhook_secrets: Vec<String>,
+        webhook_secrets: Vec<SecretString>,
     },
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TargetConfig {
     Exact {
         base_url: String,
         division: i32,
         client_id: String,
-        client_secret: String,
+        client_secret: SecretString,
         redirect_uri: String,
     },
+}
+
+/// Describes what is wrong with the settings without quoting values: a misplaced secret would
+/// otherwise be printed in the error.
+fn describe(errors: figment::Error) -> String {
+    use figment::error::Kind;
+    errors
+        .into_iter()
+        .map(|error| {
+            // figment names the field in the path for some kinds and not for others.
+            let at = |field: &str| {
+                let mut path = error.path.clone();
+                if path.last().map(String::as_str) != Some(field) {
+                    path.push(field.to_string());
+                }
+                path.join(".")
+            };
+            match &error.kind {
+                Kind::InvalidType(_, expected) | Kind::InvalidValue(_, expected) => {
+                    format!("`{}`: expected {expected}", error.path.join("."))
+                }
+                Kind::UnknownField(field, _) => format!("unknown key `{}`", at(field)),
+                Kind::MissingField(field) => format!("missing `{}`", at(field)),
+                other => format!("`{}`: {other}", error.path.join(".")),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Settings that `LEDGERLINK_<NAME>` environment variables override.
@@ -109,7 +137,13 @@ impl Config {
             .merge(Toml::file(path))
             .merge(Env::prefixed("LEDGERLINK_").only(&OVERRIDABLE))
             .extract()
-            .map_err(|e| anyhow::anyhow!("the settings in {} are not valid: {e}", path.display()))
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "the settings in {} are not valid: {}",
+                    path.display(),
+                    describe(e)
+                )
+            })
     }
 
     pub fn http_timeout(&self) -> Duration {
@@ -133,16 +167,13 @@ impl ConnectionConfig {
             } => {
                 let credentials = WooCredentials {
                     url: url.clone(),
-                    consumer_key: SecretString::from(consumer_key.clone()),
-                    consumer_secret: SecretString::from(consumer_secret.clone()),
+                    consumer_key: consumer_key.clone(),
+                    consumer_secret: consumer_secret.clone(),
                 };
                 let auditor = Auditor::new(store.clone(), &self.id, "woocommerce");
                 let client = WooClient::new(credentials, auditor, timeout)
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
-                let webhook_secrets = webhook_secrets
-                    .iter()
-                    .map(|s| SecretString::from(s.clone()))
-                    .collect();
+                let webhook_secrets = webhook_secrets.clone();
                 (
                     "woocommerce",
                     Source::Woocommerce {
@@ -162,7 +193,7 @@ impl ConnectionConfig {
             } => {
                 let app = ExactApp {
                     client_id: client_id.clone(),
-                    client_secret: SecretString::from(client_secret.clone()),
+                    client_secret: client_secret.clone(),
                     redirect_uri: redirect_uri.clone(),
                 };
                 let settings = ExactSettings {
@@ -215,12 +246,35 @@ mod tests {
     }
 
     #[test]
+    fn a_secret_in_the_wrong_place_is_not_quoted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        let example = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/ledgerlink.toml"
+        ))
+        .unwrap();
+        let wrong = example.replace(
+            "webhook_secrets = [\"the secret entered on the shop's webhook\"]",
+            "webhook_secrets = \"whsec_SUPERSECRET\"",
+        );
+        assert_ne!(wrong, example);
+        std::fs::write(&path, wrong).unwrap();
+        let error = Config::load(&path).unwrap_err().to_string();
+        assert!(
+            error.contains("`connections.0.source`: expected a sequence"),
+            "{error}"
+        );
+        assert!(!error.contains("SUPERSECRET"), "{error}");
+    }
+
+    #[test]
     fn a_misspelt_key_is_refused_with_its_name() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.toml");
         std::fs::write(&path, "databse = \"x.sqlite\"\n").unwrap();
         let error = Config::load(&path).unwrap_err().to_string();
-        assert!(error.contains("databse"), "{error}");
+        assert!(error.contains("unknown key `databse`"), "{error}");
         assert!(Config::load(&dir.path().join("missing.toml"))
             .unwrap_err()
             .to_string()

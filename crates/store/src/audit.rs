@@ -8,19 +8,22 @@ use chrono::Utc;
 use crate::{AuditEntry, Store};
 
 /// Field and parameter names whose values are secrets wherever they appear.
-const SECRET_NAMES: [&str; 11] = [
+const SECRET_NAMES: [&str; 10] = [
     "access_token",
     "refresh_token",
     "client_secret",
     "consumer_secret",
     "consumer_key",
-    "code",
     "password",
     "secret",
     "authorization",
     "api_key",
     "token",
 ];
+
+/// Secret only as a form or query parameter: the OAuth authorization code. In JSON bodies
+/// `code` is a ledger account, VAT code or coupon code, which the audit log must show.
+const SECRET_PARAMETERS: [&str; 1] = ["code"];
 
 /// Replaces the values of secret fields in a JSON, form-encoded or query text.
 pub fn redact(text: &str) -> String {
@@ -63,7 +66,9 @@ fn redact_pairs(text: &str) -> String {
     let redacted: Vec<String> = query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((name, _)) if is_secret(name) => format!("{name}=[redacted]"),
+            Some((name, _)) if is_secret(name) || SECRET_PARAMETERS.contains(&name) => {
+                format!("{name}=[redacted]")
+            }
             _ => pair.to_string(),
         })
         .collect();
@@ -158,6 +163,16 @@ mod tests {
         assert_eq!(
             url,
             "http://x/orders?consumer_key=[redacted]&consumer_secret=[redacted]&page=2"
+        );
+    }
+
+    #[test]
+    fn keeps_ledger_codes_but_hides_the_oauth_code() {
+        let json = redact(r#"{"Code":"8000","code":"SUMMER10"}"#);
+        assert!(json.contains("8000") && json.contains("SUMMER10"));
+        assert_eq!(
+            redact("grant_type=authorization_code&code=abc"),
+            "grant_type=authorization_code&code=[redacted]"
         );
     }
 
