@@ -60,17 +60,31 @@ async fn engine_from(config_path: &Path) -> anyhow::Result<(Config, Arc<Engine>)
             config_path.display()
         );
     }
-    let engine = Engine::new(store, connections, EngineOptions::default());
+    let options = EngineOptions::default();
+    if config.http_timeout() >= options.lease {
+        anyhow::bail!(
+            "http_timeout_seconds ({}) must be shorter than a worker's lease ({} s): a booking call must end while its worker still owns the document",
+            config.http_timeout_seconds,
+            options.lease.as_secs()
+        );
+    }
+    let engine = Engine::new(store, connections, options);
     Ok((config, Arc::new(engine)))
 }
 
 async fn serve(config_path: &Path) -> anyhow::Result<()> {
     let (config, engine) = engine_from(config_path).await?;
-    let (addr, _server) = ledgerlink_server::serve(engine.clone(), &config.listen).await?;
-    println!("ledgerlink listens on http://{addr}");
+    let server = ledgerlink_server::serve(engine.clone(), &config.listen).await?;
+    println!("ledgerlink listens on http://{}", server.addr);
     for id in engine.connection_ids() {
-        println!("  {id}: webhooks to http://{addr}/webhooks/woocommerce/{id}");
-        println!("  {id}: connect Exact Online at http://{addr}/oauth/exact/{id}/start");
+        println!(
+            "  {id}: webhooks to http://{}/webhooks/woocommerce/{id}",
+            server.addr
+        );
+        println!(
+            "  {id}: connect Exact Online at {}",
+            server.connect_url(&id)
+        );
     }
     let sweep_every = Duration::from_secs(config.sweep_seconds.max(1));
     let mut last_sweep: Option<std::time::Instant> = None;

@@ -76,6 +76,8 @@ pub struct DemoWorld {
     pub server_url: String,
     /// Where the shop delivers its webhooks.
     pub webhook_url: String,
+    /// What the link that starts the Exact Online connection needs.
+    pub connect_key: String,
     _running: Vec<ledgerlink_sandbox::Running>,
     _server: tokio::task::JoinHandle<()>,
 }
@@ -118,8 +120,8 @@ impl DemoWorld {
             .await
             .map_err(|e| anyhow::anyhow!("connecting Exact Online failed: {e}"))?;
         let engine = Arc::new(Engine::new(store, vec![connection], options));
-        let (addr, server) = ledgerlink_server::serve(engine.clone(), "127.0.0.1:0").await?;
-        let server_url = format!("http://{addr}");
+        let server = ledgerlink_server::serve(engine.clone(), "127.0.0.1:0").await?;
+        let server_url = format!("http://{}", server.addr);
         let webhook_url = format!("{server_url}/webhooks/woocommerce/{CONNECTION}");
         subscribe_webhooks(&shop_running.base_url(), shop.config(), &webhook_url).await?;
         shop.deliver_pending_webhooks().await;
@@ -130,8 +132,9 @@ impl DemoWorld {
             exact_url: exact_running.base_url(),
             server_url,
             webhook_url,
+            connect_key: server.connect_key.clone(),
             _running: vec![exact_running, shop_running],
-            _server: server,
+            _server: server.handle,
         })
     }
 

@@ -35,10 +35,23 @@ async fn the_authorization_code_flow_stores_tokens_and_each_state_works_once() {
         .unwrap();
 
     // ledgerlink sends the person to Exact with an unguessable state ...
+    let unkeyed = http
+        .get(format!(
+            "{}/oauth/exact/{CONNECTION}/start?key=guess",
+            world.server_url
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        unkeyed.status(),
+        403,
+        "only the operator may replace the connection's tokens"
+    );
     let start = http
         .get(format!(
-            "{}/oauth/exact/{CONNECTION}/start",
-            world.server_url
+            "{}/oauth/exact/{CONNECTION}/start?key={}",
+            world.server_url, world.connect_key
         ))
         .send()
         .await

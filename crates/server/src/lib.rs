@@ -15,6 +15,7 @@ use axum::{Json, Router};
 use ledgerlink_engine::{Engine, Target};
 use serde::Deserialize;
 use serde_json::json;
+use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 
 /// An OAuth `state` is accepted for this long after the flow started (Exact's codes live ~3 min).
@@ -25,15 +26,37 @@ struct AppState {
     engine: Arc<Engine>,
     /// OAuth flows under way: unguessable `state` → (connection, started).
     oauth_states: Arc<Mutex<HashMap<String, (String, Instant)>>>,
+    /// Starting a connection replaces its tokens, so only whoever holds this key (printed by
+    /// `serve` at start-up) may start one.
+    connect_key: Arc<str>,
+}
+
+/// A running HTTP service.
+pub struct Server {
+    pub addr: SocketAddr,
+    /// The key that `/oauth/exact/<connection>/start?key=…` requires.
+    pub connect_key: String,
+    pub handle: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// The link an operator opens to connect Exact Online for a connection.
+    pub fn connect_url(&self, connection_id: &str) -> String {
+        format!(
+            "http://{}/oauth/exact/{connection_id}/start?key={}",
+            self.addr, self.connect_key
+        )
+    }
 }
 
 /// Webhook bodies larger than this are refused with 413 before they are read whole.
 pub const MAX_WEBHOOK_BYTES: usize = 2 * 1024 * 1024;
 
-pub fn router(engine: Arc<Engine>) -> Router {
+pub fn router(engine: Arc<Engine>, connect_key: &str) -> Router {
     let state = AppState {
         engine,
         oauth_states: Arc::default(),
+        connect_key: connect_key.into(),
     };
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -48,10 +71,23 @@ pub fn router(engine: Arc<Engine>) -> Router {
 }
 
 /// Starts the authorization-code flow: a person opens this, signs in at Exact and consents.
+#[derive(Deserialize)]
+struct StartQuery {
+    key: Option<String>,
+}
+
 async fn exact_oauth_start(
     State(app): State<AppState>,
     Path(connection_id): Path<String>,
+    Query(query): Query<StartQuery>,
 ) -> Response {
+    let given = query.key.unwrap_or_default();
+    if !bool::from(given.as_bytes().ct_eq(app.connect_key.as_bytes())) {
+        return page(
+            StatusCode::FORBIDDEN,
+            "This link needs the key that `ledgerlink serve` printed when it started.",
+        );
+    }
     let Some(connection) = app.engine.connection(&connection_id) else {
         return (
             StatusCode::NOT_FOUND,
@@ -149,19 +185,21 @@ async fn woocommerce_webhook(
 }
 
 /// Serves the router on `addr` until the process ends.
-pub async fn serve(
-    engine: Arc<Engine>,
-    addr: &str,
-) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+pub async fn serve(engine: Arc<Engine>, addr: &str) -> anyhow::Result<Server> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr()?;
-    let app = router(engine);
+    let connect_key = uuid::Uuid::new_v4().simple().to_string();
+    let app = router(engine, &connect_key);
     let handle = tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, app).await {
             tracing::error!(%error, "the HTTP server stopped");
         }
     });
-    Ok((local, handle))
+    Ok(Server {
+        addr: local,
+        connect_key,
+        handle,
+    })
 }

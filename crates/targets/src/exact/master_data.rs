@@ -1,6 +1,7 @@
 //! Master data of one division (GL accounts, VAT codes, journals, items, known customers),
 //! cached in the store so that every plan is checked before a call is spent on it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -11,7 +12,7 @@ use tokio::sync::Mutex;
 
 use super::http::ExactHttp;
 
-/// An unknown code triggers at most one re-read of the lists per this interval.
+/// An unknown code triggers at most one re-read of its list per this interval.
 const REFRESH_INTERVAL_MINUTES: i64 = 10;
 
 #[derive(Clone)]
@@ -20,19 +21,16 @@ pub(crate) struct MasterData {
     connection_id: String,
     scope: String,
     division: i32,
-    last_refresh: Arc<Mutex<Option<DateTime<Utc>>>>,
+    /// When each list was last read from Exact in this process.
+    last_read: Arc<Mutex<HashMap<&'static str, DateTime<Utc>>>>,
 }
 
-/// (entity, `$select`, key field) for every list that is cached whole.
-const LISTS: [(&str, &str, &str); 4] = [
-    (
-        "financial/GLAccounts",
-        "ID,Code,Description,BalanceType",
-        "Code",
-    ),
-    ("vat/VATCodes", "ID,Code,Description,Percentage", "Code"),
-    ("financial/Journals", "ID,Code,Description,Type", "Code"),
-    ("logistics/Items", "ID,Code,Description", "Code"),
+/// (entity, `$select`) for every list that is cached whole, keyed by its `Code`.
+const LISTS: [(&str, &str); 4] = [
+    ("financial/GLAccounts", "ID,Code,Description,BalanceType"),
+    ("vat/VATCodes", "ID,Code,Description,Percentage"),
+    ("financial/Journals", "ID,Code,Description,Type"),
+    ("logistics/Items", "ID,Code,Description"),
 ];
 
 fn store_error(error: ledgerlink_store::StoreError) -> ConnectorError {
@@ -46,55 +44,66 @@ impl MasterData {
             connection_id: connection_id.to_string(),
             scope: division.to_string(),
             division,
-            last_refresh: Arc::new(Mutex::new(None)),
+            last_read: Arc::default(),
         }
     }
 
-    /// Reads the lists from Exact when they are not cached yet.
+    /// Reads every list that is not cached yet.
     pub(crate) async fn ensure_loaded(&self, http: &ExactHttp) -> Result<(), ConnectorError> {
-        let cached = self
-            .store
-            .cache_count(&self.connection_id, &self.scope, "financial/GLAccounts")
-            .await
-            .map_err(store_error)?;
-        if cached == 0 {
-            self.refresh(http, true).await?;
+        for (entity, select) in LISTS {
+            let cached = self
+                .store
+                .cache_count(&self.connection_id, &self.scope, entity)
+                .await
+                .map_err(store_error)?;
+            if cached == 0 {
+                self.read(http, entity, select, true).await?;
+            }
         }
         Ok(())
     }
 
-    async fn refresh(&self, http: &ExactHttp, force: bool) -> Result<bool, ConnectorError> {
-        let mut last = self.last_refresh.lock().await;
+    /// Reads one list from Exact into the cache; unless forced, at most once per interval.
+    async fn read(
+        &self,
+        http: &ExactHttp,
+        entity: &'static str,
+        select: &str,
+        force: bool,
+    ) -> Result<bool, ConnectorError> {
+        let mut last_read = self.last_read.lock().await;
         let now = Utc::now();
-        if !force && last.is_some_and(|at| now - at < Duration::minutes(REFRESH_INTERVAL_MINUTES)) {
+        let recent = last_read
+            .get(entity)
+            .is_some_and(|at| now - *at < Duration::minutes(REFRESH_INTERVAL_MINUTES));
+        if recent && !force {
             return Ok(false);
         }
-        for (entity, select, key) in LISTS {
-            for record in http.get_all(self.division, entity, "", select).await? {
-                if let Some(code) = record[key].as_str() {
-                    self.store
-                        .cache_put(
-                            &self.connection_id,
-                            &self.scope,
-                            entity,
-                            code.trim(),
-                            &record,
-                            now,
-                        )
-                        .await
-                        .map_err(store_error)?;
-                }
+        for record in http.get_all(self.division, entity, "", select).await? {
+            if let Some(code) = record["Code"].as_str() {
+                self.store
+                    .cache_put(
+                        &self.connection_id,
+                        &self.scope,
+                        entity,
+                        code.trim(),
+                        &record,
+                        now,
+                    )
+                    .await
+                    .map_err(store_error)?;
             }
         }
-        *last = Some(now);
+        last_read.insert(entity, now);
         Ok(true)
     }
 
-    /// A cached record by code; re-reads the lists once if the code is unknown.
+    /// A cached record by code; re-reads that one list once if the code is unknown (it may
+    /// have been created in Exact since).
     async fn lookup(
         &self,
         http: &ExactHttp,
-        entity: &str,
+        entity: &'static str,
         code: &str,
     ) -> Result<Option<Value>, ConnectorError> {
         let get = || {
@@ -104,7 +113,12 @@ impl MasterData {
         if let Some(found) = get().await.map_err(store_error)? {
             return Ok(Some(found));
         }
-        if self.refresh(http, false).await? {
+        let select = LISTS
+            .iter()
+            .find(|(e, _)| *e == entity)
+            .map(|(_, s)| *s)
+            .unwrap_or("ID,Code");
+        if self.read(http, entity, select, false).await? {
             return get().await.map_err(store_error);
         }
         Ok(None)

@@ -122,7 +122,19 @@ impl Tokens {
             ("client_id", self.app.client_id.as_str()),
             ("client_secret", self.app.client_secret.expose_secret()),
         ];
-        let token = self.request_token(&form).await?;
+        let token = match self.request_token(&form).await {
+            Ok(token) => token,
+            Err(error) if error.kind == ErrorKind::Auth => {
+                // Another process (a `sync` beside `serve`) may have used the same refresh
+                // token a moment earlier and stored the new pair: use that.
+                let stored = self.load().await?;
+                if stored.refresh_token != current.refresh_token {
+                    return Ok(stored.access_token);
+                }
+                return Err(error);
+            }
+            Err(error) => return Err(error),
+        };
         // The old refresh token is dead from now on: commit the new one before using it.
         self.save(&token).await?;
         Ok(token.access_token)
@@ -135,7 +147,7 @@ impl Tokens {
             .map_err(|e| ConnectorError::transient("The ledger database is unavailable.", e.to_string()))?
             .ok_or_else(|| {
                 auth_error(
-                    "This connection has not been authorised in Exact Online yet. Connect it (ledgerlink connect exact, or the panel), then retry.",
+                    "This connection has not been authorised in Exact Online yet. Open /oauth/exact/<connection>/start on `ledgerlink serve` (its start-up message shows the link), then retry.",
                     "no token stored".into(),
                 )
             })
