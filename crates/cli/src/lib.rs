@@ -44,7 +44,8 @@ pub enum Command {
         #[arg(long)]
         once: bool,
     },
-    /// Takes in every order created in a date range and books it, with a progress bar.
+    /// Takes in every order created in a date range (days in the shop's own time zone) and
+    /// books it, with a progress bar.
     Backfill {
         #[arg(long, env = "LEDGERLINK_CONFIG", default_value = "ledgerlink.toml")]
         config: PathBuf,

@@ -28,6 +28,8 @@ fn settings_file(
         r#"
 database = "{db}"
 http_timeout_seconds = 5
+listen = "127.0.0.1:0"
+sweep_seconds = 3600
 
 [[connections]]
 id = "shop"
@@ -36,6 +38,7 @@ type = "woocommerce"
 url = "{shop}"
 consumer_key = "{ck}"
 consumer_secret = "{cs}"
+webhook_secrets = ["serve-test-secret"]
 [connections.target]
 type = "exact"
 base_url = "{exact}"
@@ -195,5 +198,132 @@ fn a_missing_settings_file_says_where_to_look() {
     assert!(
         out.contains("does not exist; see docs/settings.md"),
         "{out}"
+    );
+}
+
+/// `serve` as an operator starts it: it prints where it listens and the connect link, takes
+/// the shop's webhooks, and books.
+#[tokio::test]
+async fn serve_takes_webhooks_and_books() {
+    use std::io::BufRead;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (exact_running, exact) = ExactSandbox::start(ExactConfig::default(), 0)
+        .await
+        .unwrap();
+    let (shop_running, shop) = WooSandbox::start(WooConfig::default(), 0).await.unwrap();
+    shop.set_auto_deliver(false);
+    let config_path = settings_file(
+        dir.path(),
+        &shop_running.base_url(),
+        &exact_running.base_url(),
+        shop.config(),
+        exact.config(),
+        "",
+    );
+    {
+        let config = Config::load(&config_path).unwrap();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database).await.unwrap());
+        let connection = config.connections[0]
+            .build(store, Duration::from_secs(5))
+            .await
+            .unwrap();
+        let Target::Exact(target) = &connection.target;
+        target
+            .connect_with_code(&exact.issue_authorization_code())
+            .await
+            .unwrap();
+    }
+
+    let mut child = KillOnDrop(
+        std::process::Command::new(env!("CARGO_BIN_EXE_ledgerlink"))
+            .args(["serve", "--config", config_path.to_str().unwrap()])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdout = std::io::BufReader::new(child.0.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    for _ in 0..3 {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        lines.push(line);
+    }
+    let addr = lines[0]
+        .trim()
+        .strip_prefix("ledgerlink listens on ")
+        .expect("the first line says where")
+        .to_string();
+    assert!(
+        lines[2].contains("/oauth/exact/shop/start?key="),
+        "{lines:?}"
+    );
+
+    let hook = reqwest::Client::new()
+        .post(format!("{}/wp-json/wc/v3/webhooks", shop_running.base_url()))
+        .basic_auth(&shop.config().consumer_key, Some(&shop.config().consumer_secret))
+        .json(&serde_json::json!({"name": "ledgerlink", "topic": "order.created", "delivery_url": format!("{addr}/webhooks/woocommerce/shop"), "secret": "serve-test-secret"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hook.status(), 201);
+    assert!(
+        shop.deliveries()
+            .iter()
+            .any(|d| d.topic == "ping" && d.status == Some(200)),
+        "the creation ping is answered"
+    );
+
+    shop.create_order(order("serve@example.nl", dec!(21)));
+    let delivered = shop.deliver_pending_webhooks().await;
+    assert_eq!(
+        delivered.iter().map(|d| d.status).collect::<Vec<_>>(),
+        vec![Some(200)]
+    );
+    // The worker books within its next round; give it a bounded while.
+    let mut booked = 0;
+    for _ in 0..100 {
+        booked = exact.sales_entries(100001).len();
+        if booked > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(child);
+    assert_eq!(booked, 1);
+}
+
+/// Stops the `serve` process however the test ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_environment_overrides_the_database_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = dir.path().join("from-env.sqlite");
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/ledgerlink.toml"
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_ledgerlink"))
+        .args(["status", "--config", example])
+        .env("LEDGERLINK_DATABASE", &elsewhere)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("my-shop: no documents yet"));
+    assert!(
+        elsewhere.exists(),
+        "the ledger was opened where the environment said"
     );
 }

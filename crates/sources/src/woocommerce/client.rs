@@ -71,7 +71,8 @@ impl WooClient {
         self.list("orders", &query).await
     }
 
-    /// Orders created in [after, before) (ISO-8601, GMT): backfill.
+    /// Orders created in [after, before), in the shop's own time zone (ISO-8601 without
+    /// offset): backfill, whose days are the merchant's days.
     pub async fn orders_created_between(
         &self,
         after: &str,
@@ -81,7 +82,6 @@ impl WooClient {
         let query = [
             ("after", after.to_string()),
             ("before", before.to_string()),
-            ("dates_are_gmt", "true".into()),
             ("orderby", "date".into()),
             ("order", "asc".into()),
             ("per_page", PER_PAGE.to_string()),
