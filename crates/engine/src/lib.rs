@@ -21,7 +21,7 @@ use std::time::Duration;
 use ledgerlink_rules::BookingSettings;
 use ledgerlink_sources::woocommerce::WooClient;
 use ledgerlink_store::Store;
-use ledgerlink_targets::exact::ExactTarget;
+pub use ledgerlink_targets::Target;
 use secrecy::SecretString;
 
 pub use intake::WebhookReply;
@@ -33,12 +33,6 @@ pub enum Source {
         client: WooClient,
         webhook_secrets: Vec<SecretString>,
     },
-}
-
-/// A target as the engine uses it.
-#[derive(Clone)]
-pub enum Target {
-    Exact(ExactTarget),
 }
 
 /// One shop booking into one ledger under one set of rules.

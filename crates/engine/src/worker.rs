@@ -14,7 +14,7 @@ use ledgerlink_rules::Decision;
 use ledgerlink_store::{DocState, Lease, LedgerRow, StoreError, Transition};
 use ledgerlink_targets::BookingRef;
 
-use crate::{Connection, Engine, Target};
+use crate::{Connection, Engine};
 
 /// How long a credit note waits for the order it corrects before it is held.
 const WAIT_FOR_ORIGINAL_HOURS: i64 = 24;
@@ -168,8 +168,7 @@ impl Engine {
         lease: Lease,
         plan: &BookingPlan,
     ) -> anyhow::Result<Option<()>> {
-        let Target::Exact(target) = &connection.target;
-        match target.find(&plan.reference, plan.kind).await {
+        match connection.target.find(&plan.reference, plan.kind).await {
             Ok(Some(found)) => {
                 self.found(lease, plan, found).await?;
                 Ok(Some(()))
@@ -197,7 +196,7 @@ impl Engine {
                     .await?);
             }
         }
-        let Target::Exact(target) = &connection.target;
+        let target = &connection.target;
         let entry = match target.prepare(plan).await {
             Ok(entry) => entry,
             Err(error) => return self.failed(row, lease, Phase::Preparing, error).await,

@@ -1,12 +1,60 @@
 //! Target connectors, one folder per ledger: authentication, rate budgets, master data,
 //! lookups by reference and posting a [`ledgerlink_core::BookingPlan`].
 //!
-//! Every target offers the two operations the exactly-once protocol needs: `find` a booking
-//! by our reference, and `book` a plan. The set is closed ([`TargetKind`]).
+//! Every target offers what the exactly-once protocol needs: `find` a booking by our
+//! reference, `prepare` everything a booking needs before the one write, and `post` that
+//! write. The set is closed ([`Target`], [`TargetKind`]): adding a ledger is a compile error
+//! wherever it must be handled.
 
 pub mod exact;
 
+use ledgerlink_core::{BookingPlan, ConnectorError, EntryKind};
 use serde::{Deserialize, Serialize};
+
+/// A target ledger, as the engine uses it.
+#[derive(Clone)]
+pub enum Target {
+    Exact(exact::ExactTarget),
+}
+
+/// A booking ready for its one write, for the target that prepared it.
+#[derive(Clone, Debug)]
+pub enum PreparedBooking {
+    Exact(exact::PreparedEntry),
+}
+
+impl Target {
+    pub fn kind(&self) -> TargetKind {
+        match self {
+            Target::Exact(_) => TargetKind::Exact,
+        }
+    }
+
+    /// The booking carrying this reference, if the target has one.
+    pub async fn find(
+        &self,
+        reference: &str,
+        kind: EntryKind,
+    ) -> Result<Option<BookingRef>, ConnectorError> {
+        match self {
+            Target::Exact(exact) => exact.find(reference, kind).await,
+        }
+    }
+
+    /// Everything before the write: may wait, read and create relations; never the booking.
+    pub async fn prepare(&self, plan: &BookingPlan) -> Result<PreparedBooking, ConnectorError> {
+        match self {
+            Target::Exact(exact) => exact.prepare(plan).await.map(PreparedBooking::Exact),
+        }
+    }
+
+    /// The one write that books.
+    pub async fn post(&self, prepared: &PreparedBooking) -> Result<BookingRef, ConnectorError> {
+        match (self, prepared) {
+            (Target::Exact(exact), PreparedBooking::Exact(entry)) => exact.post(entry).await,
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
