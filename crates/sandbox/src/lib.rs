@@ -5,6 +5,7 @@
 
 pub mod exact;
 pub mod faults;
+pub mod prestashop;
 pub mod recorder;
 pub mod woocommerce;
 
