@@ -66,7 +66,13 @@ pub fn treatment(
     let customer = &document.customer;
     if rate.is_zero() {
         return match (&customer.vat_number, customer.kind) {
-            (Some(_), CustomerKind::Business) => Ok(Treatment::ReverseCharge),
+            (Some(number), CustomerKind::Business) => match crate::vat_number::check(number) {
+                Ok(()) => Ok(Treatment::ReverseCharge),
+                Err(error) => Err(format!(
+                    "No VAT was charged on `{}` for a sale to {destination} as reverse charge, but the customer's VAT number fails the check: {error}. Correct the VAT number in the shop or charge VAT, then retry.",
+                    line.description
+                )),
+            },
             _ => Err(format!(
                 "No VAT was charged on `{}` for a sale to {destination}, but the customer has no valid VAT number{}, so reverse charge does not apply. Add the customer's VAT number in the shop or charge VAT, then retry.",
                 line.description,
@@ -127,6 +133,17 @@ mod tests {
     fn intra_eu_b2b_with_vat_number_is_reverse_charge() {
         let t = first_line_treatment(&eu_b2b_order(), &settings()).unwrap();
         assert_eq!(t, Treatment::ReverseCharge);
+    }
+
+    #[test]
+    fn reverse_charge_needs_a_vat_number_that_passes_its_checksum() {
+        let mut order = eu_b2b_order();
+        order.customer.vat_number = Some("BE0477472702".parse().unwrap());
+        let reason = first_line_treatment(&order, &settings()).unwrap_err();
+        assert!(
+            reason.contains("fails the check") && reason.contains("BE0477472702"),
+            "{reason}"
+        );
     }
 
     #[test]
