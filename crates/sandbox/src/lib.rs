@@ -7,6 +7,7 @@ pub mod exact;
 pub mod faults;
 pub mod prestashop;
 pub mod recorder;
+pub mod vies;
 pub mod woocommerce;
 
 use std::net::SocketAddr;
