@@ -4,6 +4,7 @@
 //! The set of sources is closed: [`SourceKind`] is matched exhaustively wherever a source is
 //! chosen, so adding one is a compile error everywhere it must be handled.
 
+pub mod prestashop;
 pub mod woocommerce;
 
 use ledgerlink_core::Document;
@@ -13,12 +14,14 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case")]
 pub enum SourceKind {
     Woocommerce,
+    Prestashop,
 }
 
 impl SourceKind {
     pub fn as_str(self) -> &'static str {
         match self {
             SourceKind::Woocommerce => "woocommerce",
+            SourceKind::Prestashop => "prestashop",
         }
     }
 }

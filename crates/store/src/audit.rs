@@ -8,7 +8,7 @@ use chrono::Utc;
 use crate::{AuditEntry, Store};
 
 /// Field and parameter names whose values are secrets wherever they appear.
-const SECRET_NAMES: [&str; 10] = [
+const SECRET_NAMES: [&str; 13] = [
     "access_token",
     "refresh_token",
     "client_secret",
@@ -19,6 +19,11 @@ const SECRET_NAMES: [&str; 10] = [
     "authorization",
     "api_key",
     "token",
+    // PrestaShop: the webservice key as a query parameter, a customer's password hash, and
+    // the key that authorises an order's or customer's payment and tracking links.
+    "ws_key",
+    "passwd",
+    "secure_key",
 ];
 
 /// Secret only as a form or query parameter: the OAuth authorization code. In JSON bodies
@@ -164,6 +169,22 @@ mod tests {
             url,
             "http://x/orders?consumer_key=[redacted]&consumer_secret=[redacted]&page=2"
         );
+    }
+
+    #[test]
+    fn redacts_prestashop_keys_and_hashes() {
+        let url = redact_pairs(
+            "http://shop/api/orders?filter%5Bdate_upd%5D=%5B2024-01-01%5D&ws_key=UCCLLQ9N2ARSHWCXLT74KUKSSK34BFKX&output_format=JSON",
+        );
+        assert_eq!(
+            url,
+            "http://shop/api/orders?filter%5Bdate_upd%5D=%5B2024-01-01%5D&ws_key=[redacted]&output_format=JSON"
+        );
+        let json = redact(
+            r#"{"customer":{"id":1,"passwd":"$2y$10$abc","secure_key":"e2aac4f9","email":"a@b.nl"}}"#,
+        );
+        assert!(!json.contains("$2y$10$abc") && !json.contains("e2aac4f9"));
+        assert!(json.contains("a@b.nl"));
     }
 
     #[test]
