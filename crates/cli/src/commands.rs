@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use ledgerlink_engine::config::Config;
 use ledgerlink_engine::{Engine, EngineOptions};
 use ledgerlink_rules::BookingSettings;
-use ledgerlink_sources::woocommerce;
+use ledgerlink_sources::{prestashop, woocommerce};
 use ledgerlink_store::{DocState, SqliteStore, Store};
 
 use crate::{demo, Cli, Command, PlanSource, SandboxSystem};
@@ -145,11 +145,7 @@ async fn backfill(
         anyhow::bail!("--to ({to}) is before --from ({from})");
     }
     let (_, engine) = engine_from(config_path).await?;
-    let after = format!("{from}T00:00:00");
-    let before = format!(
-        "{}T00:00:00",
-        to.succ_opt().context("--to is too far in the future")?
-    );
+    let until = to.succ_opt().context("--to is too far in the future")?;
     for id in engine
         .connection_ids()
         .into_iter()
@@ -161,10 +157,11 @@ async fn backfill(
                 .progress_chars("=> "),
         );
         let progress = |done: u64, total: u64| {
-            bar.set_length(total);
+            // A source that gives no total (PrestaShop) grows the bar as it reads.
+            bar.set_length(total.max(done));
             bar.set_position(done);
         };
-        let count = engine.backfill(&id, &after, &before, &progress).await?;
+        let count = engine.backfill(&id, from, until, &progress).await?;
         bar.finish_with_message(format!("{id}: {count} orders taken in"));
     }
     engine.run_until_idle(10_000).await?;
@@ -186,6 +183,16 @@ fn plan(
         .with_context(|| format!("{} is not JSON", document_path.display()))?;
     let document = match source {
         PlanSource::Woocommerce => woocommerce::map_order(&value)?,
+        PlanSource::Prestashop => {
+            let bundle: prestashop::OrderBundle =
+                serde_json::from_value(value).with_context(|| {
+                    format!(
+                        "{} is not a PrestaShop order bundle",
+                        document_path.display()
+                    )
+                })?;
+            prestashop::map_order(&bundle)?
+        }
     };
     let decision = ledgerlink_rules::decide(&document, &settings);
     println!("{}", serde_json::to_string_pretty(&decision)?);
@@ -265,7 +272,7 @@ async fn retry(config_path: &Path, document: i64) -> anyhow::Result<()> {
 }
 
 async fn sandbox(system: SandboxSystem, port: u16) -> anyhow::Result<()> {
-    use ledgerlink_sandbox::{exact, woocommerce};
+    use ledgerlink_sandbox::{exact, prestashop, vies, woocommerce};
     match system {
         SandboxSystem::Woocommerce => {
             let (running, shop) =
@@ -279,6 +286,31 @@ async fn sandbox(system: SandboxSystem, port: u16) -> anyhow::Result<()> {
                 "  admin:           POST {}/__sandbox/demo-mix creates demo orders",
                 running.base_url()
             );
+            tokio::signal::ctrl_c().await?;
+            drop(running);
+        }
+        SandboxSystem::Prestashop => {
+            let (running, shop) =
+                prestashop::PrestaSandbox::start(prestashop::PrestaConfig::default(), port).await?;
+            println!("PrestaShop sandbox on {}", running.base_url());
+            println!("  webservice: {}/api/", running.base_url());
+            println!("  API key:    {}", shop.config().api_key);
+            println!(
+                "  admin:      POST {}/__sandbox/demo-mix creates demo orders",
+                running.base_url()
+            );
+            tokio::signal::ctrl_c().await?;
+            drop(running);
+        }
+        SandboxSystem::Vies => {
+            let (running, _vies) =
+                vies::ViesSandbox::start(vies::ViesConfig::default(), port).await?;
+            println!("VIES sandbox on {}", running.base_url());
+            println!(
+                "  check:        POST {}/check-vat-number",
+                running.base_url()
+            );
+            println!("  test service: POST {}/check-vat-test-service (100 valid, 200 invalid, 201-601 errors)", running.base_url());
             tokio::signal::ctrl_c().await?;
             drop(running);
         }

@@ -94,13 +94,19 @@ pub enum Command {
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum PlanSource {
+    /// An order as `GET /wp-json/wc/v3/orders/{id}` returns it.
     Woocommerce,
+    /// An order bundle as ledgerlink stores it for a PrestaShop order (the order with its
+    /// rows, state, customer, addresses and taxes).
+    Prestashop,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum SandboxSystem {
     Woocommerce,
+    Prestashop,
     Exact,
+    Vies,
 }
 
 /// Logs go to stderr, filtered by `RUST_LOG` (default: warnings).

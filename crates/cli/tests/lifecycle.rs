@@ -149,8 +149,8 @@ async fn backfill_takes_in_exactly_the_orders_of_the_range() {
         .engine
         .backfill(
             CONNECTION,
-            "2026-10-01T00:00:00",
-            "2026-11-01T00:00:00",
+            chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
             &|done, total| progress.lock().unwrap().push((done, total)),
         )
         .await

@@ -8,6 +8,7 @@ use std::time::Duration;
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 use ledgerlink_rules::BookingSettings;
+use ledgerlink_sources::prestashop::{PrestaClient, PrestaCredentials};
 use ledgerlink_sources::woocommerce::{WooClient, WooCredentials};
 use ledgerlink_store::audit::Auditor;
 use ledgerlink_store::{ConnectionRecord, Store};
@@ -64,6 +65,15 @@ pub struct ConnectionConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SourceConfig {
+    /// A PrestaShop shop's webservice; it has no webhooks, so it is polled every
+    /// `sweep_seconds`.
+    Prestashop {
+        url: String,
+        /// The webservice key (Advanced Parameters > Webservice) with read access to orders,
+        /// order_details, order_histories, order_states, order_slip, customers, addresses,
+        /// countries, currencies and taxes.
+        api_key: SecretString,
+    },
     Woocommerce {
         url: String,
         consumer_key: SecretString,
@@ -159,6 +169,16 @@ impl ConnectionConfig {
         timeout: Duration,
     ) -> anyhow::Result<Connection> {
         let (source_kind, source) = match &self.source {
+            SourceConfig::Prestashop { url, api_key } => {
+                let credentials = PrestaCredentials {
+                    url: url.clone(),
+                    api_key: api_key.clone(),
+                };
+                let auditor = Auditor::new(store.clone(), &self.id, "prestashop");
+                let client = PrestaClient::new(credentials, auditor, timeout)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                ("prestashop", Source::Prestashop { client })
+            }
             SourceConfig::Woocommerce {
                 url,
                 consumer_key,

@@ -12,6 +12,7 @@
 
 pub mod config;
 mod intake;
+mod poll;
 mod worker;
 
 use std::collections::HashMap;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ledgerlink_rules::BookingSettings;
+use ledgerlink_sources::prestashop::PrestaClient;
 use ledgerlink_sources::woocommerce::WooClient;
 use ledgerlink_store::Store;
 pub use ledgerlink_targets::Target;
@@ -29,6 +31,9 @@ pub use intake::WebhookReply;
 /// A source as the engine uses it.
 #[derive(Clone)]
 pub enum Source {
+    Prestashop {
+        client: PrestaClient,
+    },
     Woocommerce {
         client: WooClient,
         webhook_secrets: Vec<SecretString>,
