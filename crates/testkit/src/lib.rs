@@ -1,5 +1,7 @@
-//! Compliance suites: the behaviour every target must show, written once and run against each
-//! target through a [`target_suite::TargetHarness`] that knows how to provoke it there
-//! (fault injection in an emulator, or the real server's own means).
+//! Compliance suites: the behaviour every source and target must show, written once and run
+//! against each connector through a harness ([`source_suite::SourceHarness`],
+//! [`target_suite::TargetHarness`]) that knows how to provoke it there (an emulator's own
+//! controls and fault injection, or the real server's means).
 
+pub mod source_suite;
 pub mod target_suite;
