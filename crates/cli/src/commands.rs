@@ -50,7 +50,11 @@ async fn engine_from(config_path: &Path) -> anyhow::Result<(Config, Arc<Engine>)
     for connection in &config.connections {
         connections.push(
             connection
-                .build(store.clone(), config.http_timeout())
+                .build_with_vies(
+                    store.clone(),
+                    config.http_timeout(),
+                    config.vies_url.clone(),
+                )
                 .await?,
         );
     }

@@ -12,6 +12,7 @@ use ledgerlink_engine::config::{ConnectionConfig, SourceConfig, TargetConfig};
 use ledgerlink_engine::{Engine, EngineOptions, Target};
 use ledgerlink_rules::BookingSettings;
 use ledgerlink_sandbox::exact::{ExactConfig, ExactSandbox};
+use ledgerlink_sandbox::vies::{ViesConfig, ViesSandbox};
 use ledgerlink_sandbox::woocommerce::{
     fixtures, AddressSpec, CustomerSpec, LineSpec, OrderSpec, WooConfig, WooSandbox,
 };
@@ -69,6 +70,8 @@ impl ExactCalls {
 pub struct DemoWorld {
     pub shop: WooSandbox,
     pub exact: ExactSandbox,
+    /// VIES, which knows the companies the shop sells to (see [`DemoWorld::register_vat_numbers`]).
+    pub vies: ViesSandbox,
     pub engine: Arc<Engine>,
     /// The base URL of the Exact Online emulator.
     pub exact_url: String,
@@ -88,6 +91,14 @@ impl DemoWorld {
     pub async fn start(database: &Path, options: EngineOptions) -> anyhow::Result<DemoWorld> {
         let (exact_running, exact) = ExactSandbox::start(ExactConfig::default(), 0).await?;
         let (shop_running, shop) = WooSandbox::start(WooConfig::default(), 0).await?;
+        let (vies_running, vies) = ViesSandbox::start(ViesConfig::default(), 0).await?;
+        // The merchant's own number must be known to VIES for it to issue consultation numbers.
+        vies.register(
+            "NL",
+            "004495445B01",
+            Some("Demo Webshop BV"),
+            Some("Keizersgracht 1, Amsterdam"),
+        );
         shop.set_auto_deliver(false);
         let store: Arc<dyn Store> = Arc::new(
             SqliteStore::open(database)
@@ -112,7 +123,13 @@ impl DemoWorld {
             },
             booking: demo_settings(),
         };
-        let connection = config.build(store.clone(), Duration::from_secs(5)).await?;
+        let connection = config
+            .build_with_vies(
+                store.clone(),
+                Duration::from_secs(5),
+                Some(vies_running.base_url()),
+            )
+            .await?;
         let Target::Exact(target) = &connection.target;
         let code = authorize(&exact_running.base_url(), exact.config()).await?;
         target
@@ -128,14 +145,34 @@ impl DemoWorld {
         Ok(DemoWorld {
             shop,
             exact,
+            vies,
             engine,
             exact_url: exact_running.base_url(),
             server_url,
             webhook_url,
             connect_key: server.connect_key.clone(),
-            _running: vec![exact_running, shop_running],
+            _running: vec![exact_running, shop_running, vies_running],
             _server: server.handle,
         })
+    }
+
+    /// Registers with VIES every VAT number the shop's orders carry: in this world the
+    /// companies the shop sells to exist.
+    pub fn register_vat_numbers(&self, orders: &[serde_json::Value]) {
+        for order in orders {
+            let number = order["meta_data"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|m| m["key"] == "_billing_vat_number")
+                .and_then(|m| m["value"].as_str())
+                .and_then(|v| v.parse::<ledgerlink_core::VatNumber>().ok());
+            if let Some(number) = number {
+                let company = order["billing"]["company"].as_str();
+                self.vies
+                    .register(number.prefix(), number.body(), company, None);
+            }
+        }
     }
 
     /// Delivers the shop's webhooks, sweeps once for anything missed, and works until nothing
@@ -212,6 +249,7 @@ pub async fn run(database: &Path, out: &mut dyn Write) -> anyhow::Result<DemoSum
     let world = DemoWorld::start(database, options).await?;
     let booked_before: Vec<i64> = booked_ids(&world.engine).await?;
     let orders = fixtures::demo_mix(&world.shop);
+    world.register_vat_numbers(&orders);
     let mistakes = shop_mistakes(&world.shop);
     writeln!(
         out,

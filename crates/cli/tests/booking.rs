@@ -93,7 +93,8 @@ fn entries_by_ref(entries: &[SalesEntryRecord]) -> HashMap<String, Vec<&SalesEnt
 async fn every_order_of_the_demo_mix_is_booked_exactly_once_and_to_the_cent() {
     let dir = tempfile::tempdir().unwrap();
     let world = world(dir.path()).await;
-    fixtures::demo_mix(&world.shop);
+    let orders = fixtures::demo_mix(&world.shop);
+    world.register_vat_numbers(&orders);
     world.settle().await.unwrap();
 
     let rows = rows(&world).await;
@@ -336,6 +337,7 @@ async fn a_crash_while_posting_is_resolved_by_reference_after_restart() {
         settings: connection.settings.clone(),
         source: connection.source.clone(),
         target: connection.target.clone(),
+        vies: None,
     }];
     let restarted = Engine::new(store.clone(), connections, fast());
     restarted.run_until_idle(10).await.unwrap();
@@ -522,4 +524,95 @@ async fn a_second_demo_run_on_the_same_ledger_books_nothing_new() {
         .unwrap();
     assert_eq!(second.booked_now, 0);
     assert_eq!(second.booked, first.booked);
+}
+
+fn eu_business_order(vat_number: &str) -> OrderSpec {
+    OrderSpec {
+        customer: CustomerSpec {
+            first_name: "Lotte".into(),
+            last_name: "Peeters".into(),
+            company: "Brouwerij Peeters BV".into(),
+            email: "inkoop@peeters.example.be".into(),
+            ..CustomerSpec::default()
+        },
+        billing: AddressSpec {
+            address_1: "Grote Markt 1".into(),
+            city: "Antwerpen".into(),
+            postcode: "2000".into(),
+            country: "BE".into(),
+            ..AddressSpec::default()
+        },
+        vat_number: Some(vat_number.into()),
+        lines: vec![LineSpec {
+            name: "Fust".into(),
+            quantity: 4,
+            unit_price: dec!(37.50),
+            tax_rate: dec!(0),
+            ..LineSpec::default()
+        }],
+        ..OrderSpec::default()
+    }
+}
+
+#[tokio::test]
+async fn a_vat_number_vies_does_not_know_gets_no_reverse_charge() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = world(dir.path()).await;
+    // BE0477472701 passes its checksum, but VIES has no such registration.
+    world.shop.create_order(eu_business_order("BE0477472701"));
+    world.settle().await.unwrap();
+    let row = &rows(&world).await[0];
+    assert_eq!(row.state, DocState::Held);
+    assert!(
+        row.reason
+            .as_deref()
+            .unwrap()
+            .contains("VIES says the VAT number BE0477472701 is not valid"),
+        "{:?}",
+        row.reason
+    );
+    assert!(world.exact.sales_entries(DIVISION).is_empty());
+}
+
+#[tokio::test]
+async fn a_vies_outage_makes_the_document_wait_never_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = world(dir.path()).await;
+    world
+        .vies
+        .register("BE", "0477472701", Some("Brouwerij Peeters BV"), None);
+    world.vies.set_member_state_available("BE", false);
+    world.shop.create_order(eu_business_order("BE0477472701"));
+    world.shop.deliver_pending_webhooks().await;
+    world.engine.run_until_idle(10).await.unwrap();
+    let row = &rows(&world).await[0];
+    assert_eq!(
+        row.state,
+        DocState::Received,
+        "waiting for VIES, not held: {:?}",
+        row.reason
+    );
+    assert!(world.exact.sales_entries(DIVISION).is_empty());
+
+    // Belgium's register is back; once the document is due again it is checked and booked.
+    world.vies.set_member_state_available("BE", true);
+    world
+        .engine
+        .store()
+        .retry_held(row.id, chrono::Utc::now())
+        .await
+        .unwrap_err();
+    let reopened = world.shop.create_order(eu_business_order("BE0477472701"));
+    world.shop.deliver_pending_webhooks().await;
+    world.engine.run_until_idle(10).await.unwrap();
+    let second = world
+        .engine
+        .store()
+        .document_by_source(CONNECTION, "order", &reopened["id"].to_string())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(second.state, DocState::Booked, "{:?}", second.reason);
+    let plan = second.plan_json.unwrap();
+    assert_eq!(plan["lines"][0]["vat_treatment"], "reverse_charge");
 }

@@ -33,6 +33,7 @@ async fn the_prestashop_mix_is_booked_once_and_to_the_cent() {
     booking.triggers = vec!["flag:paid".into()];
     booking.skip_statuses = vec!["state:6".into()];
     booking.reference_prefix = "PS-".into();
+    booking.vies_check = false;
     let config = ConnectionConfig {
         id: "presta".into(),
         name: "PrestaShop demo".into(),

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
+use ledgerlink_lookups::vies::{ViesClient, VIES_REST_API};
 use ledgerlink_rules::BookingSettings;
 use ledgerlink_sources::prestashop::{PrestaClient, PrestaCredentials};
 use ledgerlink_sources::woocommerce::{WooClient, WooCredentials};
@@ -33,6 +34,10 @@ pub struct Config {
     /// Seconds before an HTTP call to a source or target is given up (its outcome then unknown).
     #[serde(default = "default_timeout")]
     pub http_timeout_seconds: u64,
+    /// The VIES REST API, for connections with `vies_check` on (the EC's:
+    /// `https://ec.europa.eu/taxation_customs/vies/rest-api`).
+    #[serde(default)]
+    pub vies_url: Option<String>,
     #[serde(default)]
     pub connections: Vec<ConnectionConfig>,
 }
@@ -125,11 +130,12 @@ fn describe(errors: figment::Error) -> String {
 }
 
 /// Settings that `LEDGERLINK_<NAME>` environment variables override.
-const OVERRIDABLE: [&str; 4] = [
+const OVERRIDABLE: [&str; 5] = [
     "database",
     "listen",
     "sweep_seconds",
     "http_timeout_seconds",
+    "vies_url",
 ];
 
 impl Config {
@@ -167,6 +173,16 @@ impl ConnectionConfig {
         &self,
         store: Arc<dyn Store>,
         timeout: Duration,
+    ) -> anyhow::Result<Connection> {
+        self.build_with_vies(store, timeout, None).await
+    }
+
+    /// [`ConnectionConfig::build`], with the VIES service to consult when `vies_check` is on.
+    pub async fn build_with_vies(
+        &self,
+        store: Arc<dyn Store>,
+        timeout: Duration,
+        vies_url: Option<String>,
     ) -> anyhow::Result<Connection> {
         let (source_kind, source) = match &self.source {
             SourceConfig::Prestashop { url, api_key } => {
@@ -238,11 +254,23 @@ impl ConnectionConfig {
                 settings_json: serde_json::to_value(&self.booking)?,
             })
             .await?;
+        let vies = match (&vies_url, self.booking.vies_check) {
+            (Some(url), true) => {
+                let auditor = Auditor::new(store.clone(), &self.id, "vies");
+                Some(ViesClient::new(url, auditor, timeout).map_err(|e| anyhow::anyhow!("{e}"))?)
+            }
+            (None, true) => anyhow::bail!(
+                "connection `{}` has vies_check on but the settings name no vies_url (the EC's is {VIES_REST_API})",
+                self.id
+            ),
+            (_, false) => None,
+        };
         Ok(Connection {
             id: self.id.clone(),
             settings: self.booking.clone(),
             source,
             target,
+            vies,
         })
     }
 }

@@ -13,12 +13,14 @@
 pub mod config;
 mod intake;
 mod poll;
+mod vies;
 mod worker;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ledgerlink_lookups::vies::ViesClient;
 use ledgerlink_rules::BookingSettings;
 use ledgerlink_sources::prestashop::PrestaClient;
 use ledgerlink_sources::woocommerce::WooClient;
@@ -46,6 +48,8 @@ pub struct Connection {
     pub settings: BookingSettings,
     pub source: Source,
     pub target: Target,
+    /// Consulted before booking a reverse-charge sale, when the settings ask for it.
+    pub vies: Option<ViesClient>,
 }
 
 #[derive(Clone, Debug)]

@@ -14,6 +14,7 @@ use ledgerlink_rules::Decision;
 use ledgerlink_store::{DocState, Lease, LedgerRow, StoreError, Transition};
 use ledgerlink_targets::BookingRef;
 
+use crate::vies::NotChecked;
 use crate::{Connection, Engine};
 
 /// How long a credit note waits for the order it corrects before it is held.
@@ -131,7 +132,27 @@ impl Engine {
                 .transition(lease, DocState::Held, reason(why), now)
                 .await?);
         };
-        match ledgerlink_rules::decide(&document, &connection.settings) {
+        let checks = match self.checks(connection, &document).await? {
+            Ok(checks) => checks,
+            Err(NotChecked::Wait { reason: why, until }) => {
+                let wait = Transition {
+                    reason: Some(why),
+                    next_attempt_at: Some(until),
+                    ..Transition::default()
+                };
+                return Ok(self
+                    .store
+                    .transition(lease, DocState::Received, wait, now)
+                    .await?);
+            }
+            Err(NotChecked::Hold { reason: why }) => {
+                return Ok(self
+                    .store
+                    .transition(lease, DocState::Held, reason(why), now)
+                    .await?);
+            }
+        };
+        match ledgerlink_rules::decide_checked(&document, &connection.settings, &checks) {
             Decision::Book { plan } => {
                 let change = Transition {
                     plan_json: Some(serde_json::to_value(&plan)?),

@@ -12,11 +12,13 @@ pub mod settings;
 pub mod trigger;
 pub mod vat;
 pub mod vat_number;
+pub mod vies;
 
 use ledgerlink_core::{BookingPlan, Document, DocumentKind, EntryKind};
 use serde::Serialize;
 
 pub use settings::BookingSettings;
+pub use vies::{Checks, ViesVerdict};
 
 /// What the rules decided for one document.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -32,9 +34,19 @@ pub enum Decision {
     Hold { reason: String },
 }
 
-/// Applies every rule in order; the first that stops the document decides.
+/// Applies every rule in order; the first that stops the document decides. Nothing looked
+/// up: the dry run of `ledgerlink plan`.
 pub fn decide(document: &Document, settings: &BookingSettings) -> Decision {
-    match decide_plan(document, settings) {
+    decide_checked(document, settings, &Checks::default())
+}
+
+/// [`decide`] with what the engine looked up first (VIES).
+pub fn decide_checked(
+    document: &Document,
+    settings: &BookingSettings,
+    checks: &Checks,
+) -> Decision {
+    match decide_plan(document, settings, checks) {
         Ok(plan) => Decision::Book {
             plan: Box::new(plan),
         },
@@ -42,8 +54,13 @@ pub fn decide(document: &Document, settings: &BookingSettings) -> Decision {
     }
 }
 
-fn decide_plan(document: &Document, settings: &BookingSettings) -> Result<BookingPlan, Decision> {
+fn decide_plan(
+    document: &Document,
+    settings: &BookingSettings,
+    checks: &Checks,
+) -> Result<BookingPlan, Decision> {
     trigger::check(document, settings)?;
+    vies::check(document, settings, checks)?;
     let customer = customer::plan_customer(document, settings)?;
     let lines = ledger_map::plan_lines(document, settings)?;
     let (kind, corrects_reference) = match document.source_ref.kind {

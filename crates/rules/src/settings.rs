@@ -15,6 +15,11 @@ pub struct BookingSettings {
     pub home_country: Country,
     /// Registered for the EU One-Stop Shop: intra-EU B2C sales carry the destination's VAT.
     pub oss_registered: bool,
+    /// Consult VIES before booking a sale with reverse charge (needs `vies_url` in the
+    /// settings file); a number VIES calls invalid is held.
+    pub vies_check: bool,
+    /// The merchant's own VAT number: VIES then issues a consultation number as evidence.
+    pub own_vat_number: Option<ledgerlink_core::VatNumber>,
     /// Order statuses (slugs, custom ones included) at which an order is booked.
     pub triggers: Vec<String>,
     /// Statuses at which an order that was never booked is skipped for good.
@@ -60,6 +65,8 @@ impl Default for BookingSettings {
         BookingSettings {
             home_country: "NL".parse().expect("NL is a country"),
             oss_registered: false,
+            vies_check: false,
+            own_vat_number: None,
             // An order refunded before it reached another trigger was paid: it is booked, and
             // its refund as a credit note.
             triggers: vec!["processing".into(), "completed".into(), "refunded".into()],

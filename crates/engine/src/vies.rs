@@ -1,0 +1,106 @@
+//! Consulting VIES before the rules, for documents that would be booked with reverse charge.
+//! Answers are kept for a day per VAT number; an outage is never an "invalid": the document
+//! waits and is checked again.
+
+use chrono::{DateTime, Duration, Utc};
+use ledgerlink_core::Document;
+use ledgerlink_lookups::vies::ViesAnswer;
+use ledgerlink_rules::{vies::needs_vies, Checks, ViesVerdict};
+use serde_json::json;
+
+use crate::{Connection, Engine};
+
+/// How long a VIES answer about one number is relied on.
+const VIES_ANSWER_HOURS: i64 = 24;
+
+/// Why the rules cannot run yet, or not at all.
+pub(crate) enum NotChecked {
+    /// VIES is unavailable: try again then.
+    Wait {
+        reason: String,
+        until: DateTime<Utc>,
+    },
+    /// VIES refused the question itself (a malformed number, our own number refused).
+    Hold { reason: String },
+}
+
+impl Engine {
+    pub(crate) async fn checks(
+        &self,
+        connection: &Connection,
+        document: &Document,
+    ) -> anyhow::Result<Result<Checks, NotChecked>> {
+        let (Some(vies), Some(number)) = (&connection.vies, &document.customer.vat_number) else {
+            return Ok(Ok(Checks::default()));
+        };
+        if !needs_vies(document, &connection.settings) {
+            return Ok(Ok(Checks::default()));
+        }
+        let key = number.to_string();
+        let cached = self
+            .store
+            .cache_get(&connection.id, "vies", "check", &key)
+            .await?;
+        if let Some(cached) = cached {
+            let fresh = cached["checked_at"]
+                .as_str()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .is_some_and(|t| {
+                    Utc::now() - t.with_timezone(&Utc) < Duration::hours(VIES_ANSWER_HOURS)
+                });
+            if let (true, Ok(verdict)) = (
+                fresh,
+                serde_json::from_value::<ViesVerdict>(cached["verdict"].clone()),
+            ) {
+                return Ok(Ok(Checks {
+                    vies: Some(verdict),
+                }));
+            }
+        }
+        let answer = match vies
+            .check(number, connection.settings.own_vat_number.as_ref())
+            .await
+        {
+            Ok(answer) => answer,
+            Err(error) if error.is_retryable() => {
+                let until = match error.kind {
+                    ledgerlink_core::ErrorKind::Transient {
+                        retry_after: Some(after),
+                    } => {
+                        Utc::now()
+                            + Duration::from_std(after).unwrap_or_else(|_| Duration::minutes(5))
+                    }
+                    ledgerlink_core::ErrorKind::RateLimited { until } => until,
+                    _ => Utc::now() + Duration::minutes(5),
+                };
+                return Ok(Err(NotChecked::Wait {
+                    reason: error.message_for_user,
+                    until,
+                }));
+            }
+            Err(error) => {
+                return Ok(Err(NotChecked::Hold {
+                    reason: error.message_for_user,
+                }))
+            }
+        };
+        let (verdict, checked_at) = match answer {
+            ViesAnswer::Valid {
+                consultation,
+                checked_at,
+                ..
+            } => (ViesVerdict::Valid { consultation }, checked_at),
+            ViesAnswer::Invalid {
+                consultation,
+                checked_at,
+            } => (ViesVerdict::Invalid { consultation }, checked_at),
+        };
+        let record = json!({ "verdict": verdict, "checked_at": checked_at.to_rfc3339() });
+        self.store
+            .cache_put(&connection.id, "vies", "check", &key, &record, Utc::now())
+            .await?;
+        Ok(Ok(Checks {
+            vies: Some(verdict),
+        }))
+    }
+}
