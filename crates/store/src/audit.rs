@@ -198,6 +198,15 @@ mod tests {
     }
 
     #[test]
+    fn redacts_the_password_in_a_tryton_login() {
+        let login = redact(
+            r#"{"id":3,"method":"common.db.login","params":["connector",{"password":"connector-Secret-42"},"en"]}"#,
+        );
+        assert!(!login.contains("connector-Secret-42"), "{login}");
+        assert!(login.contains(r#""password":"[redacted]""#) && login.contains("common.db.login"));
+    }
+
+    #[test]
     fn leaves_plain_text_alone() {
         assert_eq!(redact("not a secret"), "not a secret");
     }

@@ -7,6 +7,7 @@
 //! wherever it must be handled.
 
 pub mod exact;
+pub mod tryton;
 
 use ledgerlink_core::{BookingPlan, ConnectorError, EntryKind};
 use serde::{Deserialize, Serialize};
@@ -60,12 +61,14 @@ impl Target {
 #[serde(rename_all = "snake_case")]
 pub enum TargetKind {
     Exact,
+    Tryton,
 }
 
 impl TargetKind {
     pub fn as_str(self) -> &'static str {
         match self {
             TargetKind::Exact => "exact",
+            TargetKind::Tryton => "tryton",
         }
     }
 }

@@ -1,0 +1,159 @@
+//! The customer as a Tryton party: found on the plan's `match_on` (an e-mail contact
+//! mechanism, an EU VAT identifier or the party code), else created with its address, e-mail
+//! and VAT number. No phone: Tryton refuses numbers it cannot parse, and a typo in a phone
+//! number must not stop a booking.
+
+use ledgerlink_core::plan::CustomerMatch;
+use ledgerlink_core::{ConnectorError, PlanCustomer};
+use serde_json::{json, Value};
+
+use super::rpc::{id_of, TrytonRpc};
+
+pub(crate) struct Customer {
+    pub(crate) party: i64,
+    pub(crate) address: i64,
+    /// The party's own receivable account and payment term, when it has them.
+    pub(crate) receivable: Option<i64>,
+    pub(crate) payment_term: Option<i64>,
+}
+
+pub(crate) async fn find_or_create(
+    rpc: &TrytonRpc,
+    customer: &PlanCustomer,
+) -> Result<Customer, ConnectorError> {
+    let party = match find(rpc, customer).await? {
+        Some(party) => party,
+        None => create(rpc, customer).await?,
+    };
+    let fields = ["addresses", "account_receivable", "customer_payment_term"];
+    let read = rpc.read("party.party", &[party], &fields).await?;
+    let record = read.first().ok_or_else(|| {
+        ConnectorError::transient(
+            "Tryton answered unexpectedly; ledgerlink will try again.",
+            format!("party {party} read back as nothing"),
+        )
+    })?;
+    let first_address = record["addresses"]
+        .as_array()
+        .and_then(|addresses| addresses.first())
+        .and_then(Value::as_i64);
+    let address = match first_address {
+        Some(address) => address,
+        // A party entered by hand without one; an invoice needs an address.
+        None => {
+            let mut values = address_values(rpc, customer).await?;
+            values["party"] = json!(party);
+            rpc.create("party.address", values).await?
+        }
+    };
+    Ok(Customer {
+        party,
+        address,
+        receivable: record["account_receivable"].as_i64(),
+        payment_term: record["customer_payment_term"].as_i64(),
+    })
+}
+
+async fn find(rpc: &TrytonRpc, customer: &PlanCustomer) -> Result<Option<i64>, ConnectorError> {
+    let value = customer.match_value.trim();
+    let (model, domain, field) = match customer.match_on {
+        CustomerMatch::Email => (
+            "party.contact_mechanism",
+            json!([
+                ["type", "=", "email"],
+                ["value", "ilike", like_literal(value)]
+            ]),
+            "party",
+        ),
+        CustomerMatch::VatNumber => (
+            "party.identifier",
+            json!([
+                ["type", "=", "eu_vat"],
+                ["code_compact", "=", vat_code(customer)]
+            ]),
+            "party",
+        ),
+        CustomerMatch::CustomerNumber => ("party.party", json!([["code", "=", value]]), "id"),
+    };
+    let found = rpc.search_read(model, domain, &[field]).await?;
+    Ok(found.first().and_then(|record| record[field].as_i64()))
+}
+
+async fn create(rpc: &TrytonRpc, customer: &PlanCustomer) -> Result<i64, ConnectorError> {
+    let mut party = json!({
+        "name": customer.name,
+        "addresses": [["create", [address_values(rpc, customer).await?]]],
+    });
+    let email = match (&customer.email, customer.match_on) {
+        (Some(email), _) => Some(email.as_str()),
+        (None, CustomerMatch::Email) => Some(customer.match_value.trim()),
+        (None, _) => None,
+    };
+    if let Some(email) = email {
+        party["contact_mechanisms"] = json!([["create", [{"type": "email", "value": email}]]]);
+    }
+    if customer.vat_number.is_some() || customer.match_on == CustomerMatch::VatNumber {
+        party["identifiers"] =
+            json!([["create", [{"type": "eu_vat", "code": vat_code(customer)}]]]);
+    }
+    if customer.match_on == CustomerMatch::CustomerNumber {
+        party["code"] = json!(customer.match_value.trim());
+    }
+    rpc.create("party.party", party).await
+}
+
+async fn address_values(rpc: &TrytonRpc, customer: &PlanCustomer) -> Result<Value, ConnectorError> {
+    let address = &customer.address;
+    let street = match address.line2.as_deref().map(str::trim) {
+        Some(line2) if !line2.is_empty() => format!("{}\n{line2}", address.line1),
+        _ => address.line1.clone(),
+    };
+    let mut values = json!({
+        "street": street,
+        "postal_code": address.postcode,
+        "city": address.city,
+    });
+    // Tryton does not require a country, and not every install has loaded them.
+    let code = address.country.code();
+    let countries = rpc
+        .search_read("country.country", json!([["code", "=", code]]), &["code"])
+        .await?;
+    if let Some(country) = countries.first() {
+        values["country"] = json!(id_of(country)?);
+    }
+    Ok(values)
+}
+
+/// The VAT number as Tryton keeps it compacted (`NL000099998B57`).
+fn vat_code(customer: &PlanCustomer) -> String {
+    match &customer.vat_number {
+        Some(vat) => vat.to_string(),
+        None => customer.match_value.trim().to_string(),
+    }
+}
+
+/// `ilike` without wildcards is a case-insensitive equality; `%` and `_` in an e-mail address
+/// must then match only themselves.
+fn like_literal(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_in_an_email_match_only_themselves() {
+        assert_eq!(
+            like_literal(r"jan_de%vries\x@example.nl"),
+            r"jan\_de\%vries\\x@example.nl"
+        );
+    }
+}
