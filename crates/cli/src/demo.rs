@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use ledgerlink_core::{Document, Money};
 use ledgerlink_engine::config::{ConnectionConfig, SourceConfig, TargetConfig};
-use ledgerlink_engine::{Engine, EngineOptions, Target};
+use ledgerlink_engine::{Engine, EngineOptions};
 use ledgerlink_rules::BookingSettings;
 use ledgerlink_sandbox::exact::{ExactConfig, ExactSandbox};
 use ledgerlink_sandbox::vies::{ViesConfig, ViesSandbox};
@@ -130,7 +130,10 @@ impl DemoWorld {
                 Some(vies_running.base_url()),
             )
             .await?;
-        let Target::Exact(target) = &connection.target;
+        let target = connection
+            .target
+            .exact()
+            .expect("an Exact Online connection");
         let code = authorize(&exact_running.base_url(), exact.config()).await?;
         target
             .connect_with_code(&code)

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ledgerlink::demo::{DemoWorld, CONNECTION};
 use ledgerlink_core::Document;
-use ledgerlink_engine::{Engine, EngineOptions, Target};
+use ledgerlink_engine::{Engine, EngineOptions};
 use ledgerlink_sandbox::exact::SalesEntryRecord;
 use ledgerlink_sandbox::faults::{ArmedFault, Fault, FaultMatch};
 use ledgerlink_sandbox::woocommerce::{
@@ -302,7 +302,10 @@ async fn a_crash_while_posting_is_resolved_by_reference_after_restart() {
         .unwrap();
     assert_eq!(claimed.len(), 2);
     let connection = world.engine.connection(CONNECTION).unwrap();
-    let Target::Exact(target) = &connection.target;
+    let target = connection
+        .target
+        .exact()
+        .expect("an Exact Online connection");
     for (index, row) in claimed.iter().enumerate() {
         let document: Document = serde_json::from_value(row.document_json.clone()).unwrap();
         let ledgerlink_rules::Decision::Book { plan } =

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ledgerlink_engine::config::Config;
-use ledgerlink_engine::Target;
 use ledgerlink_sandbox::exact::{ExactConfig, ExactSandbox};
 use ledgerlink_sandbox::woocommerce::{
     AddressSpec, CustomerSpec, LineSpec, OrderSpec, WooConfig, WooSandbox,
@@ -127,7 +126,10 @@ async fn sync_status_and_retry_after_fixing_a_mapping() {
             .build(store, Duration::from_secs(5))
             .await
             .unwrap();
-        let Target::Exact(target) = &connection.target;
+        let target = connection
+            .target
+            .exact()
+            .expect("an Exact Online connection");
         target
             .connect_with_code(&exact.issue_authorization_code())
             .await
@@ -228,7 +230,10 @@ async fn serve_takes_webhooks_and_books() {
             .build(store, Duration::from_secs(5))
             .await
             .unwrap();
-        let Target::Exact(target) = &connection.target;
+        let target = connection
+            .target
+            .exact()
+            .expect("an Exact Online connection");
         target
             .connect_with_code(&exact.issue_authorization_code())
             .await

@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::Utc;
 use ledgerlink::demo::{DemoWorld, CONNECTION};
 use ledgerlink_core::{EntryKind, ErrorKind};
-use ledgerlink_engine::{EngineOptions, Target};
+use ledgerlink_engine::EngineOptions;
 use ledgerlink_store::TokenRecord;
 
 async fn world(dir: &std::path::Path) -> DemoWorld {
@@ -36,7 +36,10 @@ async fn an_expired_token_is_refreshed_once_for_many_callers_and_rotated() {
     let before = token_requests(&world);
 
     let connection = world.engine.connection(CONNECTION).unwrap();
-    let Target::Exact(target) = &connection.target;
+    let target = connection
+        .target
+        .exact()
+        .expect("an Exact Online connection");
     let lookups = (0..5).map(|i| {
         let target = target.clone();
         async move {
@@ -83,7 +86,10 @@ async fn a_token_younger_than_570_seconds_is_never_refreshed() {
     world.exact.advance_clock(Duration::from_secs(700));
     let before = token_requests(&world);
     let connection = world.engine.connection(CONNECTION).unwrap();
-    let Target::Exact(target) = &connection.target;
+    let target = connection
+        .target
+        .exact()
+        .expect("an Exact Online connection");
     let error = target
         .find("WC-1", EntryKind::SalesEntry)
         .await

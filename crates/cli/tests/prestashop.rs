@@ -8,7 +8,7 @@ use std::time::Duration;
 use ledgerlink::demo::demo_settings;
 use ledgerlink_core::Document;
 use ledgerlink_engine::config::{ConnectionConfig, SourceConfig, TargetConfig};
-use ledgerlink_engine::{Engine, EngineOptions, Target};
+use ledgerlink_engine::{Engine, EngineOptions};
 use ledgerlink_sandbox::exact::{ExactConfig, ExactSandbox};
 use ledgerlink_sandbox::prestashop::{fixtures, PrestaConfig, PrestaSandbox};
 use ledgerlink_store::{DocState, SqliteStore, Store};
@@ -54,7 +54,10 @@ async fn the_prestashop_mix_is_booked_once_and_to_the_cent() {
         .build(store.clone(), Duration::from_secs(5))
         .await
         .unwrap();
-    let Target::Exact(target) = &connection.target;
+    let target = connection
+        .target
+        .exact()
+        .expect("an Exact Online connection");
     target
         .connect_with_code(&exact.issue_authorization_code())
         .await

@@ -14,6 +14,7 @@ use ledgerlink_sources::woocommerce::{WooClient, WooCredentials};
 use ledgerlink_store::audit::Auditor;
 use ledgerlink_store::{ConnectionRecord, Store};
 use ledgerlink_targets::exact::{ExactApp, ExactSettings, ExactTarget};
+use ledgerlink_targets::tryton::{TrytonSettings, TrytonTarget};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -92,6 +93,13 @@ pub enum SourceConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TargetConfig {
+    /// A Tryton server (JSON-RPC), e.g. the one `tools/tryton/setup.sh` starts.
+    Tryton {
+        url: String,
+        database: String,
+        username: String,
+        password: SecretString,
+    },
     Exact {
         base_url: String,
         division: i32,
@@ -220,6 +228,22 @@ impl ConnectionConfig {
             }
         };
         let (target_kind, target) = match &self.target {
+            TargetConfig::Tryton {
+                url,
+                database,
+                username,
+                password,
+            } => {
+                let settings = TrytonSettings {
+                    url: url.clone(),
+                    database: database.clone(),
+                    username: username.clone(),
+                    password: password.clone(),
+                };
+                let target = TrytonTarget::new(settings, store.clone(), &self.id, timeout)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                ("tryton", Target::Tryton(target))
+            }
             TargetConfig::Exact {
                 base_url,
                 division,

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use ledgerlink_engine::{Engine, Target};
+use ledgerlink_engine::Engine;
 use serde::Deserialize;
 use serde_json::json;
 use subtle::ConstantTimeEq;
@@ -95,7 +95,12 @@ async fn exact_oauth_start(
         )
             .into_response();
     };
-    let Target::Exact(target) = &connection.target;
+    let Some(target) = connection.target.exact() else {
+        return page(
+            StatusCode::NOT_FOUND,
+            "This connection's ledger is not connected through OAuth.",
+        );
+    };
     let state = uuid::Uuid::new_v4().to_string();
     let mut pending = app.oauth_states.lock().expect("oauth state lock");
     pending.retain(|_, (_, started)| started.elapsed() < OAUTH_STATE_LIFETIME);
@@ -151,7 +156,12 @@ async fn exact_oauth_callback(
     let Some(connection) = app.engine.connection(&connection_id) else {
         return page(StatusCode::NOT_FOUND, "No such connection.");
     };
-    let Target::Exact(target) = &connection.target;
+    let Some(target) = connection.target.exact() else {
+        return page(
+            StatusCode::NOT_FOUND,
+            "This connection's ledger is not connected through OAuth.",
+        );
+    };
     match target.connect_with_code(&code).await {
         Ok(()) => page(
             StatusCode::OK,

@@ -16,18 +16,29 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone)]
 pub enum Target {
     Exact(exact::ExactTarget),
+    Tryton(tryton::TrytonTarget),
 }
 
 /// A booking ready for its one write, for the target that prepared it.
 #[derive(Clone, Debug)]
 pub enum PreparedBooking {
     Exact(exact::PreparedEntry),
+    Tryton(tryton::PreparedInvoice),
 }
 
 impl Target {
     pub fn kind(&self) -> TargetKind {
         match self {
             Target::Exact(_) => TargetKind::Exact,
+            Target::Tryton(_) => TargetKind::Tryton,
+        }
+    }
+
+    /// The Exact Online client, for what only Exact has (its OAuth connection flow).
+    pub fn exact(&self) -> Option<&exact::ExactTarget> {
+        match self {
+            Target::Exact(exact) => Some(exact),
+            Target::Tryton(_) => None,
         }
     }
 
@@ -39,6 +50,7 @@ impl Target {
     ) -> Result<Option<BookingRef>, ConnectorError> {
         match self {
             Target::Exact(exact) => exact.find(reference, kind).await,
+            Target::Tryton(tryton) => tryton.find(reference, kind).await,
         }
     }
 
@@ -46,6 +58,7 @@ impl Target {
     pub async fn prepare(&self, plan: &BookingPlan) -> Result<PreparedBooking, ConnectorError> {
         match self {
             Target::Exact(exact) => exact.prepare(plan).await.map(PreparedBooking::Exact),
+            Target::Tryton(tryton) => tryton.prepare(plan).await.map(PreparedBooking::Tryton),
         }
     }
 
@@ -53,6 +66,12 @@ impl Target {
     pub async fn post(&self, prepared: &PreparedBooking) -> Result<BookingRef, ConnectorError> {
         match (self, prepared) {
             (Target::Exact(exact), PreparedBooking::Exact(entry)) => exact.post(entry).await,
+            (Target::Tryton(tryton), PreparedBooking::Tryton(invoice)) => {
+                tryton.post(invoice).await
+            }
+            _ => Err(ConnectorError::config(
+                "a booking prepared for one ledger cannot be posted to another",
+            )),
         }
     }
 }
