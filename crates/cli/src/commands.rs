@@ -10,12 +10,20 @@ use ledgerlink_rules::BookingSettings;
 use ledgerlink_sources::{prestashop, woocommerce};
 use ledgerlink_store::{DocState, SqliteStore, Store};
 
-use crate::{demo, Cli, Command, PlanSource, SandboxSystem};
+use crate::{demo, Cli, Command, DemoTarget, PlanSource, SandboxSystem};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Demo { database } => {
-            demo::run(&database, &mut std::io::stdout()).await?;
+        Command::Demo {
+            database,
+            target,
+            tryton_url,
+        } => {
+            let ledger = match target {
+                DemoTarget::Exact => demo::DemoLedger::Exact,
+                DemoTarget::Tryton => demo::DemoLedger::Tryton { url: tryton_url },
+            };
+            demo::run(&database, ledger, &mut std::io::stdout()).await?;
             Ok(())
         }
         Command::Serve { config } => serve(&config).await,

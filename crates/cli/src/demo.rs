@@ -30,6 +30,17 @@ pub fn demo_settings() -> BookingSettings {
         .expect("the embedded demo settings are valid")
 }
 
+/// The same rules for the Tryton company `tools/tryton/setup.sh` creates.
+pub fn demo_settings_tryton() -> BookingSettings {
+    toml::from_str(include_str!("demo-settings-tryton.toml"))
+        .expect("the embedded demo settings are valid")
+}
+
+/// The Tryton database and API user `tools/tryton/setup.sh` creates.
+pub const TRYTON_DATABASE: &str = "tryton";
+pub const TRYTON_USER: &str = "connector";
+pub const TRYTON_PASSWORD: &str = "connector-Secret-42";
+
 /// What the demo did, for the printed table and for tests.
 #[derive(Debug)]
 pub struct DemoSummary {
@@ -46,8 +57,10 @@ pub struct DemoSummary {
     pub exact_calls: ExactCalls,
     /// Sum of the source totals of the documents booked during this run.
     pub source_total: Money,
-    /// Sum of what Exact Online recorded for them (header totals incl. VAT).
-    pub exact_total: Decimal,
+    /// Sum of what the ledger recorded for them (totals incl. VAT), read from the ledger.
+    pub ledger_total: Decimal,
+    /// Which ledger that is.
+    pub ledger_name: &'static str,
 }
 
 #[derive(Debug, Default)]
@@ -79,16 +92,38 @@ pub struct DemoWorld {
     pub server_url: String,
     /// Where the shop delivers its webhooks.
     pub webhook_url: String,
+    /// The ledger it books into.
+    pub ledger: DemoLedger,
     /// What the link that starts the Exact Online connection needs.
     pub connect_key: String,
     _running: Vec<ledgerlink_sandbox::Running>,
     _server: tokio::task::JoinHandle<()>,
 }
 
+/// The ledger the demo books into.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DemoLedger {
+    /// The Exact Online emulator, connected through its OAuth flow.
+    Exact,
+    /// A real Tryton server (`tools/tryton/setup.sh` starts one) at this address.
+    Tryton { url: String },
+}
+
 impl DemoWorld {
     /// Starts the emulators and the engine on `database`, connects Exact Online through its
     /// OAuth flow and subscribes the engine to the shop's order webhooks.
     pub async fn start(database: &Path, options: EngineOptions) -> anyhow::Result<DemoWorld> {
+        Self::start_with(database, options, DemoLedger::Exact, None).await
+    }
+
+    /// [`DemoWorld::start`], booking into the given ledger, by the demo's rules for it unless
+    /// `settings` are given.
+    pub async fn start_with(
+        database: &Path,
+        options: EngineOptions,
+        ledger: DemoLedger,
+        settings: Option<BookingSettings>,
+    ) -> anyhow::Result<DemoWorld> {
         let (exact_running, exact) = ExactSandbox::start(ExactConfig::default(), 0).await?;
         let (shop_running, shop) = WooSandbox::start(WooConfig::default(), 0).await?;
         let (vies_running, vies) = ViesSandbox::start(ViesConfig::default(), 0).await?;
@@ -114,14 +149,25 @@ impl DemoWorld {
                 consumer_secret: shop.config().consumer_secret.clone().into(),
                 webhook_secrets: vec![WEBHOOK_SECRET.into()],
             },
-            target: TargetConfig::Exact {
-                base_url: exact_running.base_url(),
-                division: DIVISION,
-                client_id: exact.config().client_id.clone(),
-                client_secret: exact.config().client_secret.clone().into(),
-                redirect_uri: exact.config().redirect_uri.clone(),
+            target: match &ledger {
+                DemoLedger::Exact => TargetConfig::Exact {
+                    base_url: exact_running.base_url(),
+                    division: DIVISION,
+                    client_id: exact.config().client_id.clone(),
+                    client_secret: exact.config().client_secret.clone().into(),
+                    redirect_uri: exact.config().redirect_uri.clone(),
+                },
+                DemoLedger::Tryton { url } => TargetConfig::Tryton {
+                    url: url.clone(),
+                    database: TRYTON_DATABASE.into(),
+                    username: TRYTON_USER.into(),
+                    password: TRYTON_PASSWORD.to_string().into(),
+                },
             },
-            booking: demo_settings(),
+            booking: settings.unwrap_or_else(|| match &ledger {
+                DemoLedger::Exact => demo_settings(),
+                DemoLedger::Tryton { .. } => demo_settings_tryton(),
+            }),
         };
         let connection = config
             .build_with_vies(
@@ -130,15 +176,13 @@ impl DemoWorld {
                 Some(vies_running.base_url()),
             )
             .await?;
-        let target = connection
-            .target
-            .exact()
-            .expect("an Exact Online connection");
-        let code = authorize(&exact_running.base_url(), exact.config()).await?;
-        target
-            .connect_with_code(&code)
-            .await
-            .map_err(|e| anyhow::anyhow!("connecting Exact Online failed: {e}"))?;
+        if let Some(target) = connection.target.exact() {
+            let code = authorize(&exact_running.base_url(), exact.config()).await?;
+            target
+                .connect_with_code(&code)
+                .await
+                .map_err(|e| anyhow::anyhow!("connecting Exact Online failed: {e}"))?;
+        }
         let engine = Arc::new(Engine::new(store, vec![connection], options));
         let server = ledgerlink_server::serve(engine.clone(), "127.0.0.1:0").await?;
         let server_url = format!("http://{}", server.addr);
@@ -153,6 +197,7 @@ impl DemoWorld {
             exact_url: exact_running.base_url(),
             server_url,
             webhook_url,
+            ledger,
             connect_key: server.connect_key.clone(),
             _running: vec![exact_running, shop_running, vies_running],
             _server: server.handle,
@@ -243,13 +288,20 @@ async fn subscribe_webhooks(
     Ok(())
 }
 
-pub async fn run(database: &Path, out: &mut dyn Write) -> anyhow::Result<DemoSummary> {
+pub async fn run(
+    database: &Path,
+    ledger: DemoLedger,
+    out: &mut dyn Write,
+) -> anyhow::Result<DemoSummary> {
     let options = EngineOptions {
         settle_delay: Duration::from_millis(100),
         retry_base: Duration::from_millis(100),
         ..EngineOptions::default()
     };
-    let world = DemoWorld::start(database, options).await?;
+    if let DemoLedger::Tryton { url } = &ledger {
+        ensure_tryton_answers(url).await?;
+    }
+    let world = DemoWorld::start_with(database, options, ledger, None).await?;
     let booked_before: Vec<i64> = booked_ids(&world.engine).await?;
     let orders = fixtures::demo_mix(&world.shop);
     world.register_vat_numbers(&orders);
@@ -313,6 +365,27 @@ fn shop_mistakes(shop: &WooSandbox) -> usize {
     2
 }
 
+/// Whether a Tryton server answers at `url`.
+pub async fn tryton_answers(url: &str) -> bool {
+    let answer = reqwest::Client::new()
+        .post(format!("{}/rpc/", url.trim_end_matches('/')))
+        .json(&json!({"id": 1, "method": "common.server.version", "params": []}))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await;
+    answer.is_ok_and(|response| response.status().is_success())
+}
+
+/// Says how to start Tryton when it is not running.
+async fn ensure_tryton_answers(url: &str) -> anyhow::Result<()> {
+    if tryton_answers(url).await {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "no Tryton server answers at {url}. Start one with `tools/tryton/setup.sh` (about a minute the first time: it installs Tryton 8.2 from PyPI into ~/.cache/ledgerlink-tryton and sets up a Dutch webshop's books), then run `ledgerlink demo --target tryton` again"
+    )
+}
+
 async fn booked_ids(engine: &Engine) -> anyhow::Result<Vec<i64>> {
     Ok(engine
         .store()
@@ -335,17 +408,39 @@ async fn summarize(world: &DemoWorld, booked_before: &[i64]) -> anyhow::Result<D
         let document: Document = serde_json::from_value(row.document_json.clone())?;
         source_total += document.total;
     }
-    let exact_total = world
-        .exact
-        .sales_entries(DIVISION)
-        .iter()
-        .filter(|e| {
-            booked_now
-                .iter()
-                .any(|r| r.target_id.as_deref() == Some(e.entry_id.to_string().as_str()))
-        })
-        .map(|e| e.amount_fc)
-        .sum();
+    // What the ledger itself recorded for those bookings.
+    let mut ledger_total = Decimal::ZERO;
+    match &world.ledger {
+        DemoLedger::Exact => {
+            for entry in world.exact.sales_entries(DIVISION) {
+                if booked_now
+                    .iter()
+                    .any(|r| r.target_id.as_deref() == Some(entry.entry_id.to_string().as_str()))
+                {
+                    ledger_total += entry.amount_fc;
+                }
+            }
+        }
+        DemoLedger::Tryton { .. } => {
+            let connection = world
+                .engine
+                .connection(CONNECTION)
+                .context("the demo connection")?;
+            for row in &booked_now {
+                let plan: ledgerlink_core::BookingPlan =
+                    serde_json::from_value(row.plan_json.clone().unwrap_or_default())?;
+                let found = connection
+                    .target
+                    .find(&plan.reference, plan.kind)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                ledger_total += found
+                    .and_then(|f| f.total)
+                    .context("a booked invoice is in Tryton")?
+                    .amount();
+            }
+        }
+    }
     let mut exact_calls = ExactCalls::default();
     for request in world.exact.recorder().all() {
         if request.path.contains("salesentry/SalesEntries") {
@@ -376,7 +471,11 @@ async fn summarize(world: &DemoWorld, booked_before: &[i64]) -> anyhow::Result<D
             .collect(),
         exact_calls,
         source_total,
-        exact_total,
+        ledger_total,
+        ledger_name: match world.ledger {
+            DemoLedger::Exact => "Exact",
+            DemoLedger::Tryton { .. } => "Tryton",
+        },
     })
 }
 
@@ -388,70 +487,52 @@ fn print_summary(s: &DemoSummary, out: &mut dyn Write) -> anyhow::Result<()> {
             format!("{:.2}", calls as f64 / s.booked_now as f64)
         }
     };
+    let mut rows: Vec<(String, String)> = vec![
+        ("documents seen".into(), s.documents_seen.to_string()),
+        ("booked in this run".into(), s.booked_now.to_string()),
+        ("booked (all runs)".into(), s.booked.to_string()),
+        ("waiting for a trigger status".into(), s.waiting.to_string()),
+        ("skipped".into(), s.skipped.to_string()),
+        ("held".into(), s.held.to_string()),
+    ];
     let calls = &s.exact_calls;
+    if calls.total() > 0 {
+        rows.extend([
+            ("Exact API calls".into(), calls.total().to_string()),
+            (
+                "  sales entries (per booking)".into(),
+                per(calls.sales_entries),
+            ),
+            ("  customers (per booking)".into(), per(calls.customers)),
+            (
+                "  once: OAuth and master data".into(),
+                calls.setup.to_string(),
+            ),
+        ]);
+    }
+    rows.extend([
+        (
+            "source total of bookings (EUR)".into(),
+            s.source_total.to_string(),
+        ),
+        (
+            format!("booked total in {} (EUR)", s.ledger_name),
+            Money::new(s.ledger_total).to_string(),
+        ),
+        (
+            "totals".into(),
+            if s.source_total.amount() == s.ledger_total {
+                "equal to the cent"
+            } else {
+                "DIFFERENT"
+            }
+            .into(),
+        ),
+    ]);
     writeln!(out)?;
-    writeln!(
-        out,
-        "  documents seen                      {:>10}",
-        s.documents_seen
-    )?;
-    writeln!(
-        out,
-        "  booked in this run                  {:>10}",
-        s.booked_now
-    )?;
-    writeln!(
-        out,
-        "  booked (all runs)                   {:>10}",
-        s.booked
-    )?;
-    writeln!(
-        out,
-        "  waiting for a trigger status        {:>10}",
-        s.waiting
-    )?;
-    writeln!(
-        out,
-        "  skipped                             {:>10}",
-        s.skipped
-    )?;
-    writeln!(out, "  held                                {:>10}", s.held)?;
-    writeln!(
-        out,
-        "  Exact API calls                     {:>10}",
-        calls.total()
-    )?;
-    writeln!(
-        out,
-        "    sales entries (per booking)       {:>10}",
-        per(calls.sales_entries)
-    )?;
-    writeln!(
-        out,
-        "    customers (per booking)           {:>10}",
-        per(calls.customers)
-    )?;
-    writeln!(
-        out,
-        "    once: OAuth and master data       {:>10}",
-        calls.setup
-    )?;
-    writeln!(
-        out,
-        "  source total of bookings        EUR {:>10}",
-        s.source_total
-    )?;
-    writeln!(
-        out,
-        "  booked total in Exact           EUR {:>10}",
-        Money::new(s.exact_total)
-    )?;
-    let verdict = if s.source_total.amount() == s.exact_total {
-        "equal to the cent"
-    } else {
-        "DIFFERENT"
-    };
-    writeln!(out, "  totals                              {verdict}")?;
+    for (label, value) in rows {
+        writeln!(out, "  {label:<34} {value:>17}")?;
+    }
     if !s.not_booked.is_empty() {
         writeln!(out, "\nNot booked, and why:")?;
     }

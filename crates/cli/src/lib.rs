@@ -29,6 +29,13 @@ pub enum Command {
         /// The SQLite file holding the demo's ledger.
         #[arg(long, default_value = "ledgerlink-demo.sqlite")]
         database: PathBuf,
+        /// The ledger to book into: the Exact Online emulator, or a real Tryton server
+        /// (`tools/tryton/setup.sh` starts one).
+        #[arg(long, value_enum, default_value = "exact")]
+        target: DemoTarget,
+        /// Where the Tryton server answers, with `--target tryton`.
+        #[arg(long, default_value = "http://127.0.0.1:8000")]
+        tryton_url: String,
     },
     /// Runs the service: webhook intake, the poll sweeper and the booking workers.
     Serve {
@@ -90,6 +97,12 @@ pub enum Command {
         #[arg(long, default_value_t = 0)]
         port: u16,
     },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum DemoTarget {
+    Exact,
+    Tryton,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

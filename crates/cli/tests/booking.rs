@@ -516,15 +516,21 @@ async fn a_second_demo_run_on_the_same_ledger_books_nothing_new() {
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("demo.sqlite");
     let mut out = Vec::new();
-    let first = ledgerlink::demo::run(&database, &mut out).await.unwrap();
+    let first = ledgerlink::demo::run(&database, ledgerlink::demo::DemoLedger::Exact, &mut out)
+        .await
+        .unwrap();
     assert!(first.booked_now >= 10);
-    assert_eq!(first.source_total.amount(), first.exact_total);
+    assert_eq!(first.source_total.amount(), first.ledger_total);
     let printed = String::from_utf8(out).unwrap();
     assert!(printed.contains("equal to the cent"), "{printed}");
 
-    let second = ledgerlink::demo::run(&database, &mut Vec::new())
-        .await
-        .unwrap();
+    let second = ledgerlink::demo::run(
+        &database,
+        ledgerlink::demo::DemoLedger::Exact,
+        &mut Vec::new(),
+    )
+    .await
+    .unwrap();
     assert_eq!(second.booked_now, 0);
     assert_eq!(second.booked, first.booked);
 }

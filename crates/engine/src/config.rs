@@ -242,7 +242,7 @@ impl ConnectionConfig {
                 };
                 let target = TrytonTarget::new(settings, store.clone(), &self.id, timeout)
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
-                ("tryton", Target::Tryton(target))
+                ("tryton", Target::Tryton(Box::new(target)))
             }
             TargetConfig::Exact {
                 base_url,
@@ -262,7 +262,7 @@ impl ConnectionConfig {
                 };
                 let target = ExactTarget::new(app, settings, store.clone(), &self.id, timeout)
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
-                ("exact", Target::Exact(target))
+                ("exact", Target::Exact(Box::new(target)))
             }
         };
         store

@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 /// A target ledger, as the engine uses it.
 #[derive(Clone)]
 pub enum Target {
-    Exact(exact::ExactTarget),
-    Tryton(tryton::TrytonTarget),
+    // Boxed: the clients are large and of very different sizes; a target is built once.
+    Exact(Box<exact::ExactTarget>),
+    Tryton(Box<tryton::TrytonTarget>),
 }
 
 /// A booking ready for its one write, for the target that prepared it.
@@ -37,7 +38,7 @@ impl Target {
     /// The Exact Online client, for what only Exact has (its OAuth connection flow).
     pub fn exact(&self) -> Option<&exact::ExactTarget> {
         match self {
-            Target::Exact(exact) => Some(exact),
+            Target::Exact(exact) => Some(exact.as_ref()),
             Target::Tryton(_) => None,
         }
     }

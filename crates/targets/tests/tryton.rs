@@ -2,10 +2,13 @@
 //! `127.0.0.1:$TRYTON_PORT` (8000), `tools/tryton/setup.sh` builds and starts one (about 30 s,
 //! once; it takes a lock, so parallel test processes wait for one set-up).
 //!
-//! The tests share that server and its database across runs: each uses its own references
-//! and customers, and every invoice is dated yesterday. Tryton numbers invoices in date order
-//! (an invoice dated before an already numbered one is refused), and a backdated invoice
-//! makes Tryton warn that its payment date has passed, which the connector confirms.
+//! The tests share that server and its database across runs — and with the end-to-end tests
+//! and demos that book today's orders: each uses its own references and customers, and its
+//! invoices are dated today. Tryton numbers invoices in date order per fiscal year (an
+//! invoice dated before an already numbered one is refused), so the one test that needs a
+//! backdated invoice (Tryton then warns that its payment date has passed, which the connector
+//! confirms) dates it on the last day of last year, a date no later invoice in that year's
+//! sequence can precede.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -367,8 +370,13 @@ fn unique_reference(prefix: &str) -> String {
     format!("{prefix}-{}", &unique[..10])
 }
 
-fn yesterday() -> NaiveDate {
-    Local::now().date_naive().pred_opt().unwrap()
+fn today() -> NaiveDate {
+    Local::now().date_naive()
+}
+
+/// 31 December of last year: backdated, and never before another invoice of that year.
+fn last_day_of_last_year() -> NaiveDate {
+    NaiveDate::from_ymd_opt(today().year() - 1, 12, 31).unwrap()
 }
 
 fn line(account: &str, description: &str, net: Decimal, vat_code: &str, vat: Decimal) -> PlanLine {
@@ -445,7 +453,7 @@ fn plan(
         reference: reference.into(),
         kind,
         corrects_reference: None,
-        entry_date: yesterday(),
+        entry_date: today(),
         currency: Currency::EUR,
         journal: "REV".into(),
         description: format!("Webshop order {reference}"),
@@ -482,7 +490,8 @@ async fn book(
 async fn a_domestic_order_is_booked_once_and_reads_back_to_the_cent() {
     let h = harness().await;
     let reference = unique_reference("DOM");
-    let plan = domestic_plan(&reference);
+    let mut plan = domestic_plan(&reference);
+    plan.entry_date = last_day_of_last_year();
     assert_eq!(h.target.find(&reference, plan.kind).await.unwrap(), None);
 
     let booked = book(&h.target, &plan).await.expect("booked");
@@ -533,7 +542,7 @@ async fn a_domestic_order_is_booked_once_and_reads_back_to_the_cent() {
     );
     assert_eq!(h.tryton.invoices_with_reference(&reference).await.len(), 1);
 
-    // Booked yesterday: Tryton warned that the payment date has passed, and was answered.
+    // Backdated: Tryton warned that the payment date has passed, and was answered.
     let audit = h.store.audit_entries(CONNECTION, 1000).await.unwrap();
     let bodies: Vec<&str> = audit
         .iter()

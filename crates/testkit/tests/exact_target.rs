@@ -50,7 +50,7 @@ async fn harness() -> ExactHarness {
     ExactHarness {
         sandbox,
         store,
-        target: Target::Exact(exact),
+        target: Target::Exact(Box::new(exact)),
         _running: running,
     }
 }
