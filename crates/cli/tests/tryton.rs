@@ -8,10 +8,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
 use ledgerlink::demo::{
-    demo_settings_tryton, tryton_answers, DemoLedger, DemoWorld, CONNECTION, TRYTON_DATABASE,
-    TRYTON_PASSWORD, TRYTON_USER,
+    demo_settings_tryton, DemoLedger, DemoWorld, CONNECTION, TRYTON_DATABASE, TRYTON_PASSWORD,
+    TRYTON_USER,
 };
 use ledgerlink_core::Document;
 use ledgerlink_engine::config::{ConnectionConfig, SourceConfig, TargetConfig};
@@ -19,25 +18,7 @@ use ledgerlink_engine::{Engine, EngineOptions};
 use ledgerlink_sandbox::prestashop::{fixtures as presta_fixtures, PrestaConfig, PrestaSandbox};
 use ledgerlink_sandbox::woocommerce::fixtures;
 use ledgerlink_store::{DocState, LedgerRow, SqliteStore, Store};
-use rust_decimal::Decimal;
-use serde_json::{json, Value};
-
-async fn tryton() -> String {
-    let url = format!(
-        "http://127.0.0.1:{}",
-        std::env::var("TRYTON_PORT").unwrap_or_else(|_| "8000".into())
-    );
-    if !tryton_answers(&url).await {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/tryton/setup.sh");
-        let status = tokio::process::Command::new("bash")
-            .arg(script)
-            .status()
-            .await
-            .unwrap();
-        assert!(status.success(), "tools/tryton/setup.sh failed");
-    }
-    url
-}
+use ledgerlink_testkit::tryton::{self, decimal, TrytonBooks};
 
 /// References no other test (or earlier run) uses: the Tryton database is shared.
 fn unique_prefix(tag: &str) -> String {
@@ -56,87 +37,9 @@ fn options() -> EngineOptions {
     }
 }
 
-/// Tryton's own view, through its JSON-RPC with a session of our own.
-struct TrytonReader {
-    url: String,
-    session: String,
-    http: reqwest::Client,
-}
-
-impl TrytonReader {
-    async fn login(url: &str) -> TrytonReader {
-        let http = reqwest::Client::new();
-        let answer: Value = http
-            .post(format!("{url}/{TRYTON_DATABASE}/rpc/"))
-            .json(&json!({"id": 1, "method": "common.db.login", "params": [TRYTON_USER, {"password": TRYTON_PASSWORD}, "en"]}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let user = answer["result"][0].as_i64().unwrap();
-        let token = answer["result"][1].as_str().unwrap();
-        let session = base64::engine::general_purpose::STANDARD
-            .encode(format!("{TRYTON_USER}:{user}:{token}"));
-        TrytonReader {
-            url: url.to_string(),
-            session,
-            http,
-        }
-    }
-
-    async fn call(&self, method: &str, params: Value) -> Value {
-        let answer: Value = self
-            .http
-            .post(format!("{}/{TRYTON_DATABASE}/rpc/", self.url))
-            .header("authorization", format!("Session {}", self.session))
-            .json(&json!({"id": 2, "method": method, "params": params}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert!(
-            answer.get("error").is_none_or(Value::is_null),
-            "{method}: {answer}"
-        );
-        answer["result"].clone()
-    }
-
-    /// The invoices carrying `reference`, with their amounts and state.
-    async fn invoices(&self, reference: &str) -> Vec<Value> {
-        let fields = json!([
-            "number",
-            "state",
-            "untaxed_amount",
-            "tax_amount",
-            "total_amount",
-            "move"
-        ]);
-        let result = self
-            .call(
-                "model.account.invoice.search_read",
-                json!([[["reference", "=", reference]], 0, null, null, fields, {}]),
-            )
-            .await;
-        result.as_array().unwrap().clone()
-    }
-}
-
-fn decimal(value: &Value) -> Decimal {
-    value["decimal"]
-        .as_str()
-        .or(value.as_str())
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
 /// Every booked document is exactly one posted invoice in Tryton, with the shop's net, VAT
 /// and total to the cent and an accounting move.
-async fn assert_booked_as_charged(reader: &TrytonReader, rows: &[LedgerRow]) -> usize {
+async fn assert_booked_as_charged(reader: &TrytonBooks, rows: &[LedgerRow]) -> usize {
     let mut booked = 0;
     for row in rows.iter().filter(|r| r.state == DocState::Booked) {
         let reference = row.reference.as_deref().unwrap();
@@ -171,7 +74,7 @@ async fn assert_booked_as_charged(reader: &TrytonReader, rows: &[LedgerRow]) -> 
 
 #[tokio::test]
 async fn woocommerce_orders_are_posted_in_tryton_as_charged() {
-    let url = tryton().await;
+    let url = tryton::server().await;
     let dir = tempfile::tempdir().unwrap();
     let mut settings = demo_settings_tryton();
     settings.reference_prefix = unique_prefix("WT");
@@ -193,7 +96,7 @@ async fn woocommerce_orders_are_posted_in_tryton_as_charged() {
         .documents(CONNECTION, None)
         .await
         .unwrap();
-    let reader = TrytonReader::login(&url).await;
+    let reader = TrytonBooks::open(&url).await;
     let booked = assert_booked_as_charged(&reader, &rows).await;
     assert!(booked >= 10, "most of the mix is booked: {booked}");
     assert!(
@@ -213,7 +116,7 @@ async fn woocommerce_orders_are_posted_in_tryton_as_charged() {
 
 #[tokio::test]
 async fn prestashop_orders_are_posted_in_tryton_as_charged() {
-    let url = tryton().await;
+    let url = tryton::server().await;
     let dir = tempfile::tempdir().unwrap();
     let (shop_running, shop) = PrestaSandbox::start(PrestaConfig::default(), 0)
         .await
@@ -263,7 +166,7 @@ async fn prestashop_orders_are_posted_in_tryton_as_charged() {
         0,
         "everything settled: {rows:#?}"
     );
-    let reader = TrytonReader::login(&url).await;
+    let reader = TrytonBooks::open(&url).await;
     let booked = assert_booked_as_charged(&reader, &rows).await;
     assert!(
         booked >= 5,

@@ -10,7 +10,6 @@
 //! confirms) dates it on the last day of last year, a date no later invoice in that year's
 //! sequence can precede.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,56 +24,15 @@ use ledgerlink_core::{
 use ledgerlink_store::{SqliteStore, Store, TokenRecord};
 use ledgerlink_targets::tryton::{TrytonSettings, TrytonTarget};
 use ledgerlink_targets::BookingRef;
+use ledgerlink_testkit::tryton::{self, LossyProxy};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 const CONNECTION: &str = "tryton-e2e";
 const USER: &str = "connector";
 const PASSWORD: &str = "connector-Secret-42";
-
-fn port() -> String {
-    std::env::var("TRYTON_PORT").unwrap_or_else(|_| "8000".into())
-}
-
-fn database() -> String {
-    std::env::var("TRYTON_DB").unwrap_or_else(|_| "tryton".into())
-}
-
-/// The server's address, after starting it if nothing answers there.
-async fn server() -> String {
-    let url = format!("http://127.0.0.1:{}", port());
-    if !answers(&url).await {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/tryton/setup.sh");
-        let status = tokio::process::Command::new("bash")
-            .arg(script)
-            .status()
-            .await
-            .expect("bash runs tools/tryton/setup.sh");
-        assert!(status.success(), "tools/tryton/setup.sh failed: {status}");
-        assert!(
-            answers(&url).await,
-            "Tryton does not answer at {url} after setup.sh"
-        );
-    }
-    url
-}
-
-async fn answers(url: &str) -> bool {
-    let request = reqwest::Client::new()
-        .post(format!("{url}/rpc/"))
-        .timeout(Duration::from_secs(5))
-        .json(&json!({"id": 0, "method": "common.db.list", "params": []}));
-    match request.send().await {
-        Ok(response) => response
-            .text()
-            .await
-            .is_ok_and(|body| body.contains(&format!("\"{}\"", database()))),
-        Err(_) => false,
-    }
-}
 
 struct Harness {
     store: Arc<dyn Store>,
@@ -83,17 +41,17 @@ struct Harness {
 }
 
 async fn harness() -> Harness {
-    let url = server().await;
+    let url = tryton::server().await;
     harness_at(&url, PASSWORD).await
 }
 
 /// The connector reaches Tryton at `connector_url` (the server, or a proxy in front of it).
 async fn harness_at(connector_url: &str, password: &str) -> Harness {
-    let url = server().await;
+    let url = tryton::server().await;
     let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.unwrap());
     let settings = TrytonSettings {
         url: connector_url.to_string(),
-        database: database(),
+        database: tryton::DATABASE.into(),
         username: USER.into(),
         password: password.to_string().into(),
     };
@@ -118,7 +76,7 @@ impl Tryton {
     async fn login(url: &str) -> Tryton {
         let mut tryton = Tryton {
             http: reqwest::Client::new(),
-            endpoint: format!("{url}/{}/rpc/", database()),
+            endpoint: format!("{url}/{}/rpc/", tryton::DATABASE),
             authorization: String::new(),
             context: json!({}),
         };
@@ -289,70 +247,6 @@ impl Tryton {
             )
             .await;
         ids[0].as_i64().unwrap()
-    }
-}
-
-/// A proxy in front of Tryton that, once armed, lets the next successful call containing
-/// `trigger` reach Tryton and drops Tryton's answer: the write lands, the connector never
-/// hears of it. (The test server speaks HTTP/1.0: one request per connection.)
-struct LossyProxy {
-    url: String,
-    armed: Arc<AtomicBool>,
-}
-
-impl LossyProxy {
-    async fn start(upstream: String, trigger: &'static str) -> LossyProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let armed = Arc::new(AtomicBool::new(false));
-        let flag = armed.clone();
-        tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                let request = read_request(&mut client).await;
-                let mut server = TcpStream::connect(&upstream).await.unwrap();
-                server.write_all(&request).await.unwrap();
-                let mut response = Vec::new();
-                server.read_to_end(&mut response).await.unwrap();
-                let succeeded = String::from_utf8_lossy(&response).contains("\"result\"");
-                let lose = succeeded
-                    && String::from_utf8_lossy(&request).contains(trigger)
-                    && flag.swap(false, Ordering::SeqCst);
-                if !lose {
-                    client.write_all(&response).await.unwrap();
-                }
-            }
-        });
-        LossyProxy { url, armed }
-    }
-
-    fn arm(&self) {
-        self.armed.store(true, Ordering::SeqCst);
-    }
-}
-
-/// One HTTP request: the headers, then as many bytes as `Content-Length` says.
-async fn read_request(stream: &mut TcpStream) -> Vec<u8> {
-    let mut request = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        let read = stream.read(&mut chunk).await.unwrap();
-        request.extend_from_slice(&chunk[..read]);
-        let text = String::from_utf8_lossy(&request).to_string();
-        if let Some(end) = text.find("\r\n\r\n") {
-            let length = text[..end]
-                .lines()
-                .find_map(|line| {
-                    let (name, value) = line.split_once(':')?;
-                    name.eq_ignore_ascii_case("content-length")
-                        .then(|| value.trim().parse::<usize>().ok())?
-                })
-                .unwrap_or(0);
-            if request.len() >= end + 4 + length || read == 0 {
-                return request;
-            }
-        } else if read == 0 {
-            return request;
-        }
     }
 }
 
@@ -705,9 +599,12 @@ async fn a_draft_left_by_a_crash_is_posted_not_duplicated() {
 
 #[tokio::test]
 async fn a_lost_answer_to_the_post_is_uncertain_and_found_by_reference() {
-    server().await;
+    tryton::server().await;
     let proxy = LossyProxy::start(
-        format!("127.0.0.1:{}", port()),
+        tryton::server()
+            .await
+            .trim_start_matches("http://")
+            .to_string(),
         "model.account.invoice.post",
     )
     .await;
@@ -956,7 +853,7 @@ async fn an_expired_session_is_renewed_and_a_wrong_password_is_an_auth_error() {
         "Tryton refused the old session"
     );
 
-    let url = server().await;
+    let url = tryton::server().await;
     let wrong = harness_at(&url, "not-the-password").await;
     let error = wrong
         .target

@@ -5,3 +5,4 @@
 
 pub mod source_suite;
 pub mod target_suite;
+pub mod tryton;

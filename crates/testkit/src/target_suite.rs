@@ -3,7 +3,6 @@
 //! authentication recovered, credit notes booked.
 
 use async_trait::async_trait;
-use chrono::NaiveDate;
 use ledgerlink_core::plan::CustomerMatch;
 use ledgerlink_core::{
     Address, BookingPlan, Currency, CustomerKind, EntryKind, ErrorKind, Money, PlanCustomer,
@@ -52,7 +51,8 @@ pub fn plan(harness: &dyn TargetHarness, reference: &str, kind: EntryKind) -> Bo
         reference: reference.to_string(),
         kind,
         corrects_reference: None,
-        entry_date: NaiveDate::from_ymd_opt(2026, 11, 20).expect("a valid date"),
+        // Today: ledgers such as Tryton number invoices in date order.
+        entry_date: chrono::Local::now().date_naive(),
         currency: Currency::EUR,
         journal: harness.journal().to_string(),
         description: format!("Compliance {reference}"),
