@@ -624,4 +624,15 @@ async fn a_vies_outage_makes_the_document_wait_never_invalid() {
     assert_eq!(second.state, DocState::Booked, "{:?}", second.reason);
     let plan = second.plan_json.unwrap();
     assert_eq!(plan["lines"][0]["vat_treatment"], "reverse_charge");
+    let consultation = plan["customer"]["vies_consultation"]
+        .as_str()
+        .expect("VIES's consultation number is kept");
+    assert!(
+        world
+            .vies
+            .consultations()
+            .iter()
+            .any(|c| c.request_identifier == consultation),
+        "{consultation}"
+    );
 }

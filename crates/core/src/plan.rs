@@ -52,6 +52,10 @@ pub struct PlanCustomer {
     pub email: Option<Email>,
     pub phone: Option<String>,
     pub vat_number: Option<VatNumber>,
+    /// VIES's consultation number for `vat_number`, kept with the booking as evidence that
+    /// reverse charge was checked.
+    #[serde(default)]
+    pub vies_consultation: Option<String>,
     pub address: Address,
     pub country: Country,
 }

@@ -50,6 +50,7 @@ pub fn plan_customer(
         email: customer.email.clone(),
         phone: customer.phone.clone(),
         vat_number: customer.vat_number.clone(),
+        vies_consultation: None,
         address: document.billing.clone(),
         country: document.billing.country,
     })

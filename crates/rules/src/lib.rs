@@ -61,7 +61,10 @@ fn decide_plan(
 ) -> Result<BookingPlan, Decision> {
     trigger::check(document, settings)?;
     vies::check(document, settings, checks)?;
-    let customer = customer::plan_customer(document, settings)?;
+    let mut customer = customer::plan_customer(document, settings)?;
+    if let Some(ViesVerdict::Valid { consultation }) = &checks.vies {
+        customer.vies_consultation.clone_from(consultation);
+    }
     let lines = ledger_map::plan_lines(document, settings)?;
     let (kind, corrects_reference) = match document.source_ref.kind {
         DocumentKind::Refund => {

@@ -89,7 +89,7 @@ mod tests {
     }
 
     #[test]
-    fn a_valid_verdict_books_with_reverse_charge() {
+    fn a_valid_verdict_books_with_reverse_charge_and_keeps_the_consultation() {
         let checks = Checks {
             vies: Some(ViesVerdict::Valid {
                 consultation: Some("WAPI456".into()),
@@ -99,6 +99,7 @@ mod tests {
             panic!()
         };
         assert_eq!(plan.lines[0].vat_treatment, "reverse_charge");
+        assert_eq!(plan.customer.vies_consultation.as_deref(), Some("WAPI456"));
     }
 
     #[test]

@@ -294,6 +294,7 @@ fn private_customer(reference: &str) -> PlanCustomer {
         email: Some(email.parse().unwrap()),
         phone: Some("06 1234 5678".into()),
         vat_number: None,
+        vies_consultation: None,
         address: Address {
             name: "Jan de Vries".into(),
             company: None,
@@ -321,6 +322,7 @@ fn business_customer(reference: &str, vat: &str, country: &str) -> PlanCustomer 
         ),
         phone: None,
         vat_number: Some(vat.parse().unwrap()),
+        vies_consultation: None,
         address: Address {
             name: "Marie Dupont".into(),
             company: Some("Boulangerie Dupont".into()),

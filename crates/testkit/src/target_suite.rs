@@ -64,6 +64,7 @@ pub fn plan(harness: &dyn TargetHarness, reference: &str, kind: EntryKind) -> Bo
             email: Some(email.parse().expect("a valid e-mail")),
             phone: None,
             vat_number: None,
+            vies_consultation: None,
             address: Address {
                 name: "Compliance Klant".into(),
                 company: None,
