@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use ledgerlink_engine::config::Config;
-use ledgerlink_engine::{Engine, EngineOptions};
+use ledgerlink_engine::{Engine, EngineOptions, Source};
 use ledgerlink_rules::BookingSettings;
 use ledgerlink_sources::{prestashop, woocommerce};
 use ledgerlink_store::{DocState, SqliteStore, Store};
@@ -89,14 +89,23 @@ async fn serve(config_path: &Path) -> anyhow::Result<()> {
     let server = ledgerlink_server::serve(engine.clone(), &config.listen).await?;
     println!("ledgerlink listens on http://{}", server.addr);
     for id in engine.connection_ids() {
-        println!(
-            "  {id}: webhooks to http://{}/webhooks/woocommerce/{id}",
-            server.addr
-        );
-        println!(
-            "  {id}: connect Exact Online at {}",
-            server.connect_url(&id)
-        );
+        let connection = engine.connection(&id).context("a configured connection")?;
+        match &connection.source {
+            Source::Woocommerce { .. } => println!(
+                "  {id}: webhooks to http://{}/webhooks/woocommerce/{id}",
+                server.addr
+            ),
+            Source::Prestashop { .. } => println!(
+                "  {id}: polled every {} s (PrestaShop sends no webhooks)",
+                config.sweep_seconds
+            ),
+        }
+        if connection.target.exact().is_some() {
+            println!(
+                "  {id}: connect Exact Online at {}",
+                server.connect_url(&id)
+            );
+        }
     }
     let sweep_every = Duration::from_secs(config.sweep_seconds.max(1));
     let mut last_sweep: Option<std::time::Instant> = None;
@@ -129,11 +138,14 @@ async fn sync(config_path: &Path, once: bool) -> anyhow::Result<()> {
     let (config, engine) = engine_from(config_path).await?;
     loop {
         for id in engine.connection_ids() {
-            let seen = engine
-                .sweep(&id)
-                .await
-                .with_context(|| format!("reading connection `{id}`"))?;
-            println!("{id}: {seen} changed documents read");
+            match engine.sweep(&id).await {
+                Ok(seen) => println!("{id}: {seen} changed documents read"),
+                // One shop being down must not stop the others; the next pass retries.
+                Err(error) if !once => {
+                    eprintln!("{id}: reading failed, retried next pass: {error:#}")
+                }
+                Err(error) => return Err(error.context(format!("reading connection `{id}`"))),
+            }
         }
         engine.run_until_idle(1_000).await?;
         print_status(&engine).await?;

@@ -67,8 +67,10 @@ impl Engine {
                     ledgerlink_core::ErrorKind::Transient {
                         retry_after: Some(after),
                     } => {
+                        // Capped: a Retry-After is not trusted beyond a day.
                         Utc::now()
-                            + Duration::from_std(after).unwrap_or_else(|_| Duration::minutes(5))
+                            + Duration::from_std(after.min(std::time::Duration::from_secs(86_400)))
+                                .unwrap_or_else(|_| Duration::minutes(5))
                     }
                     ledgerlink_core::ErrorKind::RateLimited { until } => until,
                     _ => Utc::now() + Duration::minutes(5),

@@ -31,8 +31,12 @@ enum Phase {
     Searching,
 }
 
+/// Now plus `delay`, capped at a day: a delay is never worth more, and an absurd one (a
+/// `Retry-After` of a thousand years) must not overflow.
 fn at(delay: Duration) -> DateTime<Utc> {
-    Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default()
+    let delay =
+        chrono::Duration::from_std(delay.min(Duration::from_secs(86_400))).unwrap_or_default();
+    Utc::now() + delay
 }
 
 fn reason(text: impl Into<String>) -> Transition {
@@ -223,8 +227,9 @@ impl Engine {
             Err(error) => return self.failed(row, lease, Phase::Preparing, error).await,
         };
         // A document that was sent before may have landed after its last search.
+        let just_searched = matches!(row.state, DocState::Posting | DocState::Uncertain);
         if row.attempts > 0
-            && row.state == DocState::Planned
+            && !just_searched
             && self.search(connection, row, lease, plan).await?.is_some()
         {
             return Ok(());

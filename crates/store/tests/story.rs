@@ -355,3 +355,26 @@ async fn posting_renews_the_lease_and_is_not_due_before_it_ends() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_skipped_order_paid_later_is_taken_in_again() {
+    let (_dir, store) = store().await;
+    let now = Utc::now();
+    store.intake(order(0), now).await.unwrap();
+    let lease = store
+        .claim_due("w", now, now + Duration::seconds(30), 1)
+        .await
+        .unwrap()[0]
+        .lease();
+    store
+        .transition(lease, DocState::Skipped, Transition::default(), now)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            store.intake(order(9), now).await.unwrap(),
+            IntakeOutcome::Updated(_)
+        ),
+        "nothing was sent for a skipped order, so a newer version (paid after all) re-opens it"
+    );
+}

@@ -4,9 +4,40 @@
 mod prestashop;
 mod woocommerce;
 
-use chrono::NaiveDate;
+use chrono::{Duration, NaiveDate, NaiveDateTime, Utc};
+use ledgerlink_core::{ConnectorError, ErrorKind};
 
 use crate::{Engine, Source};
+
+/// A new connection starts this far back: older orders come in by backfill, so that the first
+/// sweep does not book years the merchant already booked by hand. A day covers any time zone.
+const FIRST_SWEEP_LOOKBACK_HOURS: i64 = 24;
+
+/// Where a new connection's first sweep starts, in the source's own date format.
+fn first_cursor(format: &str) -> String {
+    (Utc::now() - Duration::hours(FIRST_SWEEP_LOOKBACK_HOURS))
+        .format(format)
+        .to_string()
+}
+
+/// `cursor` moved back by `overlap`, in the same format; a pass re-reads that much so that a
+/// change committed late (or stamped in a repeated daylight-saving hour) is not missed.
+fn with_overlap(cursor: &str, format: &str, overlap: Duration) -> anyhow::Result<String> {
+    let at = NaiveDateTime::parse_from_str(cursor, format)
+        .map_err(|e| anyhow::anyhow!("the stored cursor `{cursor}` is unreadable: {e}"))?;
+    Ok((at - overlap).format(format).to_string())
+}
+
+/// The reason, if reading a document failed for good (retrying cannot help): such a document
+/// is taken in as unreadable — held with the reason — and the pass goes on.
+fn permanent_failure(error: &anyhow::Error) -> Option<String> {
+    let connector = error.downcast_ref::<ConnectorError>()?;
+    matches!(
+        connector.kind,
+        ErrorKind::NotFound | ErrorKind::Rejected | ErrorKind::Config
+    )
+    .then(|| connector.message_for_user.clone())
+}
 
 impl Engine {
     /// Reads every order changed since the connection's cursor into the ledger. Returns how

@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use crate::Engine;
 
-/// Where the sweeper starts on a new connection (shop-local time, as the webservice filters).
-const EPOCH_CURSOR: &str = "1970-01-01 00:00:00";
+/// The webservice's shop-local timestamps.
+const PRESTA_DATE: &str = "%Y-%m-%d %H:%M:%S";
 const ORDERS_CURSOR: &str = "orders.date_upd";
 
 fn text_id(value: &Value) -> String {
@@ -58,8 +58,9 @@ impl Engine {
             .store
             .cursor(connection_id, ORDERS_CURSOR)
             .await?
-            .unwrap_or_else(|| EPOCH_CURSOR.into());
-        let mut from = stored.clone();
+            .unwrap_or_else(|| super::first_cursor(PRESTA_DATE));
+        // An hour and a bit back: shop-local time repeats an hour when daylight saving ends.
+        let mut from = super::with_overlap(&stored, PRESTA_DATE, chrono::Duration::minutes(65))?;
         let mut offset = 0;
         let mut seen = HashSet::new();
         loop {
@@ -69,7 +70,21 @@ impl Engine {
             let mut newest: Option<String> = None;
             for order in &page.items {
                 let changed = order["date_upd"].as_str().map(str::to_string);
-                if let Err(error) = self.intake_presta_order(connection_id, client, order).await {
+                let taken = match self.intake_presta_order(connection_id, client, order).await {
+                    Err(error) => match super::permanent_failure(&error) {
+                        Some(reason) => {
+                            let id = text_id(order);
+                            let why =
+                                Err(format!("PrestaShop order {id} cannot be read: {reason}"));
+                            self.intake(connection_id, why, order, ("order", &id))
+                                .await
+                                .map(|_| ())
+                        }
+                        None => Err(error),
+                    },
+                    ok => ok,
+                };
+                if let Err(error) = taken {
                     if let Some(changed) = &changed {
                         self.advance_presta_cursor(connection_id, &stored, changed)
                             .await?;

@@ -7,7 +7,8 @@ use serde_json::Value;
 use crate::Engine;
 
 /// Where the sweeper starts on a new connection.
-const EPOCH_CURSOR: &str = "1970-01-01T00:00:00";
+/// WooCommerce's GMT timestamps.
+const WOO_DATE: &str = "%Y-%m-%dT%H:%M:%S";
 const ORDERS_CURSOR: &str = "orders.modified_after";
 
 fn one_second_before(modified: &str) -> anyhow::Result<String> {
@@ -66,8 +67,8 @@ impl Engine {
             .store
             .cursor(connection_id, ORDERS_CURSOR)
             .await?
-            .unwrap_or_else(|| EPOCH_CURSOR.into());
-        let mut after = stored.clone();
+            .unwrap_or_else(|| super::first_cursor(WOO_DATE));
+        let mut after = super::with_overlap(&stored, WOO_DATE, chrono::Duration::minutes(5))?;
         let mut page = 1;
         // Orders read at a page boundary are read twice; count each once.
         let mut seen = std::collections::HashSet::new();
@@ -76,7 +77,21 @@ impl Engine {
             let mut newest: Option<String> = None;
             for order in &batch.items {
                 let modified = order["date_modified_gmt"].as_str().map(str::to_string);
-                if let Err(error) = self.intake_woo_order(connection_id, client, order).await {
+                let taken = match self.intake_woo_order(connection_id, client, order).await {
+                    Err(error) => match super::permanent_failure(&error) {
+                        Some(reason) => {
+                            let id = order["id"].to_string();
+                            let why =
+                                Err(format!("WooCommerce order {id} cannot be read: {reason}"));
+                            self.intake(connection_id, why, order, ("order", &id))
+                                .await
+                                .map(|_| ())
+                        }
+                        None => Err(error),
+                    },
+                    ok => ok,
+                };
+                if let Err(error) = taken {
                     if let Some(modified) = &modified {
                         self.advance_woo_cursor(connection_id, &stored, modified)
                             .await?;

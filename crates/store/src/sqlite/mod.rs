@@ -258,11 +258,10 @@ impl Store for SqliteStore {
                 let reopens = newer
                     && match state {
                         DocState::Received | DocState::Waiting | DocState::Held => true,
-                        DocState::Planned => never_sent,
-                        DocState::Posting
-                        | DocState::Uncertain
-                        | DocState::Booked
-                        | DocState::Skipped => false,
+                        // Skipped was never sent: a failed payment retried, a cancelled order
+                        // paid late or a trashed one restored must still be booked.
+                        DocState::Planned | DocState::Skipped => never_sent,
+                        DocState::Posting | DocState::Uncertain | DocState::Booked => false,
                     };
                 if reopens {
                     sqlx::query(
