@@ -291,7 +291,9 @@ impl Engine {
                 refund_of.number
             ),
         };
-        let waited = Utc::now() - document.created_at;
+        // Counted from when the ledger took the refund in: a backfilled refund created months
+        // ago has not waited at all yet.
+        let waited = Utc::now() - row.created_at;
         let hopeless = matches!(original_state, Some(DocState::Skipped | DocState::Held));
         if hopeless || waited > chrono::Duration::hours(WAIT_FOR_ORIGINAL_HOURS) {
             let why = format!(

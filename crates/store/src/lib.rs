@@ -161,6 +161,8 @@ pub struct LedgerRow {
     pub target_id: Option<String>,
     pub attempts: i64,
     pub fencing_token: i64,
+    /// When the ledger first took the document in.
+    pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 

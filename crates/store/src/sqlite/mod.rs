@@ -23,7 +23,7 @@ pub struct SqliteStore {
 
 const LEDGER_COLUMNS: &str =
     "id, connection_id, kind, source_id, number, state, reason, document_json, plan_json, \
-     reference, target_id, attempts, fencing_token, updated_at";
+     reference, target_id, attempts, fencing_token, created_at, updated_at";
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date.
@@ -171,6 +171,7 @@ fn ledger_row(row: &SqliteRow) -> Result<LedgerRow> {
         target_id: row.try_get("target_id")?,
         attempts: row.try_get("attempts")?,
         fencing_token: row.try_get("fencing_token")?,
+        created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
         updated_at: parse_ts(&row.try_get::<String, _>("updated_at")?)?,
     })
 }
