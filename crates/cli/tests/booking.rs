@@ -490,14 +490,14 @@ async fn a_rejected_booking_is_held_with_the_targets_words_and_never_retried_bli
     let dir = tempfile::tempdir().unwrap();
     let world = world(dir.path()).await;
     let mut order = order_for("rate@example.nl", dec!(10));
-    // 13% is not a Dutch rate; no VAT code is mapped for it.
+    // 13% is not a Dutch rate: held before any call, with the rates that apply.
     order.lines[0].tax_rate = dec!(13);
     world.shop.create_order(order);
     world.settle().await.unwrap();
     let row = &rows(&world).await[0];
     assert_eq!(row.state, DocState::Held);
     assert!(
-        row.reason.as_deref().unwrap().contains("domestic/13"),
+        row.reason.as_deref().unwrap().contains("13% is not a VAT rate of NL"),
         "{:?}",
         row.reason
     );

@@ -12,6 +12,7 @@ pub mod settings;
 pub mod trigger;
 pub mod vat;
 pub mod vat_number;
+pub mod vat_rates;
 pub mod vies;
 
 use ledgerlink_core::{BookingPlan, Document, DocumentKind, EntryKind};

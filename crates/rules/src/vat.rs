@@ -6,7 +6,7 @@
 use ledgerlink_core::{Country, CustomerKind, Document, Line};
 use rust_decimal::Decimal;
 
-use crate::BookingSettings;
+use crate::{vat_rates, BookingSettings};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Treatment {
@@ -50,8 +50,25 @@ pub fn treatment(
 ) -> Result<Treatment, String> {
     let rate = line.effective_rate().unwrap_or(Decimal::ZERO).normalize();
     let destination = document.destination().country;
+    let applies_in = |country: Country| match vat_rates::rates_on(country, document.date) {
+        Some(rates) if !rate.is_zero() => rates.contains(&rate),
+        // A 0% line, or a country outside the table (a non-EU home): nothing to check.
+        _ => true,
+    };
+    let wrong_rate = |country: Country| {
+        format!(
+            "{rate}% VAT was charged on `{}`, but {rate}% is not a VAT rate of {country} on {} (its rates: {}). Correct the tax rate in the shop, then retry.",
+            line.description,
+            document.date,
+            vat_rates::rates_on(country, document.date).map(vat_rates::describe).unwrap_or_default()
+        )
+    };
     if destination == settings.home_country {
-        return Ok(Treatment::Domestic { rate });
+        return if applies_in(destination) {
+            Ok(Treatment::Domestic { rate })
+        } else {
+            Err(wrong_rate(destination))
+        };
     }
     if !destination.in_eu_vat_area_for_goods() {
         return if rate.is_zero() {
@@ -84,14 +101,27 @@ pub fn treatment(
             )),
         };
     }
-    Ok(if settings.oss_registered {
-        Treatment::Oss {
-            country: destination,
-            rate,
-        }
-    } else {
-        Treatment::Domestic { rate }
-    })
+    let home = settings.home_country;
+    if settings.oss_registered {
+        return if applies_in(destination) {
+            Ok(Treatment::Oss {
+                country: destination,
+                rate,
+            })
+        } else {
+            Err(wrong_rate(destination))
+        };
+    }
+    if applies_in(home) {
+        return Ok(Treatment::Domestic { rate });
+    }
+    if applies_in(destination) {
+        return Err(format!(
+            "{rate}% VAT ({destination}'s rate) was charged on `{}`, but the merchant is not registered for the One-Stop Shop (`oss_registered = false`), so {home} VAT applies to this sale to a consumer in {destination}. Charge {home} VAT in the shop, or register for OSS and set `oss_registered = true`, then retry.",
+            line.description
+        ));
+    }
+    Err(wrong_rate(home))
 }
 
 /// The target's VAT code for a treatment; `Err` is the reason to hold.
@@ -120,6 +150,25 @@ mod tests {
         settings: &BookingSettings,
     ) -> Result<Treatment, String> {
         treatment(document, &document.lines[0], settings)
+    }
+
+    #[test]
+    fn a_rate_the_country_does_not_have_is_held() {
+        let mut order = domestic_order();
+        order.lines[0].tax_rate = Some(dec!(19));
+        let reason = first_line_treatment(&order, &settings()).unwrap_err();
+        assert!(
+            reason.contains("19% is not a VAT rate of NL") && reason.contains("21%, 9%"),
+            "{reason}"
+        );
+        order.billing.country = "DE".parse().unwrap();
+        order.lines[0].tax_rate = Some(dec!(16));
+        let oss = BookingSettings {
+            oss_registered: true,
+            ..settings()
+        };
+        let reason = first_line_treatment(&order, &oss).unwrap_err();
+        assert!(reason.contains("16% is not a VAT rate of DE"), "{reason}");
     }
 
     #[test]
@@ -180,9 +229,12 @@ mod tests {
         order.billing.country = "DE".parse().unwrap();
         order.lines[0].tax_rate = Some(dec!(19));
         let mut settings = settings();
-        assert_eq!(
-            first_line_treatment(&order, &settings).unwrap(),
-            Treatment::Domestic { rate: dec!(19) }
+        // Not registered for OSS: German VAT on a sale to a German consumer is the wrong VAT.
+        let reason = first_line_treatment(&order, &settings).unwrap_err();
+        assert!(
+            reason.contains("not registered for the One-Stop Shop")
+                && reason.contains("NL VAT applies"),
+            "{reason}"
         );
         settings.oss_registered = true;
         let t = first_line_treatment(&order, &settings).unwrap();
