@@ -67,7 +67,7 @@ fn table() -> &'static Rates {
                         (from, all)
                     })
                     .collect();
-                periods.sort_by(|a, b| b.0.cmp(&a.0));
+                periods.sort_by_key(|(from, _)| std::cmp::Reverse(*from));
                 (country, periods)
             })
             .collect()
