@@ -497,7 +497,10 @@ async fn a_rejected_booking_is_held_with_the_targets_words_and_never_retried_bli
     let row = &rows(&world).await[0];
     assert_eq!(row.state, DocState::Held);
     assert!(
-        row.reason.as_deref().unwrap().contains("13% is not a VAT rate of NL"),
+        row.reason
+            .as_deref()
+            .unwrap()
+            .contains("13% is not a VAT rate of NL"),
         "{:?}",
         row.reason
     );
