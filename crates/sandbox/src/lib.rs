@@ -5,6 +5,7 @@
 
 pub mod exact;
 pub mod faults;
+mod php;
 pub mod prestashop;
 pub mod recorder;
 pub mod vies;

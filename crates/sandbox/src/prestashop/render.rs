@@ -38,7 +38,7 @@ enum Json {
 fn write_json(out: &mut String, value: &Json) {
     match value {
         Json::Int(n) => out.push_str(&n.to_string()),
-        Json::Str(s) => write_json_str(out, s),
+        Json::Str(s) => crate::php::write_json_str(out, s),
         Json::List(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
@@ -55,38 +55,13 @@ fn write_json(out: &mut String, value: &Json) {
                 if i > 0 {
                     out.push(',');
                 }
-                write_json_str(out, key);
+                crate::php::write_json_str(out, key);
                 out.push(':');
                 write_json(out, item);
             }
             out.push('}');
         }
     }
-}
-
-/// `json_encode()` without flags: `\/` and `\uXXXX` for everything outside ASCII.
-fn write_json_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '/' => out.push_str("\\/"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7f => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 fn json(value: &Json) -> String {
