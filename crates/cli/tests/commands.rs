@@ -224,7 +224,8 @@ async fn serve_takes_webhooks_and_books() {
     );
     {
         let config = Config::load(&config_path).unwrap();
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database).await.unwrap());
+        let sqlite = SqliteStore::open(&config.database).await.unwrap();
+        let store: Arc<dyn Store> = Arc::new(sqlite.clone());
         let connection = config.connections[0]
             .build(store, Duration::from_secs(5))
             .await
@@ -237,12 +238,16 @@ async fn serve_takes_webhooks_and_books() {
             .connect_with_code(&exact.issue_authorization_code())
             .await
             .unwrap();
+        // `serve` opens the same file next: let go of it first.
+        drop(connection);
+        sqlite.close().await;
     }
 
     let mut child = KillOnDrop(
         std::process::Command::new(env!("CARGO_BIN_EXE_ledgerlink"))
             .args(["serve", "--config", config_path.to_str().unwrap()])
             .stdout(std::process::Stdio::piped())
+            .stderr(std::fs::File::create(dir.path().join("serve.log")).unwrap())
             .spawn()
             .unwrap(),
     );
@@ -253,11 +258,15 @@ async fn serve_takes_webhooks_and_books() {
         stdout.read_line(&mut line).unwrap();
         lines.push(line);
     }
-    let addr = lines[0]
+    let Some(addr) = lines[0]
         .trim()
         .strip_prefix("ledgerlink listens on ")
-        .expect("the first line says where")
-        .to_string();
+        .map(str::to_string)
+    else {
+        let _ = child.0.kill();
+        let stderr = std::fs::read_to_string(dir.path().join("serve.log")).unwrap_or_default();
+        panic!("serve did not start: {lines:?}\n{stderr}");
+    };
     assert!(
         lines[2].contains("/oauth/exact/shop/start?key="),
         "{lines:?}"

@@ -4,7 +4,8 @@
 use std::collections::HashSet;
 
 use chrono::{NaiveDate, Utc};
-use ledgerlink_sources::prestashop::{self, PrestaClient, PAGE_SIZE};
+use ledgerlink_core::ConnectorError;
+use ledgerlink_sources::prestashop::{self, Page, PrestaClient, PAGE_SIZE};
 use serde_json::Value;
 
 use crate::Engine;
@@ -12,6 +13,7 @@ use crate::Engine;
 /// The webservice's shop-local timestamps.
 const PRESTA_DATE: &str = "%Y-%m-%d %H:%M:%S";
 const ORDERS_CURSOR: &str = "orders.date_upd";
+const SLIPS_CURSOR: &str = "order_slip.date_upd";
 
 fn text_id(value: &Value) -> String {
     value
@@ -49,34 +51,87 @@ impl Engine {
     /// Reads by key: after every page the next query starts again at the newest `date_upd`
     /// seen (the filter's lower end is inclusive, so that second is read again, never
     /// skipped); only a page that all changed in one second is paged through by offset.
+    /// Orders, then credit slips: adding a slip does not change its order's `date_upd`, so
+    /// slips have a cursor of their own. Returns how many orders were read.
     pub(crate) async fn sweep_prestashop(
         &self,
         connection_id: &str,
         client: &PrestaClient,
     ) -> anyhow::Result<usize> {
+        let orders = self
+            .sweep_presta(
+                connection_id,
+                ORDERS_CURSOR,
+                "order",
+                async |from: &str, offset| {
+                    client.orders_changed_since(from, offset, PAGE_SIZE).await
+                },
+                async |order: &Value| self.intake_presta_order(connection_id, client, order).await,
+            )
+            .await?;
+        self.sweep_presta(
+            connection_id,
+            SLIPS_CURSOR,
+            "refund",
+            async |from: &str, offset| client.slips_changed_since(from, offset, PAGE_SIZE).await,
+            async |slip: &Value| self.intake_presta_slip(connection_id, client, slip).await,
+        )
+        .await?;
+        Ok(orders)
+    }
+
+    /// A credit slip found on its own: mapped with its order.
+    async fn intake_presta_slip(
+        &self,
+        connection_id: &str,
+        client: &PrestaClient,
+        slip: &Value,
+    ) -> anyhow::Result<()> {
+        let order = slip["id_order"].to_string();
+        let order_id: u64 = order
+            .trim_matches('"')
+            .parse()
+            .map_err(|_| anyhow::anyhow!("credit slip {} names no order", text_id(slip)))?;
+        let bundle = client.bundle(order_id).await?;
+        let mapped = prestashop::map_slip(&bundle, slip).map_err(|e| e.to_string());
+        self.intake(connection_id, mapped, slip, ("refund", &text_id(slip)))
+            .await?;
+        Ok(())
+    }
+
+    /// Reads one resource by key: after every page the next query starts again at the newest
+    /// `date_upd` seen (the filter's lower end is inclusive, so that second is read again,
+    /// never skipped); only a page that all changed in one second is paged through by offset.
+    /// Each pass starts an hour and a bit before the cursor: shop-local time repeats an hour
+    /// when daylight saving ends, and a slow save may commit after a later one.
+    async fn sweep_presta(
+        &self,
+        connection_id: &str,
+        cursor: &str,
+        kind: &str,
+        fetch: impl AsyncFn(&str, u32) -> Result<Page, ConnectorError>,
+        take: impl AsyncFn(&Value) -> anyhow::Result<()>,
+    ) -> anyhow::Result<usize> {
         let stored = self
             .store
-            .cursor(connection_id, ORDERS_CURSOR)
+            .cursor(connection_id, cursor)
             .await?
             .unwrap_or_else(|| super::first_cursor(PRESTA_DATE));
-        // An hour and a bit back: shop-local time repeats an hour when daylight saving ends.
         let mut from = super::with_overlap(&stored, PRESTA_DATE, chrono::Duration::minutes(65))?;
         let mut offset = 0;
         let mut seen = HashSet::new();
         loop {
-            let page = client
-                .orders_changed_since(&from, offset, PAGE_SIZE)
-                .await?;
+            let page = fetch(&from, offset).await?;
             let mut newest: Option<String> = None;
-            for order in &page.items {
-                let changed = order["date_upd"].as_str().map(str::to_string);
-                let taken = match self.intake_presta_order(connection_id, client, order).await {
+            for item in &page.items {
+                let changed = item["date_upd"].as_str().map(str::to_string);
+                let taken = match take(item).await {
                     Err(error) => match super::permanent_failure(&error) {
                         Some(reason) => {
-                            let id = text_id(order);
+                            let id = text_id(item);
                             let why =
-                                Err(format!("PrestaShop order {id} cannot be read: {reason}"));
-                            self.intake(connection_id, why, order, ("order", &id))
+                                Err(format!("PrestaShop {kind} {id} cannot be read: {reason}"));
+                            self.intake(connection_id, why, item, (kind, &id))
                                 .await
                                 .map(|_| ())
                         }
@@ -86,18 +141,18 @@ impl Engine {
                 };
                 if let Err(error) = taken {
                     if let Some(changed) = &changed {
-                        self.advance_presta_cursor(connection_id, &stored, changed)
+                        self.advance_presta_cursor(connection_id, cursor, &stored, changed)
                             .await?;
                     }
                     return Err(
-                        error.context(format!("taking in PrestaShop order {}", text_id(order)))
+                        error.context(format!("taking in PrestaShop {kind} {}", text_id(item)))
                     );
                 }
-                seen.insert(text_id(order));
+                seen.insert(text_id(item));
                 newest = newest.max(changed);
             }
             let Some(newest) = newest else { break };
-            self.advance_presta_cursor(connection_id, &stored, &newest)
+            self.advance_presta_cursor(connection_id, cursor, &stored, &newest)
                 .await?;
             let Some(next_offset) = page.next_offset() else {
                 break;
@@ -112,16 +167,17 @@ impl Engine {
         Ok(seen.len())
     }
 
-    /// The cursor is the `date_upd` of the newest order safely in the ledger; never backwards.
+    /// The cursor is the `date_upd` of the newest item safely in the ledger; never backwards.
     async fn advance_presta_cursor(
         &self,
         connection_id: &str,
+        cursor: &str,
         stored: &str,
         changed: &str,
     ) -> anyhow::Result<()> {
         if changed > stored {
             self.store
-                .set_cursor(connection_id, ORDERS_CURSOR, changed, Utc::now())
+                .set_cursor(connection_id, cursor, changed, Utc::now())
                 .await?;
         }
         Ok(())

@@ -169,6 +169,25 @@ impl PrestaClient {
     }
 
     /// The order's credit slips (`order_slip`), each with its `order_slip_details`.
+    /// Credit slips changed at or after `date_upd` (shop-local), oldest first: adding a slip
+    /// does not change its order's `date_upd`, so refunds need a cursor of their own.
+    pub async fn slips_changed_since(
+        &self,
+        date_upd: &str,
+        offset: u32,
+        count: u32,
+    ) -> Result<Page, ConnectorError> {
+        let from = shop_date(date_upd)?;
+        let query = vec![
+            ("display", "full".to_string()),
+            ("date", "1".into()),
+            ("filter[date_upd]", format!("[{from},{END_OF_TIME}]")),
+            ("sort", "[date_upd_ASC,id_ASC]".into()),
+            ("limit", format!("{offset},{count}")),
+        ];
+        self.page("order_slip", query, offset, count).await
+    }
+
     pub async fn order_slips_for(&self, order_id: u64) -> Result<Vec<Value>, ConnectorError> {
         self.rows_of_order("order_slip", order_id).await
     }
@@ -397,7 +416,8 @@ impl PrestaClient {
         count: u32,
     ) -> Result<Page, ConnectorError> {
         let document = self.get(resource, query, Format::Json).await?;
-        let items = body::list(&document, resource).map_err(|e| unexpected(resource, &e))?;
+        let items =
+            body::list(&document, list_node(resource)).map_err(|e| unexpected(resource, &e))?;
         Ok(Page {
             items,
             offset,

@@ -44,6 +44,12 @@ impl SqliteStore {
         Self::migrate(pool).await
     }
 
+    /// Closes every connection, waiting until they are closed: before another process opens
+    /// the same file, or at shutdown.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     /// A private in-memory database, for tests and `plan`.
     pub async fn in_memory() -> Result<Self> {
         let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
