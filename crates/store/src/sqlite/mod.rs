@@ -44,6 +44,13 @@ impl SqliteStore {
         Self::migrate(pool).await
     }
 
+    /// A write transaction that takes SQLite's write lock at once (`BEGIN IMMEDIATE`): a
+    /// deferred one that reads first and writes later fails with "database is locked" when
+    /// another connection wrote in between, which waiting cannot cure.
+    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
     /// Closes every connection, waiting until they are closed: before another process opens
     /// the same file, or at shutdown.
     pub async fn close(&self) {
@@ -74,7 +81,7 @@ impl SqliteStore {
         now: DateTime<Utc>,
         keep_lease: bool,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let from: Option<String> =
             sqlx::query_scalar("SELECT state FROM documents WHERE id = ? AND fencing_token = ?")
                 .bind(lease.document_id)
@@ -219,7 +226,7 @@ impl Store for SqliteStore {
     }
 
     async fn intake(&self, doc: NewDocument, now: DateTime<Utc>) -> Result<IntakeOutcome> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let existing = sqlx::query(
             "SELECT id, state, attempts, source_modified_at, document_json FROM documents \
              WHERE connection_id = ? AND kind = ? AND source_id = ?",
@@ -351,7 +358,7 @@ impl Store for SqliteStore {
     }
 
     async fn retry_held(&self, document_id: i64, now: DateTime<Utc>) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let updated = sqlx::query(
             "UPDATE documents SET state = 'received', reason = NULL, next_attempt_at = ?, updated_at = ? \
              WHERE id = ? AND state = 'held'",
