@@ -115,6 +115,27 @@ impl Auditor {
         }
     }
 
+    /// Records a GET (reads have no body to send), timed from `started`.
+    pub async fn record_get(
+        &self,
+        url: &str,
+        status: Option<u16>,
+        body: Option<&str>,
+        error: Option<&str>,
+        started: std::time::Instant,
+    ) {
+        self.record(Exchange {
+            method: "GET",
+            url,
+            request_body: None,
+            status,
+            response_body: body,
+            error,
+            duration_ms: started.elapsed().as_millis() as i64,
+        })
+        .await;
+    }
+
     /// Records the exchange. A failure to write the audit log is logged, never fatal: the
     /// booking's own state is in the ledger, which is written separately.
     pub async fn record(&self, exchange: Exchange<'_>) {

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
 use ledgerlink_core::{ConnectorError, ErrorKind};
-use ledgerlink_store::audit::{Auditor, Exchange};
+use ledgerlink_store::audit::Auditor;
 use rust_decimal::Decimal;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -459,7 +459,8 @@ impl PrestaClient {
             Ok(response) => response,
             Err(error) => {
                 let message = format!("could not reach the shop: {error}");
-                self.audit(&full_url, None, None, Some(&message), started)
+                self.auditor
+                    .record_get(&full_url, None, None, Some(&message), started)
                     .await;
                 return Err(ConnectorError::transient(
                     "The shop did not answer; ledgerlink will try again.",
@@ -480,7 +481,8 @@ impl PrestaClient {
                 e.to_string(),
             )
         })?;
-        self.audit(&full_url, Some(status.as_u16()), Some(&text), None, started)
+        self.auditor
+            .record_get(&full_url, Some(status.as_u16()), Some(&text), None, started)
             .await;
         if !status.is_success() {
             return Err(error_for(status, &text, path, retry_after));
@@ -491,27 +493,6 @@ impl PrestaClient {
                 format!("GET {path}: {e}"),
             )
         })
-    }
-
-    async fn audit(
-        &self,
-        url: &str,
-        status: Option<u16>,
-        body: Option<&str>,
-        error: Option<&str>,
-        started: Instant,
-    ) {
-        self.auditor
-            .record(Exchange {
-                method: "GET",
-                url,
-                request_body: None,
-                status,
-                response_body: body,
-                error,
-                duration_ms: started.elapsed().as_millis() as i64,
-            })
-            .await;
     }
 }
 

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use ledgerlink_core::{ConnectorError, ErrorKind};
-use ledgerlink_store::audit::{Auditor, Exchange};
+use ledgerlink_store::audit::Auditor;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -174,7 +174,8 @@ impl WooClient {
             Ok(response) => response,
             Err(error) => {
                 let message = format!("could not reach the shop: {error}");
-                self.audit(&full_url, None, None, Some(&message), started)
+                self.auditor
+                    .record_get(&full_url, None, None, Some(&message), started)
                     .await;
                 return Err(ConnectorError::transient(
                     "The shop did not answer; ledgerlink will try again.",
@@ -190,7 +191,8 @@ impl WooClient {
                 e.to_string(),
             )
         })?;
-        self.audit(&full_url, Some(status.as_u16()), Some(&body), None, started)
+        self.auditor
+            .record_get(&full_url, Some(status.as_u16()), Some(&body), None, started)
             .await;
         if !status.is_success() {
             return Err(error_for(status, &body));
@@ -202,27 +204,6 @@ impl WooClient {
             )
         })?;
         Ok((parsed, headers))
-    }
-
-    async fn audit(
-        &self,
-        url: &str,
-        status: Option<u16>,
-        body: Option<&str>,
-        error: Option<&str>,
-        started: Instant,
-    ) {
-        self.auditor
-            .record(Exchange {
-                method: "GET",
-                url,
-                request_body: None,
-                status,
-                response_body: body,
-                error,
-                duration_ms: started.elapsed().as_millis() as i64,
-            })
-            .await;
     }
 }
 
