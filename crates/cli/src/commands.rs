@@ -84,8 +84,26 @@ async fn engine_from(config_path: &Path) -> anyhow::Result<(Config, Arc<Engine>)
     Ok((config, Arc::new(engine)))
 }
 
-async fn serve(config_path: &Path) -> anyhow::Result<()> {
+/// An engine that will book: its settings' codes checked against the targets first.
+async fn booking_engine_from(config_path: &Path) -> anyhow::Result<(Config, Arc<Engine>)> {
     let (config, engine) = engine_from(config_path).await?;
+    match engine.check_target_codes().await {
+        Ok(warnings) => {
+            for warning in warnings {
+                eprintln!("warning: {warning}");
+            }
+        }
+        Err(problems) => anyhow::bail!(
+            "the settings in {} name codes the books do not have: {}",
+            config_path.display(),
+            problems.join("; ")
+        ),
+    }
+    Ok((config, engine))
+}
+
+async fn serve(config_path: &Path) -> anyhow::Result<()> {
+    let (config, engine) = booking_engine_from(config_path).await?;
     let server = ledgerlink_server::serve(engine.clone(), &config.listen).await?;
     println!("ledgerlink listens on http://{}", server.addr);
     for id in engine.connection_ids() {
@@ -135,7 +153,7 @@ async fn serve(config_path: &Path) -> anyhow::Result<()> {
 }
 
 async fn sync(config_path: &Path, once: bool) -> anyhow::Result<()> {
-    let (config, engine) = engine_from(config_path).await?;
+    let (config, engine) = booking_engine_from(config_path).await?;
     loop {
         for id in engine.connection_ids() {
             match engine.sweep(&id).await {
@@ -168,7 +186,7 @@ async fn backfill(
     if to < from {
         anyhow::bail!("--to ({to}) is before --from ({from})");
     }
-    let (_, engine) = engine_from(config_path).await?;
+    let (_, engine) = booking_engine_from(config_path).await?;
     let until = to.succ_opt().context("--to is too far in the future")?;
     for id in engine
         .connection_ids()
@@ -234,9 +252,18 @@ fn read_booking_settings(path: &Path) -> anyhow::Result<BookingSettings> {
         Some(toml::Value::Table(inner)) => inner.clone(),
         _ => table,
     };
-    booking
+    let settings: BookingSettings = booking
         .try_into()
-        .with_context(|| format!("the booking settings in {} are not valid", path.display()))
+        .with_context(|| format!("the booking settings in {} are not valid", path.display()))?;
+    if let Err(problems) = settings.validate(chrono::Utc::now().date_naive()) {
+        let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        anyhow::bail!(
+            "the booking settings in {} are not valid: {}",
+            path.display(),
+            problems.join("; ")
+        );
+    }
+    Ok(settings)
 }
 
 async fn status(config_path: &Path) -> anyhow::Result<()> {

@@ -544,3 +544,17 @@ fn print_summary(s: &DemoSummary, out: &mut dyn Write) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_demo_settings_pass_the_load_time_checks() {
+        let today = chrono::Utc::now().date_naive();
+        for settings in [demo_settings(), demo_settings_tryton()] {
+            let problems = settings.validate(today).err().unwrap_or_default();
+            assert!(problems.is_empty(), "{problems:?}");
+        }
+    }
+}

@@ -20,6 +20,7 @@ fn settings_file(
     exact: &str,
     woo: &WooConfig,
     app: &ExactConfig,
+    booking_extra: &str,
     extra_vat_codes: &str,
 ) -> std::path::PathBuf {
     let path = dir.join("ledgerlink.toml");
@@ -45,9 +46,14 @@ division = 100001
 client_id = "{client_id}"
 client_secret = "{client_secret}"
 redirect_uri = "{redirect}"
+[connections.booking]
+{booking_extra}
 [connections.booking.vat_codes]
 "domestic/21" = "1"
+"domestic/9" = "2"
 "domestic/0" = "0"
+"reverse_charge" = "4"
+"export" = "3"
 "none" = "0"
 {extra_vat_codes}
 "#,
@@ -115,7 +121,30 @@ async fn sync_status_and_retry_after_fixing_a_mapping() {
         shop.config(),
         exact.config(),
         "",
+        "",
     );
+    let config = config_path.to_str().unwrap();
+
+    // A treatment without a VAT code is named when the settings are loaded; nothing starts.
+    let complete = std::fs::read_to_string(&config_path).unwrap();
+    std::fs::write(
+        &config_path,
+        complete.replace("\"domestic/9\" = \"2\"\n", ""),
+    )
+    .unwrap();
+    let (ok, out) = ledgerlink(&["sync", "--once", "--config", config]);
+    assert!(!ok);
+    assert!(
+        out.contains("`connections.shop.booking.vat_codes.\"domestic/9\"`: no VAT code is mapped"),
+        "{out}"
+    );
+    // A code the books do not have is named before anything is booked, once Exact is
+    // connected.
+    std::fs::write(
+        &config_path,
+        complete.replace("\"domestic/9\" = \"2\"", "\"domestic/9\" = \"Z9\""),
+    )
+    .unwrap();
 
     // Authorise once, as the OAuth callback of `serve` would.
     {
@@ -134,9 +163,25 @@ async fn sync_status_and_retry_after_fixing_a_mapping() {
             .await
             .unwrap();
     }
+    let (ok, out) = tokio::task::spawn_blocking({
+        let config = config.to_string();
+        move || ledgerlink(&["sync", "--once", "--config", &config])
+    })
+    .await
+    .unwrap();
+    assert!(!ok);
+    assert!(
+        out.contains("`connections.shop.booking.vat_codes.\"domestic/9\"`: `Z9` does not exist in the exact books"),
+        "{out}"
+    );
+    std::fs::write(&config_path, &complete).unwrap();
+
     shop.create_order(order("noor@example.nl", dec!(21)));
-    shop.create_order(order("noor@example.nl", dec!(9)));
-    let config = config_path.to_str().unwrap();
+    let mut german = order("lena@example.de", dec!(19));
+    german.billing.country = "DE".into();
+    german.billing.postcode = "10115".into();
+    german.billing.city = "Berlin".into();
+    shop.create_order(german);
 
     let (ok, out) = tokio::task::spawn_blocking({
         let config = config.to_string();
@@ -148,12 +193,12 @@ async fn sync_status_and_retry_after_fixing_a_mapping() {
     assert!(out.contains("shop: 2 changed documents read"), "{out}");
     assert!(out.contains("booked 1") && out.contains("held 1"), "{out}");
     assert!(
-        out.contains("No VAT code is mapped for `domestic/9`"),
+        out.contains("not registered for the One-Stop Shop"),
         "{out}"
     );
     assert_eq!(exact.sales_entries(100001).len(), 1);
 
-    // The bookkeeper maps the rate, then retries the held document by its id.
+    // The merchant registers for OSS and maps its codes, then retries the held document.
     let store = SqliteStore::open(&dir.path().join("ledger.sqlite"))
         .await
         .unwrap();
@@ -166,7 +211,8 @@ async fn sync_status_and_retry_after_fixing_a_mapping() {
         &exact_running.base_url(),
         shop.config(),
         exact.config(),
-        "\"domestic/9\" = \"2\"",
+        "oss_registered = true\noss_countries = [\"DE\"]",
+        "\"oss/DE/19\" = \"ODE\"\n\"oss/DE/7\" = \"RDE\"",
     );
     let (ok, out) = tokio::task::spawn_blocking({
         let config = config.to_string();
@@ -220,6 +266,7 @@ async fn serve_takes_webhooks_and_books() {
         &exact_running.base_url(),
         shop.config(),
         exact.config(),
+        "",
         "",
     );
     {

@@ -70,12 +70,28 @@ pub struct Document {
     pub total_tax: Money,
     /// For a refund: the document it refunds.
     pub refund_of: Option<RefundOf>,
+    /// The shop's own invoice for this order, once it made one (PrestaShop does; WooCommerce
+    /// through an invoicing plugin).
+    #[serde(default)]
+    pub invoice: Option<SourceInvoice>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceInvoice {
+    pub number: String,
+    pub date: NaiveDate,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefundOf {
     pub source_ref: SourceRef,
     pub number: String,
+    /// The refunded order's invoice number, when the shop made one.
+    #[serde(default)]
+    pub invoice_number: Option<String>,
+    /// The refunded sale's booking day: its VAT rates are the credit note's.
+    #[serde(default)]
+    pub date: Option<NaiveDate>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,6 +135,9 @@ pub struct Customer {
     pub vat_number: Option<VatNumber>,
     /// A VAT number the source gave that is not well-formed, kept for the reason text.
     pub invalid_vat_number: Option<String>,
+    /// The shop's customer group (e.g. `wholesale`), for classification rules.
+    #[serde(default)]
+    pub group: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,8 +158,10 @@ pub enum LineKind {
     Product,
     Shipping,
     Fee,
-    /// A discount not already folded into product lines (e.g. a negative fee, a gift card).
+    /// A discount not already folded into product lines (e.g. a negative fee).
     Discount,
+    /// A gift card redeemed on the order: paid with earlier money, not a discount.
+    GiftCard,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -164,6 +185,9 @@ pub struct Line {
     /// The shop's tax class ("standard", "reduced-rate", "zero-rate", …).
     pub tax_class: Option<String>,
     pub category: Option<String>,
+    /// Non-standard fields of the line (meta data), by name: serial numbers, commodity codes.
+    #[serde(default)]
+    pub custom_fields: BTreeMap<String, String>,
 }
 
 impl Line {

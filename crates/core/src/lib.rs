@@ -16,10 +16,11 @@ pub mod vat_number;
 pub use country::Country;
 pub use currency::Currency;
 pub use document::{
-    Address, Customer, CustomerKind, Document, DocumentKind, Line, LineKind, SourceRef,
+    Address, Customer, CustomerKind, Document, DocumentKind, Line, LineKind, SourceInvoice,
+    SourceRef,
 };
 pub use email::Email;
 pub use error::{ConnectorError, ErrorKind};
 pub use money::Money;
-pub use plan::{BookingPlan, EntryKind, PlanCustomer, PlanLine};
+pub use plan::{BookingPlan, EntryKind, ModuleEffect, PlanCustomer, PlanLine, PlanPayment};
 pub use vat_number::VatNumber;

@@ -1,6 +1,8 @@
 //! The booking plan: exactly what will be sent to the target, decided before any call.
 //! `ledgerlink plan` prints it as JSON (docs/plan-format.md); keep that shape stable.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +34,35 @@ pub struct BookingPlan {
     /// Sum of every line's amount plus VAT; equals the source document's total to the cent.
     pub total: Money,
     pub total_vat: Money,
+    /// Document-level extra fields for the target, by name (`payment_reference`, …).
+    #[serde(default)]
+    pub extra: BTreeMap<String, String>,
+    /// Due date or payment registered at once, by payment method.
+    #[serde(default)]
+    pub payment: Option<PlanPayment>,
+    /// Net amount of goods sold to consumers in other EU countries: counts towards the
+    /// EUR 10,000 OSS threshold of the calendar year.
+    #[serde(default)]
+    pub distance_sales: Money,
+    /// What each module did to this document, in the order the rules ran.
+    #[serde(default)]
+    pub modules: Vec<ModuleEffect>,
+}
+
+/// One module's effect on a plan, for the bookkeeper reading the dry run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModuleEffect {
+    pub module: String,
+    pub effect: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanPayment {
+    /// The target's payment condition code, when one is mapped.
+    pub condition: Option<String>,
+    pub due_date: Option<NaiveDate>,
+    /// Paid at checkout: the payment is registered on the booking at once.
+    pub paid: bool,
 }
 
 impl BookingPlan {
@@ -58,6 +89,17 @@ pub struct PlanCustomer {
     pub vies_consultation: Option<String>,
     pub address: Address,
     pub country: Country,
+    /// The delivery address when it differs from the billing address, kept as its own
+    /// address on the relation.
+    #[serde(default)]
+    pub delivery_address: Option<Address>,
+    /// The relation's classification in the target, set by the merchant's rules.
+    #[serde(default)]
+    pub classification: Option<String>,
+    /// A fixed relation that already exists in the target (a collective debtor): found by
+    /// its number, never created or updated.
+    #[serde(default)]
+    pub collective: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,4 +123,7 @@ pub struct PlanLine {
     pub vat_amount: Money,
     /// The VAT treatment that chose the code, for the bookkeeper reading the plan.
     pub vat_treatment: String,
+    /// Line-level extra fields for the target, by name (`serial_number`, `intrastat_…`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, String>,
 }

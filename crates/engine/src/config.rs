@@ -157,7 +157,7 @@ impl Config {
                 path.display()
             );
         }
-        Figment::new()
+        let config: Config = Figment::new()
             .merge(Toml::file(path))
             .merge(Env::prefixed("LEDGERLINK_").only(&OVERRIDABLE))
             .extract()
@@ -167,7 +167,36 @@ impl Config {
                     path.display(),
                     describe(e)
                 )
-            })
+            })?;
+        config.check_booking().map_err(|problems| {
+            anyhow::anyhow!(
+                "the settings in {} are not valid: {problems}",
+                path.display()
+            )
+        })?;
+        Ok(config)
+    }
+
+    /// Misconfigured bookkeeping rules are reported now, naming the setting, rather than as
+    /// held documents (or a target's error) later.
+    pub fn check_booking(&self) -> Result<(), String> {
+        let today = chrono::Utc::now().date_naive();
+        let mut problems = Vec::new();
+        for connection in &self.connections {
+            if let Err(found) = connection.booking.validate(today) {
+                problems.extend(found.iter().map(|p| {
+                    format!(
+                        "`connections.{}.booking.{}`: {}",
+                        connection.id, p.setting, p.problem
+                    )
+                }));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
     }
 
     pub fn http_timeout(&self) -> Duration {
@@ -338,6 +367,27 @@ mod tests {
             "{error}"
         );
         assert!(!error.contains("SUPERSECRET"), "{error}");
+    }
+
+    #[test]
+    fn a_treatment_without_a_vat_code_is_named_when_the_settings_are_loaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        let example = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/ledgerlink.toml"
+        ))
+        .unwrap();
+        let without = example.replace("\"reverse_charge\" = \"4\"\n", "");
+        assert_ne!(without, example);
+        std::fs::write(&path, without).unwrap();
+        let error = Config::load(&path).unwrap_err().to_string();
+        assert!(
+            error.contains(
+                "`connections.my-shop.booking.vat_codes.\"reverse_charge\"`: no VAT code is mapped"
+            ),
+            "{error}"
+        );
     }
 
     #[test]

@@ -116,6 +116,45 @@ impl Engine {
         ids
     }
 
+    /// Checks every account, journal and VAT code the settings name against the target's
+    /// own lists, so that an unknown code is reported at start, naming its setting. `Ok`
+    /// carries warnings for targets that could not be asked (e.g. not connected yet); `Err`
+    /// the problems found.
+    pub async fn check_target_codes(&self) -> Result<Vec<String>, Vec<String>> {
+        let mut warnings = Vec::new();
+        let mut problems = Vec::new();
+        for id in self.connection_ids() {
+            let connection = &self.connections[&id];
+            let settings = &connection.settings;
+            let vat_codes: Vec<(String, String)> = settings
+                .vat_codes
+                .iter()
+                .map(|(key, code)| (format!("vat_codes.\"{key}\""), code.clone()))
+                .collect();
+            match connection
+                .target
+                .unknown_codes(&settings.account_codes(), &settings.journal_codes(), &vat_codes)
+                .await
+            {
+                Ok(unknown) => problems.extend(unknown.into_iter().map(|(setting, code)| {
+                    format!(
+                        "`connections.{id}.booking.{setting}`: `{code}` does not exist in the {} books; correct the setting or create it there",
+                        connection.target.kind().as_str()
+                    )
+                })),
+                Err(error) => warnings.push(format!(
+                    "{id}: the settings' codes could not be checked against the target yet ({}); they are checked before each booking",
+                    error.message_for_user
+                )),
+            }
+        }
+        if problems.is_empty() {
+            Ok(warnings)
+        } else {
+            Err(problems)
+        }
+    }
+
     /// Works until no document is due, or `max_rounds` rounds have passed. Returns the number
     /// of documents worked on.
     pub async fn run_until_idle(&self, max_rounds: usize) -> anyhow::Result<usize> {

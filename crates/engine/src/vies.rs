@@ -1,8 +1,9 @@
-//! Consulting VIES before the rules, for documents that would be booked with reverse charge.
-//! Answers are kept for a day per VAT number; an outage is never an "invalid": the document
-//! waits and is checked again.
+//! What the rules need looked up first. VIES, for documents that would be booked with reverse
+//! charge: answers are kept for a day per VAT number; an outage is never an "invalid": the
+//! document waits and is checked again. And the year's distance sales so far, for the OSS
+//! threshold of a merchant not registered for OSS.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use ledgerlink_core::Document;
 use ledgerlink_lookups::vies::ViesAnswer;
 use ledgerlink_rules::{vies::needs_vies, Checks, ViesVerdict};
@@ -29,12 +30,40 @@ impl Engine {
         &self,
         connection: &Connection,
         document: &Document,
+        document_id: i64,
     ) -> anyhow::Result<Result<Checks, NotChecked>> {
+        let vies = match self.vies_verdict(connection, document).await? {
+            Ok(verdict) => verdict,
+            Err(not_checked) => return Ok(Err(not_checked)),
+        };
+        let settings = &connection.settings;
+        let distance_sales_this_year = if settings.oss_applies()
+            || ledgerlink_rules::vat::distance_sales(document, settings).is_zero()
+        {
+            None
+        } else {
+            Some(
+                self.store
+                    .distance_sales(&connection.id, document.date.year(), document_id)
+                    .await?,
+            )
+        };
+        Ok(Ok(Checks {
+            vies,
+            distance_sales_this_year,
+        }))
+    }
+
+    async fn vies_verdict(
+        &self,
+        connection: &Connection,
+        document: &Document,
+    ) -> anyhow::Result<Result<Option<ViesVerdict>, NotChecked>> {
         let (Some(vies), Some(number)) = (&connection.vies, &document.customer.vat_number) else {
-            return Ok(Ok(Checks::default()));
+            return Ok(Ok(None));
         };
         if !needs_vies(document, &connection.settings) {
-            return Ok(Ok(Checks::default()));
+            return Ok(Ok(None));
         }
         let key = number.to_string();
         let cached = self
@@ -52,9 +81,7 @@ impl Engine {
                 fresh,
                 serde_json::from_value::<ViesVerdict>(cached["verdict"].clone()),
             ) {
-                return Ok(Ok(Checks {
-                    vies: Some(verdict),
-                }));
+                return Ok(Ok(Some(verdict)));
             }
         }
         let answer = match vies
@@ -101,8 +128,6 @@ impl Engine {
         self.store
             .cache_put(&connection.id, "vies", "check", &key, &record, Utc::now())
             .await?;
-        Ok(Ok(Checks {
-            vies: Some(verdict),
-        }))
+        Ok(Ok(Some(verdict)))
     }
 }

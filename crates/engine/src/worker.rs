@@ -136,7 +136,7 @@ impl Engine {
                 .transition(lease, DocState::Held, reason(why), now)
                 .await?);
         };
-        let checks = match self.checks(connection, &document).await? {
+        let checks = match self.checks(connection, &document, row.id).await? {
             Ok(checks) => checks,
             Err(NotChecked::Wait { reason: why, until }) => {
                 let wait = Transition {

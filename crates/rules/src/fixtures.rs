@@ -32,6 +32,7 @@ pub fn line(kind: LineKind, description: &str, net_cents: i64, rate: u32) -> Lin
         tax_rate: Some(Decimal::from(rate)),
         tax_class: None,
         category: None,
+        custom_fields: Default::default(),
     }
 }
 
@@ -107,6 +108,7 @@ fn order_from(lines: Vec<Line>, drift_cents: i64) -> Document {
             phone: None,
             vat_number: None,
             invalid_vat_number: None,
+            group: None,
         },
         billing: address("NL"),
         shipping: None,
@@ -117,5 +119,6 @@ fn order_from(lines: Vec<Line>, drift_cents: i64) -> Document {
         total,
         total_tax,
         refund_of: None,
+        invoice: None,
     }
 }

@@ -5,10 +5,15 @@
 //! exactly what would be booked without touching a network.
 
 pub mod customer;
+pub mod effects;
+pub mod email_check;
+pub mod extra;
 pub mod ledger_map;
+pub mod payment;
 pub mod reconcile;
 pub mod reference;
 pub mod settings;
+pub mod territory;
 pub mod trigger;
 pub mod vat;
 pub mod vat_number;
@@ -17,6 +22,9 @@ pub mod vies;
 
 use ledgerlink_core::{BookingPlan, Document, DocumentKind, EntryKind};
 use serde::Serialize;
+
+use effects::Effects;
+use settings::{BookingMode, ReferenceSource};
 
 pub use settings::BookingSettings;
 pub use vies::{Checks, ViesVerdict};
@@ -60,45 +68,137 @@ fn decide_plan(
     settings: &BookingSettings,
     checks: &Checks,
 ) -> Result<BookingPlan, Decision> {
-    trigger::check(document, settings)?;
-    vies::check(document, settings, checks)?;
-    let mut customer = customer::plan_customer(document, settings)?;
-    if let Some(ViesVerdict::Valid { consultation }) = &checks.vies {
-        customer.vies_consultation.clone_from(consultation);
-    }
-    let lines = ledger_map::plan_lines(document, settings)?;
+    let hold = |reason: String| Decision::Hold { reason };
+    let mut effects = Effects::default();
+    let due = trigger::check(document, settings)?;
+    effects.note("triggers", due);
     let (kind, corrects_reference) = match document.source_ref.kind {
-        DocumentKind::Refund => {
-            let original = document.refund_of.as_ref().ok_or_else(|| Decision::Hold {
-                reason: "This refund does not say which order it refunds, so it cannot be linked to a booking.".into(),
-            })?;
-            (
-                EntryKind::CreditNote,
-                Some(reference::for_number(&original.number, settings)),
-            )
+        DocumentKind::Refund if !settings.credit_notes => {
+            return Err(Decision::Skip {
+                reason: format!(
+                    "Refund {} is not booked: the credit notes module is off for this connection (`credit_notes = false`), so refunds are left to the bookkeeper.",
+                    document.number
+                ),
+            })
         }
-        DocumentKind::Order | DocumentKind::Invoice => (EntryKind::SalesEntry, None),
+        DocumentKind::Refund => {
+            let original = reference::of_refunded(document, settings).map_err(hold)?;
+            effects.note(
+                "credit_notes",
+                format!("credit note linked to the booking {original}, with the same VAT treatment"),
+            );
+            (EntryKind::CreditNote, Some(original))
+        }
+        DocumentKind::Order | DocumentKind::Invoice => {
+            effects.note(
+                "credit_notes",
+                if settings.credit_notes { "refunds of this order become linked credit notes" } else { "off" }.into(),
+            );
+            (EntryKind::SalesEntry, None)
+        }
     };
-    let reference = reference::for_document(document, settings);
-    let description = match kind {
+    let reference = reference::for_document(document, settings).map_err(hold)?;
+    effects.note(
+        "mode",
+        format!(
+            "{} mode; reference `{reference}` from the {}",
+            match settings.mode {
+                BookingMode::Order => "order",
+                BookingMode::Invoice => "invoice",
+            },
+            match settings.reference {
+                ReferenceSource::OrderNumber => "order number",
+                ReferenceSource::InvoiceNumber => "invoice number",
+            }
+        ),
+    );
+    vies::check(document, settings, checks)?;
+    let mut customer = customer::plan_customer(document, settings, &mut effects)?;
+    match &checks.vies {
+        Some(ViesVerdict::Valid { consultation }) => {
+            customer.vies_consultation.clone_from(consultation);
+            effects.note(
+                "vat_number_check",
+                format!(
+                    "VIES confirmed {}{}",
+                    customer
+                        .vat_number
+                        .as_ref()
+                        .map(|v| v.to_string())
+                        .unwrap_or_default(),
+                    consultation
+                        .as_ref()
+                        .map(|c| format!(", consultation {c}"))
+                        .unwrap_or_default()
+                ),
+            );
+        }
+        _ => effects.note(
+            "vat_number_check",
+            match (&customer.vat_number, settings.vies_check) {
+                (None, _) => "no VAT number".into(),
+                (Some(number), true) => format!(
+                    "{number} passed the offline check; VIES is consulted only for reverse charge"
+                ),
+                (Some(number), false) => {
+                    format!("{number} checked offline (format and checksum); VIES is off")
+                }
+            },
+        ),
+    }
+    let destination_vat = vat::destination_vat(document, settings, checks.distance_sales_this_year);
+    let lines = ledger_map::plan_lines(document, settings, &destination_vat, &mut effects)?;
+    let journal = ledger_map::journal(document, settings, &mut effects);
+    let mut extra = extra::document_extras(document, settings, &mut effects).map_err(hold)?;
+    let payment = payment::plan_payment(document, settings, &mut effects);
+    let mut description = match kind {
         EntryKind::SalesEntry => format!("Order {} - {}", document.number, customer.name),
         EntryKind::CreditNote => format!("Refund {} - {}", document.number, customer.name),
     };
+    if let Some(your_reference) = extra.remove("your_reference") {
+        description = format!("{description} - {your_reference}");
+        extra.insert("your_reference".into(), your_reference);
+    }
+    let rounding_before = lines.len();
     let lines = reconcile::reconcile(document, lines, settings)?;
     let total = lines.iter().map(|l| l.amount + l.vat_amount).sum();
     let total_vat = lines.iter().map(|l| l.vat_amount).sum();
+    effects.note(
+        "rounding",
+        if lines.len() > rounding_before {
+            let rounding = lines.last().map(|l| l.amount).unwrap_or_default();
+            format!(
+                "{rounding} booked on {} to match the shop's total of {total}",
+                settings.accounts.rounding
+            )
+        } else {
+            format!("lines rounded per line add up to the shop's total of {total}")
+        },
+    );
+    effects.note(
+        "posting_mode",
+        "one entry per document (summary posting is not available yet)".into(),
+    );
+    let entry_date = match (settings.mode, &document.invoice) {
+        (BookingMode::Invoice, Some(invoice)) => invoice.date,
+        _ => document.date,
+    };
     Ok(BookingPlan {
         reference,
         kind,
         corrects_reference,
-        entry_date: document.date,
+        entry_date,
         currency: document.currency,
-        journal: settings.journal.clone(),
+        journal,
         description,
         customer,
         lines,
         total,
         total_vat,
+        extra,
+        payment,
+        distance_sales: vat::distance_sales(document, settings),
+        modules: effects.into_vec(),
     })
 }
 
@@ -121,6 +221,79 @@ mod tests {
         assert_eq!(plan.reference, "WC-1001");
         assert_eq!(plan.total, Money::new(Decimal::new(4115, 2)));
         assert_eq!(plan.lines_total(), plan.total);
+    }
+
+    #[test]
+    fn the_plan_shows_every_module_on_or_off() {
+        let Decision::Book { plan } = decide(&domestic_order(), &settings()) else {
+            panic!("expected a plan")
+        };
+        let modules: std::collections::BTreeSet<&str> =
+            plan.modules.iter().map(|m| m.module.as_str()).collect();
+        let expected = [
+            "classification",
+            "collective_debtor",
+            "credit_notes",
+            "customers",
+            "email_check",
+            "extra_fields",
+            "ledger_mapping",
+            "mode",
+            "payment_terms",
+            "posting_mode",
+            "rounding",
+            "triggers",
+            "vat_number_check",
+            "vat_treatment",
+        ];
+        assert_eq!(modules.into_iter().collect::<Vec<_>>(), expected);
+        let off = |name: &str| {
+            plan.modules
+                .iter()
+                .any(|m| m.module == name && m.effect == "off")
+        };
+        assert!(off("collective_debtor") && off("email_check") && off("payment_terms"));
+    }
+
+    #[test]
+    fn refunds_are_skipped_when_credit_notes_are_off() {
+        let mut refund = domestic_order();
+        refund.source_ref.kind = DocumentKind::Refund;
+        refund.refund_of = Some(ledgerlink_core::document::RefundOf {
+            source_ref: domestic_order().source_ref,
+            number: "1001".into(),
+            invoice_number: None,
+            date: None,
+        });
+        let settings = BookingSettings {
+            credit_notes: false,
+            ..settings()
+        };
+        let Decision::Skip { reason } = decide(&refund, &settings) else {
+            panic!()
+        };
+        assert!(reason.contains("credit_notes = false"), "{reason}");
+    }
+
+    #[test]
+    fn invoice_numbers_make_the_reference_and_the_date_in_invoice_mode() {
+        let mut order = domestic_order();
+        order.status = "on-hold".into();
+        let invoice_day = order.date.succ_opt().unwrap();
+        order.invoice = Some(ledgerlink_core::SourceInvoice {
+            number: "F2026-0042".into(),
+            date: invoice_day,
+        });
+        let settings = BookingSettings {
+            mode: settings::BookingMode::Invoice,
+            reference: settings::ReferenceSource::InvoiceNumber,
+            ..settings()
+        };
+        let Decision::Book { plan } = decide(&order, &settings) else {
+            panic!("expected a plan")
+        };
+        assert_eq!(plan.reference, "WC-F2026-0042");
+        assert_eq!(plan.entry_date, invoice_day);
     }
 
     proptest! {

@@ -16,22 +16,26 @@ pub fn reconcile(
     settings: &BookingSettings,
 ) -> Result<Vec<PlanLine>, Decision> {
     let planned_vat: Money = lines.iter().map(|l| l.vat_amount).sum();
-    let vat_difference = document.total_tax - planned_vat;
+    let mut vat_difference = document.total_tax - planned_vat;
     if !vat_difference.is_zero() && vat_difference.abs() <= settings.rounding_tolerance {
         let largest = lines
             .iter_mut()
             .filter(|l| !l.vat_amount.is_zero())
             .max_by_key(|l| l.vat_amount.abs());
-        if let Some(line) = largest {
-            line.vat_amount += vat_difference;
+        match largest {
+            Some(line) => line.vat_amount += vat_difference,
+            None => vat_difference = Money::ZERO,
         }
+    } else {
+        vat_difference = Money::ZERO;
     }
     let planned: Money = lines.iter().map(|l| l.amount + l.vat_amount).sum();
     let difference = document.total - planned;
     if difference.is_zero() {
         return Ok(lines);
     }
-    if difference.abs() > settings.rounding_tolerance {
+    // The tolerance covers everything rounded away, VAT and net together.
+    if difference.abs() + vat_difference.abs() > settings.rounding_tolerance {
         return Err(Decision::Hold {
             reason: format!(
                 "Document {} does not add up: its total is {} {} but its lines come to {} {} (a difference of {}, more than the rounding tolerance of {}). Check the order's amounts in the shop, then retry.",
@@ -47,6 +51,7 @@ pub fn reconcile(
         vat_code,
         vat_amount: Money::ZERO,
         vat_treatment: "none".into(),
+        extra: Default::default(),
     });
     Ok(lines)
 }
@@ -54,8 +59,14 @@ pub fn reconcile(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::effects::Effects;
     use crate::fixtures::*;
-    use crate::ledger_map::plan_lines;
+
+    fn plan_lines(document: &Document, settings: &BookingSettings) -> Vec<PlanLine> {
+        let destination = crate::vat::destination_vat(document, settings, None);
+        crate::ledger_map::plan_lines(document, settings, &destination, &mut Effects::default())
+            .unwrap()
+    }
     use rust_decimal::Decimal;
 
     fn cents(c: i64) -> Money {
@@ -67,12 +78,7 @@ mod tests {
         let mut order = domestic_order();
         order.total_tax += cents(1);
         order.total += cents(1);
-        let lines = reconcile(
-            &order,
-            plan_lines(&order, &settings()).unwrap(),
-            &settings(),
-        )
-        .unwrap();
+        let lines = reconcile(&order, plan_lines(&order, &settings()), &settings()).unwrap();
         assert_eq!(lines.len(), 3, "no rounding line");
         assert_eq!(
             lines[0].vat_amount,
@@ -87,12 +93,7 @@ mod tests {
     fn a_net_difference_goes_to_the_rounding_account() {
         let mut order = domestic_order();
         order.total += cents(2);
-        let lines = reconcile(
-            &order,
-            plan_lines(&order, &settings()).unwrap(),
-            &settings(),
-        )
-        .unwrap();
+        let lines = reconcile(&order, plan_lines(&order, &settings()), &settings()).unwrap();
         let rounding = lines.last().unwrap();
         assert_eq!(
             (rounding.account.as_str(), rounding.amount),

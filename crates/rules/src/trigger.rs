@@ -6,7 +6,11 @@
 
 use ledgerlink_core::{Document, DocumentKind};
 
+use crate::settings::BookingMode;
 use crate::{BookingSettings, Decision};
+
+/// The status a deleted order is taken in with.
+pub const DELETED_STATUS: &str = "trash";
 
 /// Source field that lists the flags of the document's status (comma-separated).
 pub const STATE_FLAGS_FIELD: &str = "state_flags";
@@ -32,14 +36,23 @@ fn matches(trigger: &str, document: &Document) -> bool {
     }
 }
 
-pub fn check(document: &Document, settings: &BookingSettings) -> Result<(), Decision> {
-    // Refunds and the source's own invoices are booked when they exist; only orders wait
-    // for a status.
-    if document.source_ref.kind != DocumentKind::Order {
-        return Ok(());
+/// Whether the document is due for booking now; `Ok` says why (for the plan).
+pub fn check(document: &Document, settings: &BookingSettings) -> Result<String, Decision> {
+    // Refunds are booked when they exist; only orders wait for a status or an invoice.
+    if document.source_ref.kind == DocumentKind::Refund {
+        return Ok("a refund is booked when the shop records it".into());
     }
-    if settings.triggers.iter().any(|t| matches(t, document)) {
-        return Ok(());
+    if settings.mode == BookingMode::Invoice {
+        return invoice_mode(document);
+    }
+    if document.source_ref.kind != DocumentKind::Order {
+        return Ok("the shop's own invoice is booked when it is made".into());
+    }
+    if let Some(trigger) = settings.triggers.iter().find(|t| matches(t, document)) {
+        return Ok(format!(
+            "booked at status `{}` (trigger `{trigger}`)",
+            document.status
+        ));
     }
     let status = document.status.as_str();
     if settings.skip_statuses.iter().any(|s| matches(s, document)) {
@@ -64,6 +77,35 @@ pub fn check(document: &Document, settings: &BookingSettings) -> Result<(), Deci
     })
 }
 
+/// Invoice mode: the shop's invoice is leading, whatever the order's status; an order deleted
+/// after its invoice was made leaves a gap in the invoice numbers, which is reported.
+fn invoice_mode(document: &Document) -> Result<String, Decision> {
+    match &document.invoice {
+        Some(invoice) if document.status == DELETED_STATUS => Err(Decision::Skip {
+            reason: format!(
+                "Order {} was deleted in the shop, so its invoice {} is not booked: invoice number {} is a gap in the booked numbering. Tell your bookkeeper, or restore the order in the shop.",
+                document.number, invoice.number, invoice.number
+            ),
+        }),
+        Some(invoice) => Ok(format!(
+            "invoice mode: invoice {} of {} is booked as the shop made it",
+            invoice.number, invoice.date
+        )),
+        None if document.status == DELETED_STATUS => Err(Decision::Skip {
+            reason: format!(
+                "Order {} was deleted in the shop before it was invoiced, so it is not booked.",
+                document.number
+            ),
+        }),
+        None => Err(Decision::NotYet {
+            reason: format!(
+                "Order {} has no invoice yet; in invoice mode it is booked when the shop makes one.",
+                document.number
+            ),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,7 +117,7 @@ mod tests {
         settings.triggers = vec!["in-production".into()];
         let mut order = domestic_order();
         order.status = "in-production".into();
-        assert_eq!(check(&order, &settings), Ok(()));
+        assert!(check(&order, &settings).is_ok());
         order.status = "processing".into();
         assert!(matches!(
             check(&order, &settings),
@@ -106,7 +148,7 @@ mod tests {
         order
             .custom_fields
             .insert(STATE_ID_FIELD.into(), "14".into());
-        assert_eq!(check(&order, &settings), Ok(()));
+        assert!(check(&order, &settings).is_ok());
         order
             .custom_fields
             .insert(STATE_FLAGS_FIELD.into(), "logable".into());
@@ -121,6 +163,33 @@ mod tests {
             check(&order, &settings),
             Err(Decision::Skip { .. })
         ));
+    }
+
+    #[test]
+    fn invoice_mode_books_invoices_whatever_the_status_and_reports_gaps() {
+        let settings = BookingSettings {
+            mode: BookingMode::Invoice,
+            ..settings()
+        };
+        let mut order = domestic_order();
+        order.status = "pending".into();
+        assert!(matches!(
+            check(&order, &settings),
+            Err(Decision::NotYet { .. })
+        ));
+        order.invoice = Some(ledgerlink_core::SourceInvoice {
+            number: "F2026-0042".into(),
+            date: order.date,
+        });
+        assert!(check(&order, &settings).unwrap().contains("F2026-0042"));
+        order.status = DELETED_STATUS.into();
+        let Err(Decision::Skip { reason }) = check(&order, &settings) else {
+            panic!()
+        };
+        assert!(
+            reason.contains("invoice number F2026-0042 is a gap"),
+            "{reason}"
+        );
     }
 
     #[test]

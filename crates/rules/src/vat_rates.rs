@@ -76,12 +76,33 @@ fn table() -> &'static Rates {
 
 /// The rates (in percent) a member state applies on `date`; `None` outside the table.
 pub fn rates_on(country: Country, date: NaiveDate) -> Option<&'static [Decimal]> {
+    if country.code() == "XI" {
+        return Some(northern_ireland());
+    }
     // The table keys Greece by its VAT prefix, EL.
     let periods = table().get(country.vat_prefix())?;
     periods
         .iter()
         .find(|(from, _)| *from <= date)
         .map(|(_, rates)| rates.as_slice())
+}
+
+/// Northern Ireland is in the EU VAT area for goods at the UK's rates (20% and 5% since
+/// 2011), which the EU-27 table does not hold.
+fn northern_ireland() -> &'static [Decimal] {
+    static RATES: OnceLock<[Decimal; 2]> = OnceLock::new();
+    RATES.get_or_init(|| [Decimal::from(5), Decimal::from(20)])
+}
+
+/// Every member state in the table, and Northern Ireland.
+pub fn countries() -> Vec<Country> {
+    let mut countries: Vec<Country> = table()
+        .keys()
+        .filter_map(|prefix| Country::from_vat_prefix(prefix).ok())
+        .chain("XI".parse().ok())
+        .collect();
+    countries.sort();
+    countries
 }
 
 /// The rates as a person reads them: "19%, 7%".

@@ -20,6 +20,8 @@ pub enum ViesVerdict {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Checks {
     pub vies: Option<ViesVerdict>,
+    /// Distance sales booked so far this calendar year, for the OSS threshold.
+    pub distance_sales_this_year: Option<ledgerlink_core::Money>,
 }
 
 /// Whether the document would be booked with reverse charge if its VAT number holds: a
@@ -53,8 +55,14 @@ pub fn check(
                 consultation.as_ref().map(|c| format!(" (consultation {c})")).unwrap_or_default()
             ),
         }),
-        // Valid, or not looked up (a dry run has no network): the offline checks decide.
-        Some(ViesVerdict::Valid { .. }) | None => Ok(()),
+        Some(ViesVerdict::Valid { .. }) => Ok(()),
+        // Not looked up (a dry run has no network): the checksum alone must not leave VAT off.
+        None => Err(Decision::NotYet {
+            reason: format!(
+                "Reverse charge for the VAT number {} waits for VIES to confirm it (`vies_check = true`).",
+                document.customer.vat_number.as_ref().map(ToString::to_string).unwrap_or_default()
+            ),
+        }),
     }
 }
 
@@ -77,6 +85,7 @@ mod tests {
             vies: Some(ViesVerdict::Invalid {
                 consultation: Some("WAPI123".into()),
             }),
+            ..Checks::default()
         };
         let Decision::Hold { reason } = decide_checked(&eu_b2b_order(), &with_vies(), &checks)
         else {
@@ -94,6 +103,7 @@ mod tests {
             vies: Some(ViesVerdict::Valid {
                 consultation: Some("WAPI456".into()),
             }),
+            ..Checks::default()
         };
         let Decision::Book { plan } = decide_checked(&eu_b2b_order(), &with_vies(), &checks) else {
             panic!()

@@ -139,6 +139,17 @@ impl Env {
         request.send().await.unwrap()
     }
 
+    async fn put(&self, path: &str, body: &Value) -> Response {
+        self.http
+            .put(self.url(path))
+            .bearer_auth(&self.token)
+            .header(header::ACCEPT, "application/json")
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     async fn create_account(&self, body: Value) -> Value {
         let response = self.post(&api("crm/Accounts"), &body, true).await;
         assert_eq!(response.status(), StatusCode::CREATED);
@@ -161,6 +172,22 @@ impl Env {
             .await;
         found["d"]["results"][0]["ID"].as_str().unwrap().to_string()
     }
+}
+
+/// The ID of the seeded account classification with `code`.
+async fn classification(env: &Env, code: &str) -> String {
+    let found = env
+        .get_json(&format!(
+            "{}?$filter=Code eq '{code}'&$select=ID",
+            api("crm/AccountClassifications")
+        ))
+        .await;
+    found["d"]["results"][0]["ID"].as_str().unwrap().to_string()
+}
+
+async fn error_of(response: Response) -> (StatusCode, String) {
+    let status = response.status();
+    (status, error_text(&response.json().await.unwrap()))
 }
 
 fn error_text(body: &Value) -> String {
@@ -1085,4 +1112,374 @@ async fn admin_fault_endpoint_arms_faults() {
         StatusCode::INTERNAL_SERVER_ERROR
     );
     assert_eq!(env.get(&api("crm/Accounts")).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn payment_conditions_and_classifications_are_seeded() {
+    let env = env().await;
+    let conditions = env
+        .get_json(&format!(
+            "{}?$orderby=Code&$select=Code,Description,PaymentMethod,PaymentDays",
+            api("cashflow/PaymentConditions")
+        ))
+        .await;
+    let seen: Vec<(&str, &str, &str, i64)> = conditions["d"]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["Code"].as_str().unwrap(),
+                c["Description"].as_str().unwrap(),
+                c["PaymentMethod"].as_str().unwrap(),
+                c["PaymentDays"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("00", "Contant", "K", 0),
+            ("14", "14 dagen", "B", 14),
+            ("30", "30 dagen", "B", 30),
+            ("IN", "Incasso", "I", 14),
+        ]
+    );
+
+    let names = env
+        .get_json(&format!(
+            "{}?$orderby=SequenceNumber",
+            api("crm/AccountClassificationNames")
+        ))
+        .await;
+    let names = names["d"]["results"].as_array().unwrap().clone();
+    let described: Vec<(i64, &str)> = names
+        .iter()
+        .map(|n| {
+            (
+                n["SequenceNumber"].as_i64().unwrap(),
+                n["Description"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(described, [(1, "Klantsoort"), (2, "Regio")]);
+    assert_eq!(
+        names[0]["__metadata"]["type"],
+        "Exact.Web.Api.Models.AccountClassificationName"
+    );
+
+    for (name, expected) in [
+        (&names[0], vec!["B2B", "B2B-EU", "B2C", "GROOTHANDEL"]),
+        (&names[1], vec!["EU", "EXPORT", "NL"]),
+    ] {
+        let under = env
+            .get_json(&format!(
+                "{}?$filter=AccountClassificationName eq guid'{}'&$orderby=Code",
+                api("crm/AccountClassifications"),
+                name["ID"].as_str().unwrap()
+            ))
+            .await;
+        let results = under["d"]["results"].as_array().unwrap();
+        let codes: Vec<&str> = results
+            .iter()
+            .map(|c| c["Code"].as_str().unwrap())
+            .collect();
+        assert_eq!(codes, expected);
+        assert!(results
+            .iter()
+            .all(
+                |c| c["AccountClassificationNameDescription"] == name["Description"]
+                    && c["ID"].is_string()
+            ));
+    }
+
+    // Another division has the same conditions under its own GUIDs.
+    env.sandbox.add_division(200002, "Tweede BV");
+    let ids = |v: &Value| -> HashSet<String> {
+        v["d"]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["ID"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let here = env.get_json(&api("cashflow/PaymentConditions")).await;
+    let there = env
+        .get_json("/api/v1/200002/cashflow/PaymentConditions")
+        .await;
+    assert_eq!(ids(&there).len(), 4);
+    assert!(ids(&here).is_disjoint(&ids(&there)));
+}
+
+#[tokio::test]
+async fn account_classifications_are_checked_and_put_updates() {
+    let env = env().await;
+    let b2b = classification(&env, "B2B").await;
+    let b2c = classification(&env, "B2C").await;
+    let nl = classification(&env, "NL").await;
+
+    let account = env
+        .create_account(json!({
+            "Name": "Groothandel Visser",
+            "Code": "2001",
+            "Classification1": b2b,
+            "Classification2": nl,
+        }))
+        .await;
+    assert_eq!(account["Classification1"], json!(b2b));
+    assert_eq!(account["Classification2"], json!(nl));
+    let id = account["ID"].as_str().unwrap().to_string();
+
+    // A region under Klantsoort, and a GUID that is no classification at all.
+    let (status, message) = error_of(
+        env.post(
+            &api("crm/Accounts"),
+            &json!({ "Name": "Verkeerd", "Classification1": nl }),
+            true,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        message.contains("Classification1") && message.contains("Regio"),
+        "{message}"
+    );
+    let (status, message) = error_of(
+        env.post(
+            &api("crm/Accounts"),
+            &json!({ "Name": "Onbekend", "Classification3": "6c1d2b7a-0f8e-4b1c-9a55-3e2f4d5c6b70" }),
+            true,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        message.contains("Invalid reference: Classification3"),
+        "{message}"
+    );
+    assert_eq!(env.sandbox.accounts(DIVISION).len(), 1);
+
+    // PUT changes what it sends and keeps the rest.
+    let key = format!("{}(guid'{id}')", api("crm/Accounts"));
+    let put = env
+        .put(
+            &key,
+            &json!({ "Name": "Visser Groothandel BV", "Classification1": b2c, "City": "Urk" }),
+        )
+        .await;
+    assert_eq!(put.status(), StatusCode::NO_CONTENT);
+    let updated = env.get_json(&key).await["d"].clone();
+    assert_eq!(updated["Name"], "Visser Groothandel BV");
+    assert_eq!(updated["City"], "Urk");
+    assert_eq!(updated["Classification1"], json!(b2c));
+    assert_eq!(updated["Classification2"], json!(nl));
+    assert_eq!(updated["Code"], json!(format!("{:>18}", "2001")));
+    assert_eq!(updated["ID"], json!(id));
+
+    // Refused updates change nothing.
+    let (status, message) = error_of(env.put(&key, &json!({ "Classification2": b2c })).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(message.contains("Classification2"), "{message}");
+    let (status, message) =
+        error_of(env.put(&key, &json!({ "Name": "X", "Shoesize": 42 })).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(message.contains("does not exist"), "{message}");
+    let (status, _) = error_of(env.put(&key, &json!({ "Name": " " })).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        env.get_json(&key).await["d"]["Name"],
+        "Visser Groothandel BV"
+    );
+
+    let missing = format!(
+        "{}(guid'6c1d2b7a-0f8e-4b1c-9a55-3e2f4d5c6b70')",
+        api("crm/Accounts")
+    );
+    let (status, _) = error_of(env.put(&missing, &json!({ "Name": "Niemand" })).await).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn addresses_are_posted_and_found_by_account() {
+    let env = env().await;
+    let shop = env
+        .create_account(json!({ "Name": "Boekhandel Kok" }))
+        .await;
+    let shop_id = shop["ID"].as_str().unwrap();
+    let other = env.customer().await;
+
+    let response = env
+        .post(
+            &api("crm/Addresses"),
+            &json!({
+                "Account": shop_id,
+                "Type": 4,
+                "AddressLine1": "Hauptstraße 5",
+                "Postcode": "10115",
+                "City": "Berlin",
+                "Country": "de",
+            }),
+            true,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let address = response.json::<Value>().await.unwrap()["d"].clone();
+    assert_eq!(address["AccountName"], "Boekhandel Kok");
+    assert_eq!(address["Country"], "DE");
+    assert_eq!(address["CountryName"], "Duitsland");
+    assert_eq!(
+        address["Main"], true,
+        "first delivery address of the account"
+    );
+    let posted = env
+        .post(
+            &api("crm/Addresses"),
+            &json!({ "Account": other, "Type": 3, "AddressLine1": "Kerkstraat 1", "City": "Gouda", "Country": "NL" }),
+            false,
+        )
+        .await;
+    assert_eq!(posted.status(), StatusCode::NO_CONTENT);
+
+    let found = env
+        .get_json(&format!(
+            "{}?$filter=Account eq guid'{shop_id}'",
+            api("crm/Addresses")
+        ))
+        .await;
+    let results = found["d"]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["AddressLine1"], "Hauptstraße 5");
+    assert_eq!(results[0]["Postcode"], "10115");
+    assert_eq!(results[0]["Type"], 4);
+    assert_eq!(results[0]["ID"], address["ID"]);
+
+    for (body, expected) in [
+        (
+            json!({ "Account": shop_id, "City": "Berlin" }),
+            "Mandatory: Type",
+        ),
+        (json!({ "Account": shop_id, "Type": 5 }), "Invalid: Type 5"),
+        (json!({ "Type": 1 }), "Mandatory: Account"),
+        (
+            json!({ "Account": "6c1d2b7a-0f8e-4b1c-9a55-3e2f4d5c6b70", "Type": 1 }),
+            "Invalid reference: Account",
+        ),
+    ] {
+        let (status, message) = error_of(env.post(&api("crm/Addresses"), &body, true).await).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(message.contains(expected), "{body}: {message}");
+    }
+    assert_eq!(
+        env.get_json(&api("crm/Addresses")).await["d"]["results"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn sales_entry_payment_terms_references_and_line_extras() {
+    let env = env().await;
+    let customer = env.customer().await;
+    let gl = env.gl("8000").await;
+    let entries = api("salesentry/SalesEntries");
+
+    // The condition gives the due date: 2024-05-01 + 30 days.
+    let mut body = entry(&customer, &gl, "WEB-3003");
+    body["PaymentCondition"] = json!("30");
+    body["PaymentReference"] = json!("1000 0000 3003");
+    body["ExternalLinkReference"] = json!("https://shop.example/orders/3003");
+    body["ExternalLinkDescription"] = json!("Bestelling 3003");
+    body["SalesEntryLines"][0]["Notes"] = json!("Cadeauverpakking");
+    body["SalesEntryLines"][0]["SerialNumber"] = json!("SN-0042");
+    body["SalesEntryLines"][0]["From"] = json!("2024-05-01");
+    body["SalesEntryLines"][0]["To"] = json!("2024-07-31T00:00:00");
+    body["SalesEntryLines"][0]["IntraStatCountry"] = json!("DE");
+    body["SalesEntryLines"][0]["IntraStatDeliveryTerm"] = json!("DAP");
+    body["SalesEntryLines"][0]["IntraStatTransactionA"] = json!("1");
+    body["SalesEntryLines"][0]["IntraStatTransactionB"] = json!("1");
+    body["SalesEntryLines"][0]["IntraStatTransportMethod"] = json!("3");
+    body["SalesEntryLines"][0]["StatisticalNetWeight"] = json!(0.4);
+    body["SalesEntryLines"][0]["StatisticalNumber"] = json!("61091000");
+    body["SalesEntryLines"][0]["StatisticalQuantity"] = json!(2);
+    body["SalesEntryLines"][0]["StatisticalValue"] = json!(100.0);
+    let response = env.post(&entries, &body, true).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let d = response.json::<Value>().await.unwrap()["d"].clone();
+    assert_eq!(d["PaymentCondition"], "30");
+    assert_eq!(d["PaymentConditionDescription"], "30 dagen");
+    assert_eq!(d["PaymentConditionPaymentMethod"], "B");
+    assert_eq!(d["DueDate"], "/Date(1717113600000)/", "2024-05-31");
+    assert_eq!(d["PaymentReference"], "1000 0000 3003");
+    assert_eq!(
+        d["ExternalLinkReference"],
+        "https://shop.example/orders/3003"
+    );
+    assert_eq!(d["ExternalLinkDescription"], "Bestelling 3003");
+
+    let lines = env
+        .get_json(&format!(
+            "{}?$filter=EntryID eq guid'{}' and LineNumber eq 1",
+            api("salesentry/SalesEntryLines"),
+            d["EntryID"].as_str().unwrap()
+        ))
+        .await;
+    let line = &lines["d"]["results"][0];
+    for (name, expected) in [
+        ("Notes", json!("Cadeauverpakking")),
+        ("SerialNumber", json!("SN-0042")),
+        ("From", json!("/Date(1714521600000)/")),
+        ("To", json!("/Date(1722384000000)/")),
+        ("IntraStatCountry", json!("DE")),
+        ("IntraStatDeliveryTerm", json!("DAP")),
+        ("IntraStatTransactionA", json!("1")),
+        ("IntraStatTransactionB", json!("1")),
+        ("IntraStatTransportMethod", json!("3")),
+        ("StatisticalNetWeight", json!(0.4)),
+        ("StatisticalNumber", json!("61091000")),
+        ("StatisticalQuantity", json!(2.0)),
+        ("StatisticalValue", json!(100.0)),
+    ] {
+        assert_eq!(line[name], expected, "{name}");
+    }
+
+    // A DueDate sent wins over the condition's.
+    let mut body = entry(&customer, &gl, "WEB-3004");
+    body["PaymentCondition"] = json!("14");
+    body["DueDate"] = json!("2024-06-15T00:00:00");
+    let d = env
+        .post(&entries, &body, true)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["d"]
+        .clone();
+    assert_eq!(d["DueDate"], "/Date(1718409600000)/", "2024-06-15");
+
+    let mut unknown_condition = entry(&customer, &gl, "WEB-3005");
+    unknown_condition["PaymentCondition"] = json!("60");
+    let mut undocumented = entry(&customer, &gl, "WEB-3005");
+    undocumented["SalesEntryLines"][0]["Colour"] = json!("rood");
+    let mut reversed = entry(&customer, &gl, "WEB-3005");
+    reversed["SalesEntryLines"][0]["From"] = json!("2024-07-31");
+    reversed["SalesEntryLines"][0]["To"] = json!("2024-05-01");
+    for (body, expected) in [
+        (
+            unknown_condition,
+            "Invalid reference: PaymentCondition '60'",
+        ),
+        (
+            undocumented,
+            "'Colour' does not exist on type 'Exact.Web.Api.Models.SalesEntryLine'",
+        ),
+        (reversed, "From is after To"),
+    ] {
+        let (status, message) = error_of(env.post(&entries, &body, true).await).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{expected}");
+        assert!(message.contains(expected), "{message}");
+    }
+    assert_eq!(env.sandbox.sales_entries(DIVISION).len(), 2);
 }

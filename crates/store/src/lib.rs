@@ -293,6 +293,15 @@ pub trait Store: Send + Sync + 'static {
     async fn transitions(&self, document_id: i64) -> Result<Vec<TransitionRecord>>;
     /// Number of documents per state for a connection.
     async fn state_counts(&self, connection_id: &str) -> Result<Vec<(DocState, i64)>>;
+
+    /// The distance sales (for the OSS threshold) of the documents sent or being sent to the
+    /// target with an entry date in `year`, other than `except_document`.
+    async fn distance_sales(
+        &self,
+        connection_id: &str,
+        year: i32,
+        except_document: i64,
+    ) -> Result<ledgerlink_core::Money>;
     /// Documents that still need the engine (open states), over all connections.
     async fn open_count(&self) -> Result<i64>;
 

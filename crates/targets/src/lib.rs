@@ -56,6 +56,20 @@ impl Target {
     }
 
     /// Everything before the write: may wait, read and create relations; never the booking.
+    /// Codes the settings name that the target does not have: (setting, code), for accounts,
+    /// journals and VAT codes.
+    pub async fn unknown_codes(
+        &self,
+        accounts: &[(String, String)],
+        journals: &[(String, String)],
+        vat_codes: &[(String, String)],
+    ) -> Result<Vec<(String, String)>, ConnectorError> {
+        match self {
+            Target::Exact(exact) => exact.unknown_codes(accounts, journals, vat_codes).await,
+            Target::Tryton(tryton) => tryton.unknown_codes(accounts, journals, vat_codes).await,
+        }
+    }
+
     pub async fn prepare(&self, plan: &BookingPlan) -> Result<PreparedBooking, ConnectorError> {
         match self {
             Target::Exact(exact) => exact.prepare(plan).await.map(PreparedBooking::Exact),

@@ -281,6 +281,7 @@ fn line(account: &str, description: &str, net: Decimal, vat_code: &str, vat: Dec
         vat_code: vat_code.into(),
         vat_amount: Money::new(vat),
         vat_treatment: "test".into(),
+        extra: Default::default(),
     }
 }
 
@@ -306,6 +307,9 @@ fn private_customer(reference: &str) -> PlanCustomer {
             country: "NL".parse().unwrap(),
         },
         country: "NL".parse().unwrap(),
+        delivery_address: None,
+        classification: None,
+        collective: false,
     }
 }
 
@@ -334,6 +338,9 @@ fn business_customer(reference: &str, vat: &str, country: &str) -> PlanCustomer 
             country: country.parse().unwrap(),
         },
         country: country.parse().unwrap(),
+        delivery_address: None,
+        classification: None,
+        collective: false,
     }
 }
 
@@ -357,6 +364,10 @@ fn plan(
         lines,
         total,
         total_vat,
+        extra: Default::default(),
+        payment: None,
+        distance_sales: Money::ZERO,
+        modules: Vec::new(),
     }
 }
 

@@ -42,6 +42,7 @@ pub fn plan(harness: &dyn TargetHarness, reference: &str, kind: EntryKind) -> Bo
         vat_code: harness.vat_21().to_string(),
         vat_amount: money(sign * cents).percent(Decimal::from(21)).round_cents(),
         vat_treatment: "domestic/21".to_string(),
+        extra: Default::default(),
     };
     let lines = vec![line("Wollen deken", 10000), line("Verzending", 495)];
     let total = lines.iter().map(|l| l.amount + l.vat_amount).sum();
@@ -76,10 +77,17 @@ pub fn plan(harness: &dyn TargetHarness, reference: &str, kind: EntryKind) -> Bo
                 country: "NL".parse().expect("NL"),
             },
             country: "NL".parse().expect("NL"),
+            delivery_address: None,
+            classification: None,
+            collective: false,
         },
         lines,
         total,
         total_vat,
+        extra: Default::default(),
+        payment: None,
+        distance_sales: Money::ZERO,
+        modules: Vec::new(),
     }
 }
 

@@ -573,6 +573,7 @@ fn dispatch(
             let body = parse_body(headers, body)?;
             let row = match resource {
                 Resource::Accounts => division.create_account(&body, &ctx)?,
+                Resource::Addresses => division.create_address(&body, &ctx)?,
                 Resource::Items => division.create_item(&body, &ctx)?,
                 Resource::SalesEntries => {
                     let index = division.create_sales_entry(&body, &ctx)?;
@@ -604,6 +605,12 @@ fn dispatch(
             let body = parse_body(headers, body)?;
             let id = key.as_guid().unwrap_or_default();
             division.update_sales_entry(id, &body, &ctx)?;
+            no_content()
+        }
+        // Accounts take PUT only, the reference's update method (Storable = POST/PUT/DELETE).
+        ("PUT", Target::Key(key)) if resource == Resource::Accounts => {
+            let body = parse_body(headers, body)?;
+            division.update_account(key.as_guid().unwrap_or_default(), &body, &ctx)?;
             no_content()
         }
         ("DELETE", Target::Key(key)) if resource == Resource::SalesEntries => {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::http::StatusCode;
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, Months, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -48,6 +48,26 @@ pub static VAT_CODES: EntitySet = EntitySet {
     key: "ID",
     fields: schema::VAT_CODE,
 };
+pub static PAYMENT_CONDITIONS: EntitySet = EntitySet {
+    type_name: "Exact.Web.Api.Models.PaymentCondition",
+    key: "ID",
+    fields: schema::PAYMENT_CONDITION,
+};
+pub static ACCOUNT_CLASSIFICATION_NAMES: EntitySet = EntitySet {
+    type_name: "Exact.Web.Api.Models.AccountClassificationName",
+    key: "ID",
+    fields: schema::ACCOUNT_CLASSIFICATION_NAME,
+};
+pub static ACCOUNT_CLASSIFICATIONS: EntitySet = EntitySet {
+    type_name: "Exact.Web.Api.Models.AccountClassification",
+    key: "ID",
+    fields: schema::ACCOUNT_CLASSIFICATION,
+};
+pub static ADDRESSES: EntitySet = EntitySet {
+    type_name: "Exact.Web.Api.Models.Address",
+    key: "ID",
+    fields: schema::ADDRESS,
+};
 pub static ME: EntitySet = EntitySet {
     type_name: "Exact.Web.Api.System.Me",
     key: "UserID",
@@ -65,24 +85,40 @@ pub enum Resource {
     Me,
     Divisions,
     Accounts,
+    AccountClassificationNames,
+    AccountClassifications,
+    Addresses,
     Items,
     GlAccounts,
     VatCodes,
     Journals,
     SalesEntries,
     SalesEntryLines,
+    PaymentConditions,
 }
 
 const RESOURCES: &[(Resource, &str, &str)] = &[
     (Resource::Me, "current", "Me"),
     (Resource::Divisions, "system", "Divisions"),
     (Resource::Accounts, "crm", "Accounts"),
+    (
+        Resource::AccountClassificationNames,
+        "crm",
+        "AccountClassificationNames",
+    ),
+    (
+        Resource::AccountClassifications,
+        "crm",
+        "AccountClassifications",
+    ),
+    (Resource::Addresses, "crm", "Addresses"),
     (Resource::Items, "logistics", "Items"),
     (Resource::GlAccounts, "financial", "GLAccounts"),
     (Resource::VatCodes, "vat", "VATCodes"),
     (Resource::Journals, "financial", "Journals"),
     (Resource::SalesEntries, "salesentry", "SalesEntries"),
     (Resource::SalesEntryLines, "salesentry", "SalesEntryLines"),
+    (Resource::PaymentConditions, "cashflow", "PaymentConditions"),
 ];
 
 impl Resource {
@@ -109,12 +145,16 @@ impl Resource {
             Resource::Me => &ME,
             Resource::Divisions => &DIVISIONS,
             Resource::Accounts => &ACCOUNTS,
+            Resource::AccountClassificationNames => &ACCOUNT_CLASSIFICATION_NAMES,
+            Resource::AccountClassifications => &ACCOUNT_CLASSIFICATIONS,
+            Resource::Addresses => &ADDRESSES,
             Resource::Items => &ITEMS,
             Resource::GlAccounts => &GL_ACCOUNTS,
             Resource::VatCodes => &VAT_CODES,
             Resource::Journals => &JOURNALS,
             Resource::SalesEntries => &SALES_ENTRIES,
             Resource::SalesEntryLines => &SALES_ENTRY_LINES,
+            Resource::PaymentConditions => &PAYMENT_CONDITIONS,
         }
     }
 }
@@ -157,6 +197,10 @@ pub struct Division {
     /// The owner account of the division (`DivisionCustomer`).
     pub owner: Uuid,
     pub accounts: Vec<Row>,
+    pub classification_names: Vec<Row>,
+    pub classifications: Vec<Row>,
+    pub addresses: Vec<Row>,
+    pub payment_conditions: Vec<Row>,
     pub items: Vec<Row>,
     pub gl_accounts: Vec<Row>,
     pub vat_codes: Vec<Row>,
@@ -195,6 +239,7 @@ const ENTRY_COMPUTED: &[&str] = &[
     "Modifier",
     "ModifierFullName",
     "PaymentConditionDescription",
+    "PaymentConditionPaymentMethod",
     "Status",
     "StatusDescription",
     "TypeDescription",
@@ -215,6 +260,33 @@ const ENTRY_UPDATABLE: &[&str] = &[
     "ExternalLinkDescription",
 ];
 
+/// Account properties Exact maintains itself: an update leaves them as they are.
+const ACCOUNT_COMPUTED: &[&str] = &[
+    "ID",
+    "CountryName",
+    "Created",
+    "Creator",
+    "CreatorFullName",
+    "Division",
+    "Modified",
+    "Modifier",
+    "ModifierFullName",
+    "Type",
+];
+
+/// Account properties referring to a classification; the N-th takes classifications under the
+/// classification name with `SequenceNumber` N.
+const CLASSIFICATION_FIELDS: [&str; 8] = [
+    "Classification1",
+    "Classification2",
+    "Classification3",
+    "Classification4",
+    "Classification5",
+    "Classification6",
+    "Classification7",
+    "Classification8",
+];
+
 fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, message)
 }
@@ -230,6 +302,59 @@ fn text<'r>(row: &'r Row, name: &str) -> Option<&'r str> {
 
 fn midnight(ms: i64) -> i64 {
     ms - ms.rem_euclid(86_400_000)
+}
+
+/// Checks `Country` (a two-letter code in any case); returns it upper-cased, `None` when empty.
+fn check_country(row: &Row, errors: &mut Vec<String>) -> Option<String> {
+    match text(row, "Country").map(str::trim) {
+        Some(c) if c.len() == 2 && c.chars().all(|ch| ch.is_ascii_alphabetic()) => {
+            Some(c.to_ascii_uppercase())
+        }
+        Some("") | None => None,
+        Some(c) => {
+            errors.push(format!("Invalid reference: Country '{c}'"));
+            None
+        }
+    }
+}
+
+/// Stores a country checked by [`check_country`] with its Dutch `CountryName`.
+fn set_country(row: &mut Row, country: Option<String>) {
+    match country {
+        Some(c) => {
+            row.insert("CountryName", Val::opt_str(seed::country_name(&c)));
+            row.insert("Country", Val::Str(c));
+        }
+        None => {
+            row.insert("Country", Val::Null);
+            row.insert("CountryName", Val::Null);
+        }
+    }
+}
+
+/// Sets `PaymentCondition` and the properties Exact copies from the condition.
+fn set_payment_condition(header: &mut Row, condition: Option<&Row>) {
+    let copy = |name| condition.map_or(Val::Null, |c| get(c, name, Kind::Str));
+    header.insert("PaymentCondition", copy("Code"));
+    header.insert("PaymentConditionDescription", copy("Description"));
+    header.insert("PaymentConditionPaymentMethod", copy("PaymentMethod"));
+}
+
+/// The due date a payment condition gives, as the reference describes it: first
+/// `PaymentEndOfMonths` month endings (17/01 with 2 → 31/03), then `PaymentDays` days
+/// (15 → 15/04).
+fn due_date(entry_date: i64, condition: &Row) -> i64 {
+    let count = |name| condition.get(name).and_then(Val::as_int).unwrap_or(0);
+    let mut date = date_of(entry_date).date_naive();
+    if let Ok(months @ 1..) = u32::try_from(count("PaymentEndOfMonths")) {
+        // The day before the first of the month after the target month.
+        date = date
+            .with_day(1)
+            .and_then(|first| first.checked_add_months(Months::new(months + 1)))
+            .and_then(|next| next.pred_opt())
+            .unwrap_or(date);
+    }
+    date.and_time(NaiveTime::MIN).and_utc().timestamp_millis() + count("PaymentDays") * 86_400_000
 }
 
 fn date_of(ms: i64) -> DateTime<Utc> {
@@ -288,6 +413,27 @@ impl Division {
         rows.iter().find(|r| r.get(key) == Some(&Val::Guid(id)))
     }
 
+    /// The payment condition a `PaymentCondition` value names, `None` when it names none; an
+    /// unknown code is an error.
+    fn check_payment_condition(
+        &self,
+        value: Option<&Val>,
+        errors: &mut Vec<String>,
+    ) -> Option<Row> {
+        let code = value
+            .and_then(Val::as_str)
+            .map(str::trim)
+            .filter(|c| !c.is_empty())?;
+        let found = self
+            .payment_conditions
+            .iter()
+            .find(|r| text(r, "Code").is_some_and(|c| same_text(c, code)));
+        if found.is_none() {
+            errors.push(format!("Invalid reference: PaymentCondition '{code}'"));
+        }
+        found.cloned()
+    }
+
     fn vat_code(&self, code: &str) -> Option<&Row> {
         self.vat_codes
             .iter()
@@ -304,6 +450,10 @@ impl Division {
     pub fn rows(&self, resource: Resource) -> Vec<Row> {
         match resource {
             Resource::Accounts => self.accounts.clone(),
+            Resource::AccountClassificationNames => self.classification_names.clone(),
+            Resource::AccountClassifications => self.classifications.clone(),
+            Resource::Addresses => self.addresses.clone(),
+            Resource::PaymentConditions => self.payment_conditions.clone(),
             Resource::Items => self.items.clone(),
             Resource::GlAccounts => self.gl_accounts.clone(),
             Resource::VatCodes => self.vat_codes.clone(),
@@ -336,17 +486,60 @@ impl Division {
         ctx: &Ctx,
     ) -> Result<Row, ApiError> {
         let mut row = parse_props(&ACCOUNTS, body, &[])?;
+        self.check_account(&mut row, None)?;
+        row.insert("ID", Val::Guid(Uuid::new_v4()));
+        row.insert("Type", Val::str("A"));
+        ctx.stamp_created(&mut row, self.code);
+        self.accounts.push(row.clone());
+        Ok(row)
+    }
+
+    /// PUT crm/Accounts(guid'…'): the properties sent replace the stored ones, then the account
+    /// is validated as a whole, as on creation.
+    pub fn update_account(
+        &mut self,
+        id: Uuid,
+        body: &Map<String, Value>,
+        ctx: &Ctx,
+    ) -> Result<(), ApiError> {
+        let changes = parse_props(&ACCOUNTS, body, &[])?;
+        let index = self
+            .accounts
+            .iter()
+            .position(|r| r.get("ID") == Some(&Val::Guid(id)))
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    format!("Account {id} was not found."),
+                )
+            })?;
+        let mut row = self.accounts[index].clone();
+        for (name, value) in changes {
+            if !ACCOUNT_COMPUTED.contains(&name) {
+                row.insert(name, value);
+            }
+        }
+        self.check_account(&mut row, Some(id))?;
+        ctx.stamp_modified(&mut row);
+        self.accounts[index] = row;
+        Ok(())
+    }
+
+    /// Validates an account as it is to be stored and normalises `Code` (padded) and `Country`
+    /// (with `CountryName`). `id` is the account's own ID when it already exists.
+    fn check_account(&self, row: &mut Row, id: Option<Uuid>) -> Result<(), ApiError> {
         let mut errors = Vec::new();
-        match text(&row, "Name").map(str::trim) {
+        match text(row, "Name").map(str::trim) {
             Some(name) if !name.is_empty() => {}
             _ => errors.push("Mandatory: Name".to_string()),
         }
-        let existing: Vec<String> = self
+        let others: Vec<String> = self
             .accounts
             .iter()
+            .filter(|r| id.is_none_or(|id| r.get("ID") != Some(&Val::Guid(id))))
             .filter_map(|r| text(r, "Code").map(|c| c.trim().to_string()))
             .collect();
-        let code = match text(&row, "Code").map(str::trim).filter(|c| !c.is_empty()) {
+        let code = match text(row, "Code").map(str::trim).filter(|c| !c.is_empty()) {
             Some(code) if code.len() > 18 => {
                 errors.push(format!(
                     "Invalid: Code '{code}' is longer than 18 characters"
@@ -359,13 +552,18 @@ impl Division {
                 ));
                 None
             }
-            Some(code) if existing.iter().any(|c| c == code) => {
+            Some(code) if others.iter().any(|c| c == code) => {
                 errors.push(format!("Duplicate: Code '{code}' already exists"));
                 None
             }
             Some(code) => Some(code.to_string()),
+            // Only a PUT clearing the code gets here for an existing account.
+            None if id.is_some() => {
+                errors.push("Mandatory: Code".to_string());
+                None
+            }
             None => {
-                let next = existing
+                let next = others
                     .iter()
                     .filter_map(|c| c.parse::<u64>().ok())
                     .max()
@@ -374,24 +572,15 @@ impl Division {
                 Some(next.to_string())
             }
         };
-        if let Some(status) = text(&row, "Status") {
+        if let Some(status) = text(row, "Status") {
             if !["A", "S", "P", "C"].contains(&status) {
                 errors.push(format!(
                     "Invalid: Status '{status}' (A = none, S = suspect, P = prospect, C = customer)"
                 ));
             }
         }
-        let country = match text(&row, "Country").map(str::trim) {
-            Some(c) if c.len() == 2 && c.chars().all(|ch| ch.is_ascii_alphabetic()) => {
-                Some(c.to_ascii_uppercase())
-            }
-            Some("") | None => None,
-            Some(c) => {
-                errors.push(format!("Invalid reference: Country '{c}'"));
-                None
-            }
-        };
-        if let Some(email) = text(&row, "Email").filter(|e| !e.is_empty()) {
+        let country = check_country(row, &mut errors);
+        if let Some(email) = text(row, "Email").filter(|e| !e.is_empty()) {
             let valid = email
                 .split_once('@')
                 .is_some_and(|(user, host)| !user.is_empty() && host.contains('.'));
@@ -399,25 +588,120 @@ impl Division {
                 errors.push(format!("Invalid: Email '{email}'"));
             }
         }
+        self.check_classifications(row, &mut errors);
         if !errors.is_empty() {
             return Err(bad_request(errors.join("\r\n")));
         }
         let code = code.expect("a code is assigned when there are no errors");
-        row.insert("ID", Val::Guid(Uuid::new_v4()));
         row.insert("Code", Val::str(format!("{code:>18}")));
-        row.insert("Type", Val::str("A"));
-        match country {
-            Some(c) => {
-                row.insert("CountryName", Val::opt_str(seed::country_name(&c)));
-                row.insert("Country", Val::Str(c));
-            }
-            None => {
-                row.insert("Country", Val::Null);
-                row.insert("CountryName", Val::Null);
+        set_country(row, country);
+        Ok(())
+    }
+
+    /// `ClassificationN` must be the ID of a classification under the classification name with
+    /// sequence number N.
+    fn check_classifications(&self, row: &Row, errors: &mut Vec<String>) {
+        for (number, field) in (1..).zip(CLASSIFICATION_FIELDS) {
+            let Some(id) = row.get(field).and_then(Val::as_guid) else {
+                continue;
+            };
+            let Some(classification) = Self::find(&self.classifications, "ID", id) else {
+                errors.push(format!(
+                    "Invalid reference: {field} {id} is not an account classification"
+                ));
+                continue;
+            };
+            let name = classification
+                .get("AccountClassificationName")
+                .and_then(Val::as_guid)
+                .and_then(|name| Self::find(&self.classification_names, "ID", name));
+            let sequence = name
+                .and_then(|n| n.get("SequenceNumber"))
+                .and_then(Val::as_int);
+            if sequence != Some(number) {
+                errors.push(format!(
+                    "Invalid reference: {field} {id} ('{}') belongs to account classification \
+                     name '{}', not to classification {number}",
+                    text(classification, "Code").unwrap_or_default(),
+                    text(classification, "AccountClassificationNameDescription")
+                        .unwrap_or_default()
+                ));
             }
         }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // crm/Addresses
+    // -----------------------------------------------------------------------------------------
+
+    /// POST crm/Addresses: `Account` and `Type` are mandatory. The first address of a type is
+    /// the account's main one for that type; a later one sent with `Main: true` takes over.
+    pub fn create_address(
+        &mut self,
+        body: &Map<String, Value>,
+        ctx: &Ctx,
+    ) -> Result<Row, ApiError> {
+        let mut row = parse_props(&ADDRESSES, body, &[])?;
+        let mut errors = Vec::new();
+        let account = match row.get("Account").and_then(Val::as_guid) {
+            None => {
+                errors.push("Mandatory: Account".to_string());
+                None
+            }
+            Some(id) => match Self::find(&self.accounts, "ID", id) {
+                None => {
+                    errors.push(format!("Invalid reference: Account {id}"));
+                    None
+                }
+                Some(account) => Some(account.clone()),
+            },
+        };
+        let address_type = match row.get("Type") {
+            None | Some(Val::Null) => {
+                errors.push("Mandatory: Type".to_string());
+                None
+            }
+            Some(Val::Int(t @ 1..=4)) => Some(*t),
+            Some(other) => {
+                errors.push(format!(
+                    "Invalid: Type {} (1 = visit, 2 = postal, 3 = invoice, 4 = delivery)",
+                    other.to_json()
+                ));
+                None
+            }
+        };
+        // The sandbox holds no contacts or warehouses, so any reference to one dangles.
+        for field in ["Contact", "Warehouse"] {
+            if let Some(id) = row.get(field).and_then(Val::as_guid) {
+                errors.push(format!("Invalid reference: {field} {id}"));
+            }
+        }
+        let country = check_country(&row, &mut errors);
+        if !errors.is_empty() {
+            return Err(bad_request(errors.join("\r\n")));
+        }
+        let account = account.expect("validated");
+        let address_type = address_type.expect("validated");
+        let account_id = account["ID"].clone();
+        let same_kind = |r: &Row| {
+            r.get("Account") == Some(&account_id) && r.get("Type") == Some(&Val::Int(address_type))
+        };
+        let main = match row.get("Main") {
+            Some(Val::Bool(main)) => *main,
+            _ => !self.addresses.iter().any(same_kind),
+        };
+        if main {
+            for other in self.addresses.iter_mut().filter(|r| same_kind(r)) {
+                other.insert("Main", Val::Bool(false));
+            }
+        }
+        row.insert("ID", Val::Guid(Uuid::new_v4()));
+        row.insert("Main", Val::Bool(main));
+        row.insert("AccountName", get(&account, "Name", Kind::Str));
+        row.insert("AccountIsSupplier", get(&account, "IsSupplier", Kind::Bool));
+        set_country(&mut row, country);
         ctx.stamp_created(&mut row, self.code);
-        self.accounts.push(row.clone());
+        self.addresses.push(row.clone());
         Ok(row)
     }
 
@@ -504,8 +788,22 @@ impl Division {
                  SalesEntryLine object.",
             ));
         };
-        let props = parse_props(&SALES_ENTRY_LINES, map, &[])?;
+        let mut props = parse_props(&SALES_ENTRY_LINES, map, &[])?;
         let start = errors.len();
+        // `From`/`To` bound the accrual period in days, like `EntryDate`.
+        for name in ["From", "To"] {
+            if let Some(ms) = props.get(name).and_then(Val::as_date) {
+                props.insert(name, Val::Date(midnight(ms)));
+            }
+        }
+        if let (Some(from), Some(to)) = (
+            props.get("From").and_then(Val::as_date),
+            props.get("To").and_then(Val::as_date),
+        ) {
+            if from > to {
+                errors.push(format!("Invalid: From is after To (line {number})"));
+            }
+        }
         let gl = match props.get("GLAccount").and_then(Val::as_guid) {
             None => {
                 errors.push(format!("Mandatory: GLAccount (line {number})"));
@@ -673,6 +971,8 @@ impl Division {
                 }
             },
         };
+        let payment_condition =
+            self.check_payment_condition(header.get("PaymentCondition"), &mut errors);
         let entry_type = match header.get("Type") {
             None | Some(Val::Null) => 20,
             Some(Val::Int(t @ (20 | 21))) => *t,
@@ -778,11 +1078,17 @@ impl Division {
             get(&journal, "Description", Kind::Str),
         );
         header.insert("EntryDate", Val::Date(entry_date));
-        let due_date = header
-            .get("DueDate")
-            .and_then(Val::as_date)
-            .map_or(entry_date, midnight);
+        // A DueDate sent wins over the one the payment condition gives.
+        let due_date = header.get("DueDate").and_then(Val::as_date).map_or_else(
+            || {
+                payment_condition
+                    .as_ref()
+                    .map_or(entry_date, |c| due_date(entry_date, c))
+            },
+            midnight,
+        );
         header.insert("DueDate", Val::Date(due_date));
+        set_payment_condition(&mut header, payment_condition.as_ref());
         header.insert("EntryNumber", Val::Int(entry_number));
         header.insert("InvoiceNumber", Val::Int(entry_number));
         for (name, derived) in [
@@ -928,8 +1234,10 @@ impl Division {
                  update operations: change lines through salesentry/SalesEntryLines.",
             ));
         }
-        let entry = self.live_entry_mut(id)?;
         let mut errors = Vec::new();
+        let payment_condition =
+            self.check_payment_condition(changes.get("PaymentCondition"), &mut errors);
+        let entry = self.live_entry_mut(id)?;
         for (name, value) in &changes {
             let current = entry.header.get(name).cloned().unwrap_or(Val::Null);
             if ENTRY_UPDATABLE.contains(name) || ENTRY_COMPUTED.contains(name) {
@@ -969,6 +1277,10 @@ impl Division {
                         .insert("ReportingPeriod", Val::Int(i64::from(date.month())));
                     continue;
                 }
+                ("PaymentCondition", _) => {
+                    set_payment_condition(&mut entry.header, payment_condition.as_ref());
+                    continue;
+                }
                 _ => {}
             }
             entry.header.insert(name, value);
@@ -984,5 +1296,26 @@ impl Division {
         entry.deleted = true;
         entry.record.modified_after_creation = true;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(date: &str) -> i64 {
+        odata::parse_request_date(date).expect("a valid date")
+    }
+
+    #[test]
+    fn due_date_follows_the_reference_example() {
+        // "invoice date = 17/01 PaymentEndOfMonths = 2 => 31/03 PaymentDays = 15 => 15/04"
+        let mut condition = Row::new();
+        condition.insert("PaymentEndOfMonths", Val::Int(2));
+        assert_eq!(due_date(ms("2024-01-17"), &condition), ms("2024-03-31"));
+        condition.insert("PaymentDays", Val::Int(15));
+        assert_eq!(due_date(ms("2024-01-17"), &condition), ms("2024-04-15"));
+        condition.insert("PaymentEndOfMonths", Val::Int(0));
+        assert_eq!(due_date(ms("2024-01-17"), &condition), ms("2024-02-01"));
     }
 }

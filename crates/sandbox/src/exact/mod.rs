@@ -3,11 +3,15 @@
 //!
 //! Served:
 //! - OAuth 2.0 code flow: `GET/POST /api/oauth2/auth`, `POST /api/oauth2/token` (see [`oauth`]).
-//! - `GET /api/v1/current/Me`, and per division `system/Divisions`, `crm/Accounts` (GET, POST),
-//!   `logistics/Items` (GET, POST), `financial/GLAccounts`, `financial/Journals`, `vat/VATCodes`
-//!   (GET), `salesentry/SalesEntries` (GET, POST with inline lines, PUT/PATCH/MERGE/DELETE by
-//!   key), `salesentry/SalesEntryLines` (GET) — with the OData options of [`odata`], the limits
-//!   of [`rate_limit`] and the checks of [`api`].
+//! - `GET /api/v1/current/Me`, and per division `system/Divisions`, `crm/Accounts` (GET, POST,
+//!   PUT by key; `ClassificationN` must be a classification under the name with
+//!   `SequenceNumber` N), `crm/AccountClassificationNames`, `crm/AccountClassifications` (GET),
+//!   `crm/Addresses` (GET, POST), `logistics/Items` (GET, POST), `financial/GLAccounts`,
+//!   `financial/Journals`, `vat/VATCodes`, `cashflow/PaymentConditions` (GET),
+//!   `salesentry/SalesEntries` (GET, POST with inline lines, PUT/PATCH/MERGE/DELETE by key;
+//!   `PaymentCondition` must be an existing code and gives the default `DueDate`),
+//!   `salesentry/SalesEntryLines` (GET) — with the OData options of [`odata`], the limits of
+//!   [`rate_limit`] and the checks of [`api`].
 //! - Admin endpoints without auth under `/__sandbox/`: `GET requests`, `POST faults`
 //!   (an `ArmedFault`), `GET divisions/{d}/sales-entries`, `POST authorize` (→ `{"code": …}`).
 //!
@@ -15,7 +19,8 @@
 //! `Prefer: return=representation` answers 204 with a `Location` (the reference says the
 //! header is what gets the created entity back); a request without `Accept: application/json`
 //! gets 406 (Exact would answer Atom/XML, which this sandbox does not speak); a division the user
-//! cannot reach is 403; the error-rate block answers 429.
+//! cannot reach is 403; the error-rate block answers 429; an account PUT replaces only the
+//! properties sent (the rest stay) and answers 204.
 
 mod api;
 mod entities;

@@ -1,7 +1,8 @@
 //! Master data every division starts with: a Dutch chart of accounts (RGS-style codes), VAT
-//! codes including One-Stop-Shop codes for the other 26 EU member states, journals and a few
-//! items. VAT percentages are fractions (0.21), as Exact's VATCodes return them; VAT codes are
-//! right-padded to three characters, as in many real divisions.
+//! codes including One-Stop-Shop codes for the other 26 EU member states, journals, a few
+//! items, payment conditions and account classifications. VAT percentages are fractions (0.21),
+//! as Exact's VATCodes return them; VAT codes are right-padded to three characters, as in many
+//! real divisions.
 
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -274,9 +275,9 @@ fn vat_seeds() -> Vec<VatSeed> {
     }
     // Merchants add OSS codes for the reduced rates they sell at; the demo shop sells food
     // and books at these.
-    for &(country, name, rate) in OSS_REDUCED {
+    for &(letter, country, name, rate) in OSS_REDUCED {
         seeds.push(VatSeed {
-            code: format!("R{country}"),
+            code: format!("{letter}{country}"),
             description: format!("OSS {name} verlaagd {rate}%"),
             percentage: percent(rate),
             calc_type: "E",
@@ -291,11 +292,14 @@ fn vat_seeds() -> Vec<VatSeed> {
     seeds
 }
 
-/// Reduced OSS rates seeded besides the standard ones: (country, name, rate %).
-const OSS_REDUCED: &[(&str, &str, &str)] = &[
-    ("BE", "België", "6"),
-    ("DE", "Duitsland", "7"),
-    ("FR", "Frankrijk", "5.5"),
+/// Reduced OSS rates seeded besides the standard ones: (code letter, country, name, rate %).
+const OSS_REDUCED: &[(&str, &str, &str, &str)] = &[
+    ("R", "BE", "België", "6"),
+    ("S", "BE", "België", "12"),
+    ("R", "DE", "Duitsland", "7"),
+    ("R", "FR", "Frankrijk", "5.5"),
+    ("S", "FR", "Frankrijk", "10"),
+    ("T", "FR", "Frankrijk", "2.1"),
 ];
 
 fn vat_rows(ctx: &Ctx, division: i32, gl: &[Row]) -> Vec<Row> {
@@ -430,12 +434,89 @@ fn item_rows(ctx: &Ctx, division: i32, gl: &[Row], vat: &[Row]) -> Vec<Row> {
         .collect()
 }
 
+/// (code, description, payment method, payment days): conditions Dutch divisions commonly have.
+const PAYMENT_CONDITIONS: &[(&str, &str, &str, i64)] = &[
+    ("00", "Contant", "K", 0),
+    ("14", "14 dagen", "B", 14),
+    ("30", "30 dagen", "B", 30),
+    ("IN", "Incasso", "I", 14),
+];
+
+fn payment_condition_rows(ctx: &Ctx, division: i32) -> Vec<Row> {
+    PAYMENT_CONDITIONS
+        .iter()
+        .map(|&(code, description, method, days)| {
+            let mut row = audited(ctx, division);
+            row.insert("ID", Val::Guid(Uuid::new_v4()));
+            row.insert("Code", Val::str(code));
+            row.insert("Description", Val::str(description));
+            row.insert("PaymentMethod", Val::str(method));
+            row.insert("PaymentDays", Val::Int(days));
+            row.insert("PaymentEndOfMonths", Val::Int(0));
+            row.insert("DiscountPaymentDays", Val::Int(0));
+            row.insert("DiscountPercentage", Val::Num(Decimal::ZERO));
+            row
+        })
+        .collect()
+}
+
+/// An account classification name (sequence number, description) with its classifications
+/// (code, description); the name with sequence number N serves accounts' `ClassificationN`.
+type ClassificationSeed = (i64, &'static str, &'static [(&'static str, &'static str)]);
+
+const CLASSIFICATIONS: &[ClassificationSeed] = &[
+    (
+        1,
+        "Klantsoort",
+        &[
+            ("B2C", "Particulier"),
+            ("B2B", "Zakelijk"),
+            ("B2B-EU", "Zakelijk EU"),
+            ("GROOTHANDEL", "Groothandel"),
+        ],
+    ),
+    (
+        2,
+        "Regio",
+        &[
+            ("NL", "Nederland"),
+            ("EU", "Europese Unie"),
+            ("EXPORT", "Buiten de EU"),
+        ],
+    ),
+];
+
+/// The classification names and the classifications under them.
+fn classification_rows(ctx: &Ctx, division: i32) -> (Vec<Row>, Vec<Row>) {
+    let mut names = Vec::new();
+    let mut classifications = Vec::new();
+    for &(sequence, name, codes) in CLASSIFICATIONS {
+        let name_id = Uuid::new_v4();
+        let mut row = audited(ctx, division);
+        row.insert("ID", Val::Guid(name_id));
+        row.insert("SequenceNumber", Val::Int(sequence));
+        row.insert("Description", Val::str(name));
+        names.push(row);
+        for &(code, description) in codes {
+            let mut row = audited(ctx, division);
+            row.insert("ID", Val::Guid(Uuid::new_v4()));
+            row.insert("Code", Val::str(code));
+            row.insert("Description", Val::str(description));
+            row.insert("AccountClassificationName", Val::Guid(name_id));
+            row.insert("AccountClassificationNameDescription", Val::str(name));
+            classifications.push(row);
+        }
+    }
+    (names, classifications)
+}
+
 /// A new division with the standard master data (fresh GUIDs, as every real division has its own).
 pub fn division(code: i32, name: &str, ctx: &Ctx) -> Division {
     let gl_accounts = gl_rows(ctx, code);
     let vat_codes = vat_rows(ctx, code, &gl_accounts);
     let journals = journal_rows(ctx, code, &gl_accounts);
     let items = item_rows(ctx, code, &gl_accounts, &vat_codes);
+    let (classification_names, classifications) = classification_rows(ctx, code);
     Division {
         code,
         name: name.to_string(),
@@ -443,6 +524,10 @@ pub fn division(code: i32, name: &str, ctx: &Ctx) -> Division {
         created_ms: ctx.now,
         owner: Uuid::new_v4(),
         accounts: Vec::new(),
+        classification_names,
+        classifications,
+        addresses: Vec::new(),
+        payment_conditions: payment_condition_rows(ctx, code),
         items,
         gl_accounts,
         vat_codes,

@@ -22,7 +22,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use ledgerlink_core::document::{PaymentMethod, RefundOf};
 use ledgerlink_core::{
     Address, Country, Currency, Customer, CustomerKind, Document, DocumentKind, Email, Line,
-    LineKind, Money, SourceRef, VatNumber,
+    LineKind, Money, SourceInvoice, SourceRef, VatNumber,
 };
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -173,6 +173,7 @@ fn line(kind: LineKind, description: String, quantity: Decimal, amount: Pair) ->
         tax_rate: None,
         tax_class: None,
         category: None,
+        custom_fields: BTreeMap::new(),
     }
 }
 
@@ -310,11 +311,25 @@ fn product_line(
         stated_rate
     };
     let group = row.id("id_tax_rules_group")?;
+    // The product codes and weight of the row, for extra fields (Intrastat, serials).
+    let custom_fields = [
+        "product_reference",
+        "product_supplier_reference",
+        "product_ean13",
+        "product_isbn",
+        "product_upc",
+        "product_mpn",
+        "product_weight",
+    ]
+    .into_iter()
+    .filter_map(|name| row.optional(name).map(|value| (name.to_string(), value)))
+    .collect();
     Ok(Line {
         source_line_id: Some(row.id("id")?.to_string()),
         sku: row.optional("product_reference"),
         tax_rate,
         tax_class: (group != 0).then(|| group.to_string()),
+        custom_fields,
         ..line(
             LineKind::Product,
             row.optional("product_name")
@@ -384,6 +399,12 @@ fn customer(what: &str, bundle: &OrderBundle) -> Result<Customer, MappingError> 
             .or_else(|| invoice.optional("phone_mobile")),
         invalid_vat_number: if vat_number.is_none() { raw_vat } else { None },
         vat_number,
+        // The customer's default group by id (PrestaShop's 1 visitor, 2 guest, 3 customer,
+        // and the shop's own), for classification rules.
+        group: account
+            .as_ref()
+            .and_then(|c| c.optional("id_default_group"))
+            .filter(|g| g != "0"),
     })
 }
 
@@ -503,12 +524,15 @@ pub fn map_order(bundle: &OrderBundle) -> Result<Document, MappingError> {
     if let Some(reference) = order.optional("reference") {
         custom_fields.insert("reference".to_string(), reference);
     }
-    if order.id("invoice_number")? != 0 {
-        custom_fields.insert("invoice_number".to_string(), order.text("invoice_number"));
-        if let Some(day) = local_day(&order.text("invoice_date")) {
-            custom_fields.insert("invoice_date".to_string(), day.to_string());
-        }
-    }
+    // PrestaShop numbers its invoices itself, with the shop's prefix (e.g. `#IN`) outside the
+    // webservice: the number alone is the invoice number.
+    let invoice = match order.id("invoice_number")? {
+        0 => None,
+        number => Some(SourceInvoice {
+            number: number.to_string(),
+            date: local_day(&order.text("invoice_date")).unwrap_or(created_at.date_naive()),
+        }),
+    };
     if let Some(rate) = order
         .decimal("conversion_rate")?
         .filter(|r| *r != Decimal::ONE)
@@ -556,6 +580,7 @@ pub fn map_order(bundle: &OrderBundle) -> Result<Document, MappingError> {
         total: stated_total.gross,
         total_tax: stated_total.vat(),
         refund_of: None,
+        invoice,
     })
 }
 
@@ -722,7 +747,10 @@ pub fn map_slip(bundle: &OrderBundle, slip_value: &Value) -> Result<Document, Ma
         refund_of: Some(RefundOf {
             source_ref: order.source_ref.clone(),
             number: order.number.clone(),
+            invoice_number: order.invoice.as_ref().map(|i| i.number.clone()),
+            date: Some(order.date),
         }),
+        invoice: None,
         lines,
         total,
         total_tax,

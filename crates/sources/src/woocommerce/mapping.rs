@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use ledgerlink_core::document::{PaymentMethod, RefundOf};
 use ledgerlink_core::{
     Address, Country, Currency, Customer, CustomerKind, Document, DocumentKind, Email, Line,
-    LineKind, Money, SourceRef, VatNumber,
+    LineKind, Money, SourceInvoice, SourceRef, VatNumber,
 };
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -292,6 +292,7 @@ fn map_line(
             }
         }),
         category: None,
+        custom_fields: public_meta(&line.meta_data),
     })
 }
 
@@ -301,7 +302,51 @@ fn kind_name(kind: LineKind) -> &'static str {
         LineKind::Shipping => "Shipping",
         LineKind::Fee => "Fee",
         LineKind::Discount => "Discount",
+        LineKind::GiftCard => "Gift card",
     }
+}
+
+fn is_gift_card(name: &str) -> bool {
+    let name = name.to_lowercase();
+    [
+        "gift card",
+        "giftcard",
+        "gift voucher",
+        "cadeaukaart",
+        "cadeaubon",
+        "gavekort",
+    ]
+    .iter()
+    .any(|word| name.contains(word))
+}
+
+/// Meta data a person entered or a plugin shows (keys without a leading `_`), by key.
+fn public_meta(meta: &[WooMeta]) -> BTreeMap<String, String> {
+    meta.iter()
+        .filter(|m| !m.key.starts_with('_'))
+        .filter_map(|m| Some((m.key.clone(), m.value.as_str()?.to_string())))
+        .collect()
+}
+
+/// The invoice number and date the widely used "PDF Invoices & Packing Slips" plugin keeps
+/// on the order.
+fn plugin_invoice(meta: &[WooMeta]) -> Option<SourceInvoice> {
+    let number = meta_string(meta, &["_wcpdf_invoice_number"])?;
+    // The formatted date is the shop's own day; the timestamp is UTC, a fallback.
+    let date = meta_string(meta, &["_wcpdf_invoice_date_formatted"])
+        .and_then(|text| local_day(Some(&text)))
+        .or_else(|| {
+            meta.iter()
+                .find(|m| m.key == "_wcpdf_invoice_date")
+                .and_then(|m| match &m.value {
+                    Value::Number(n) => n.as_i64(),
+                    Value::String(s) => s.trim().parse().ok(),
+                    _ => None,
+                })
+                .and_then(|seconds| DateTime::from_timestamp(seconds, 0))
+                .map(|at| at.date_naive())
+        })?;
+    Some(SourceInvoice { number, date })
 }
 
 fn parse_order(value: &Value) -> Result<WooOrder, MappingError> {
@@ -329,11 +374,14 @@ pub fn map_order(value: &Value) -> Result<Document, MappingError> {
     }
     for line in &order.fee_lines {
         let mapped = map_line(what, LineKind::Fee, line, &rates)?;
-        // A negative fee is how many shops give a discount.
-        let kind = if mapped.total.is_negative() {
-            LineKind::Discount
-        } else {
+        // A negative fee is how many shops give a discount, and how gift-card plugins take
+        // a card's value off the order.
+        let kind = if !mapped.total.is_negative() {
             LineKind::Fee
+        } else if is_gift_card(&mapped.description) {
+            LineKind::GiftCard
+        } else {
+            LineKind::Discount
         };
         lines.push(Line { kind, ..mapped });
     }
@@ -346,12 +394,7 @@ pub fn map_order(value: &Value) -> Result<Document, MappingError> {
     };
     let created_at = gmt(what, order.date_created_gmt.as_deref())?
         .ok_or_else(|| error(what, "it has no date_created_gmt"))?;
-    let mut custom_fields: BTreeMap<String, String> = order
-        .meta_data
-        .iter()
-        .filter(|m| !m.key.starts_with('_'))
-        .filter_map(|m| Some((m.key.clone(), m.value.as_str()?.to_string())))
-        .collect();
+    let mut custom_fields = public_meta(&order.meta_data);
     if let Some(note) = non_empty(&order.customer_note) {
         custom_fields.insert("customer_note".into(), note);
     }
@@ -385,6 +428,7 @@ pub fn map_order(value: &Value) -> Result<Document, MappingError> {
         total: money(what, &order.total)?,
         total_tax: money(what, &order.total_tax)?,
         refund_of: None,
+        invoice: plugin_invoice(&order.meta_data),
     })
 }
 
@@ -415,6 +459,8 @@ fn customer(order: &WooOrder) -> Customer {
         phone: order.billing.phone.as_deref().and_then(non_empty),
         invalid_vat_number: if vat_number.is_none() { raw_vat } else { None },
         vat_number,
+        // WooCommerce orders carry no customer group.
+        group: None,
     }
 }
 
@@ -473,7 +519,10 @@ pub fn map_refund(order_value: &Value, refund_value: &Value) -> Result<Document,
         refund_of: Some(RefundOf {
             source_ref: order.source_ref.clone(),
             number: order.number.clone(),
+            invoice_number: order.invoice.as_ref().map(|i| i.number.clone()),
+            date: Some(order.date),
         }),
+        invoice: None,
         lines,
         total: -amount,
         total_tax,
@@ -528,6 +577,7 @@ fn split_over_rates(order: &Document, gross: Money, reason: &str) -> Vec<Line> {
                 tax_rate: Some(rate),
                 tax_class: None,
                 category: None,
+                custom_fields: BTreeMap::new(),
             }
         })
         .collect()

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use ledgerlink_core::Money;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
@@ -455,6 +456,34 @@ impl Store for SqliteStore {
         rows.iter()
             .map(|r| Ok((r.try_get::<String, _>("state")?.parse()?, r.try_get("n")?)))
             .collect()
+    }
+
+    async fn distance_sales(
+        &self,
+        connection_id: &str,
+        year: i32,
+        except_document: i64,
+    ) -> Result<Money> {
+        // Sales only: a threshold once passed stays passed whatever is refunded later.
+        let amounts: Vec<String> = sqlx::query_scalar(
+            "SELECT json_extract(plan_json, '$.distance_sales') FROM documents
+             WHERE connection_id = ? AND id != ? AND kind != 'refund'
+               AND state IN ('posting', 'uncertain', 'booked')
+               AND substr(json_extract(plan_json, '$.entry_date'), 1, 4) = ?
+               AND json_extract(plan_json, '$.distance_sales') NOT IN ('0', '0.00')",
+        )
+        .bind(connection_id)
+        .bind(except_document)
+        .bind(format!("{year:04}"))
+        .fetch_all(&self.pool)
+        .await?;
+        amounts
+            .iter()
+            .map(|a| {
+                Money::from_str(a)
+                    .map_err(|e| StoreError::Corrupt(format!("distance sales `{a}`: {e}")))
+            })
+            .sum()
     }
 
     async fn open_count(&self) -> Result<i64> {

@@ -156,6 +156,18 @@ impl ExactHttp {
         Ok(created.get("d").cloned().unwrap_or(created))
     }
 
+    /// Updates a record's fields (master data only: a booked entry is never changed).
+    pub(crate) async fn put(
+        &self,
+        division: i32,
+        entity: &str,
+        id: &str,
+        body: &Value,
+    ) -> Result<(), ConnectorError> {
+        let url = format!("{}/api/v1/{division}/{entity}(guid'{id}')", self.base_url);
+        self.send(Method::PUT, &url, Some(body)).await.map(drop)
+    }
+
     async fn wait_for_budget(&self) -> Result<(), ConnectorError> {
         let blocked = self.budget().and_then(|b| b.blocked_until(Utc::now()));
         if let Some(until) = blocked {

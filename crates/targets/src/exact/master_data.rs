@@ -33,6 +33,18 @@ const LISTS: [(&str, &str); 4] = [
     ("logistics/Items", "ID,Code,Description"),
 ];
 
+/// Lists read only by connections whose settings use them (payment terms, classification).
+const LISTS_ON_USE: [(&str, &str); 2] = [
+    (
+        "cashflow/PaymentConditions",
+        "ID,Code,Description,PaymentMethod",
+    ),
+    (
+        "crm/AccountClassifications",
+        "ID,Code,Description,AccountClassificationName",
+    ),
+];
+
 fn store_error(error: ledgerlink_store::StoreError) -> ConnectorError {
     ConnectorError::transient("The ledger database is unavailable.", error.to_string())
 }
@@ -115,6 +127,7 @@ impl MasterData {
         }
         let select = LISTS
             .iter()
+            .chain(&LISTS_ON_USE)
             .find(|(e, _)| *e == entity)
             .map(|(_, s)| *s)
             .unwrap_or("ID,Code");
@@ -173,23 +186,150 @@ impl MasterData {
         Ok(journal["Code"].as_str().unwrap_or(code).trim().to_string())
     }
 
-    pub(crate) async fn cached_account(&self, key: &str) -> Result<Option<String>, ConnectorError> {
+    /// The payment condition's code as Exact writes it.
+    pub(crate) async fn payment_condition(
+        &self,
+        http: &ExactHttp,
+        code: &str,
+    ) -> Result<String, ConnectorError> {
+        let condition = self
+            .lookup(http, "cashflow/PaymentConditions", code)
+            .await?
+            .ok_or_else(|| {
+                ConnectorError::config(format!(
+                    "Payment condition `{code}` does not exist in Exact Online division {}. Set `condition` under [booking.payment_terms] to an existing code, then retry.",
+                    self.division
+                ))
+            })?;
+        Ok(condition["Code"]
+            .as_str()
+            .unwrap_or(code)
+            .trim()
+            .to_string())
+    }
+
+    /// The `Classification<n>` field and the classification's id for a classification code:
+    /// Exact keeps up to eight classifications per relation, one per classification name.
+    pub(crate) async fn classification(
+        &self,
+        http: &ExactHttp,
+        code: &str,
+    ) -> Result<(String, String), ConnectorError> {
+        let unknown = || {
+            ConnectorError::config(format!(
+                "Classification `{code}` does not exist in Exact Online division {}. Create it in Exact (CRM > Classifications) or change [[booking.classifications]], then retry.",
+                self.division
+            ))
+        };
+        let classification = self
+            .lookup(http, "crm/AccountClassifications", code)
+            .await?
+            .ok_or_else(unknown)?;
+        let name = classification["AccountClassificationName"]
+            .as_str()
+            .ok_or_else(unknown)?;
+        let names = match self
+            .store
+            .cache_get(
+                &self.connection_id,
+                &self.scope,
+                "crm/AccountClassificationNames",
+                "all",
+            )
+            .await
+            .map_err(store_error)?
+        {
+            Some(names) => names,
+            None => {
+                let names = Value::Array(
+                    http.get_all(
+                        self.division,
+                        "crm/AccountClassificationNames",
+                        "",
+                        "ID,SequenceNumber",
+                    )
+                    .await?,
+                );
+                self.store
+                    .cache_put(
+                        &self.connection_id,
+                        &self.scope,
+                        "crm/AccountClassificationNames",
+                        "all",
+                        &names,
+                        Utc::now(),
+                    )
+                    .await
+                    .map_err(store_error)?;
+                names
+            }
+        };
+        let sequence = names
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|n| n["ID"].as_str() == Some(name))
+            .and_then(|n| n["SequenceNumber"].as_i64())
+            .filter(|n| (1..=8).contains(n))
+            .ok_or_else(unknown)?;
+        Ok((format!("Classification{sequence}"), id_of(&classification)?))
+    }
+
+    /// Every code the settings name that the division does not have, with its setting.
+    pub(crate) async fn unknown_codes(
+        &self,
+        http: &ExactHttp,
+        accounts: &[(String, String)],
+        journals: &[(String, String)],
+        vat_codes: &[(String, String)],
+    ) -> Result<Vec<(String, String)>, ConnectorError> {
+        self.ensure_loaded(http).await?;
+        let mut unknown = Vec::new();
+        for (entity, codes) in [
+            ("financial/GLAccounts", accounts),
+            ("financial/Journals", journals),
+            ("vat/VATCodes", vat_codes),
+        ] {
+            for (setting, code) in codes {
+                if self.lookup(http, entity, code).await?.is_none() {
+                    unknown.push((setting.clone(), code.clone()));
+                }
+            }
+        }
+        Ok(unknown)
+    }
+
+    /// A relation found before: its id and the fingerprint of the shop's data it was last
+    /// created or updated with.
+    pub(crate) async fn cached_account(
+        &self,
+        key: &str,
+    ) -> Result<Option<(String, Option<String>)>, ConnectorError> {
         let found = self
             .store
             .cache_get(&self.connection_id, &self.scope, "crm/Accounts", key)
             .await
             .map_err(store_error)?;
-        Ok(found.and_then(|v| v["ID"].as_str().map(str::to_string)))
+        Ok(found.and_then(|v| {
+            let id = v["ID"].as_str()?.to_string();
+            let fingerprint = v["fingerprint"].as_str().filter(|f| !f.is_empty());
+            Some((id, fingerprint.map(str::to_string)))
+        }))
     }
 
-    pub(crate) async fn cache_account(&self, key: &str, id: &str) -> Result<(), ConnectorError> {
+    pub(crate) async fn cache_account(
+        &self,
+        key: &str,
+        id: &str,
+        fingerprint: &str,
+    ) -> Result<(), ConnectorError> {
         self.store
             .cache_put(
                 &self.connection_id,
                 &self.scope,
                 "crm/Accounts",
                 key,
-                &json!({ "ID": id }),
+                &json!({ "ID": id, "fingerprint": fingerprint }),
                 Utc::now(),
             )
             .await

@@ -10,7 +10,7 @@ mod oauth;
 use std::sync::Arc;
 
 use ledgerlink_core::plan::CustomerMatch;
-use ledgerlink_core::{BookingPlan, ConnectorError, EntryKind, ErrorKind, Money};
+use ledgerlink_core::{BookingPlan, ConnectorError, EntryKind, ErrorKind, Money, PlanCustomer};
 use ledgerlink_store::audit::Auditor;
 use ledgerlink_store::Store;
 use serde::Deserialize;
@@ -130,13 +130,15 @@ impl ExactTarget {
         for line in &plan.lines {
             let gl_account = self.master.gl_account_id(&self.http, &line.account).await?;
             let vat_code = self.master.vat_code(&self.http, &line.vat_code).await?;
-            lines.push(json!({
+            let mut body = json!({
                 "GLAccount": gl_account,
                 "Description": truncate(&line.description, 60),
                 "AmountFC": amount_json(line.amount),
                 "VATCode": vat_code,
                 "VATAmountFC": amount_json(line.vat_amount),
-            }));
+            });
+            line_extras(&mut body, &line.extra);
+            lines.push(body);
         }
         let customer = self.customer_id(plan).await?;
         let description = match (plan.kind, &plan.corrects_reference) {
@@ -145,18 +147,54 @@ impl ExactTarget {
             }
             _ => plan.description.clone(),
         };
-        Ok(PreparedEntry {
-            body: json!({
-                "Journal": journal,
-                "Customer": customer,
-                "Type": entry_type(plan.kind),
-                "EntryDate": format!("{}T00:00:00", plan.entry_date),
-                "Currency": plan.currency.code(),
-                "YourRef": plan.reference,
-                "Description": truncate(&description, 60),
-                "SalesEntryLines": lines,
-            }),
-        })
+        let mut body = json!({
+            "Journal": journal,
+            "Customer": customer,
+            "Type": entry_type(plan.kind),
+            "EntryDate": format!("{}T00:00:00", plan.entry_date),
+            "Currency": plan.currency.code(),
+            "YourRef": plan.reference,
+            "Description": truncate(&description, 60),
+            "SalesEntryLines": lines,
+        });
+        // YourRef carries our reference (the key every retry searches by); a merchant's own
+        // "your reference" is in the description.
+        for (extra, field) in [
+            ("payment_reference", "PaymentReference"),
+            ("external_link_url", "ExternalLinkReference"),
+            ("external_link_description", "ExternalLinkDescription"),
+        ] {
+            if let Some(value) = plan.extra.get(extra) {
+                body[field] = json!(value);
+            }
+        }
+        if let Some(payment) = &plan.payment {
+            if payment.paid && payment.condition.is_none() {
+                return Err(ConnectorError::config(
+                    "Exact Online registers a payment at once through a payment condition of payment method Cash (e.g. `00`): set `condition` for this payment method under [booking.payment_terms], then retry.",
+                ));
+            }
+            if let Some(condition) = &payment.condition {
+                body["PaymentCondition"] =
+                    json!(self.master.payment_condition(&self.http, condition).await?);
+            }
+            if let Some(due) = payment.due_date {
+                body["DueDate"] = json!(format!("{due}T00:00:00"));
+            }
+        }
+        Ok(PreparedEntry { body })
+    }
+
+    /// Codes the settings name that this division does not have: (setting, code).
+    pub async fn unknown_codes(
+        &self,
+        accounts: &[(String, String)],
+        journals: &[(String, String)],
+        vat_codes: &[(String, String)],
+    ) -> Result<Vec<(String, String)>, ConnectorError> {
+        self.master
+            .unknown_codes(&self.http, accounts, journals, vat_codes)
+            .await
     }
 
     /// The one call that writes the booking.
@@ -174,7 +212,9 @@ impl ExactTarget {
         }
     }
 
-    /// The relation to book on: from the cache, else found in Exact, else created.
+    /// The relation to book on: from the cache, else found in Exact, else created. A relation
+    /// ledgerlink created is kept up to date: when the shop's data changed since, its master
+    /// data is updated (one PUT); a relation found in Exact is left as the bookkeeper keeps it.
     async fn customer_id(&self, plan: &BookingPlan) -> Result<String, ConnectorError> {
         let customer = &plan.customer;
         let cache_key = format!(
@@ -182,7 +222,17 @@ impl ExactTarget {
             customer.match_on,
             customer.match_value.to_lowercase()
         );
-        if let Some(id) = self.master.cached_account(&cache_key).await? {
+        let fields = account_fields(customer);
+        let fingerprint = fingerprint(&fields);
+        if let Some((id, known)) = self.master.cached_account(&cache_key).await? {
+            if !customer.collective && known.as_ref().is_some_and(|k| *k != fingerprint) {
+                self.http
+                    .put(self.division, "crm/Accounts", &id, &fields)
+                    .await?;
+                self.master
+                    .cache_account(&cache_key, &id, &fingerprint)
+                    .await?;
+            }
             return Ok(id);
         }
         let filter = match customer.match_on {
@@ -199,49 +249,101 @@ impl ExactTarget {
             .http
             .get_all(self.division, "crm/Accounts", &filter, "ID,Code,Name")
             .await?;
-        let id = match found.first().and_then(|a| a["ID"].as_str()) {
-            Some(id) => id.to_string(),
-            None => {
-                let mut account = json!({
-                    "Name": truncate(&customer.name, 50),
-                    "Status": "C",
-                    "IsSales": true,
-                    "Country": customer.country.code(),
-                    "AddressLine1": truncate(&customer.address.line1, 100),
-                    "Postcode": customer.address.postcode,
-                    "City": truncate(&customer.address.city, 50),
-                });
-                if let Some(email) = &customer.email {
-                    account["Email"] = json!(email.as_str());
-                }
-                if let Some(phone) = &customer.phone {
-                    account["Phone"] = json!(truncate(phone, 30));
-                }
-                if let Some(vat) = &customer.vat_number {
-                    account["VATNumber"] = json!(vat.to_string());
-                }
-                if customer.match_on == CustomerMatch::CustomerNumber {
-                    account["Code"] = json!(format!("{:>18}", customer.match_value));
-                }
-                let created = self
-                    .http
-                    .post(self.division, "crm/Accounts", &account)
-                    .await?;
-                created["ID"]
-                    .as_str()
-                    .ok_or_else(|| {
-                        ConnectorError::new(
-                            ErrorKind::Uncertain,
-                            "Exact created the customer but did not return its id.",
-                            created.to_string(),
-                        )
-                    })?
-                    .to_string()
+        let (id, created_here) = match found.first().and_then(|a| a["ID"].as_str()) {
+            Some(id) => (id.to_string(), false),
+            None if customer.collective => {
+                return Err(ConnectorError::config(format!(
+                    "The collective relation `{}` does not exist in Exact Online division {}. Create it in Exact or correct `collective_debtor` under [booking.customers.private], then retry.",
+                    customer.match_value, self.division
+                )))
             }
+            None => (self.create_account(customer, fields).await?, true),
         };
-        self.master.cache_account(&cache_key, &id).await?;
+        // A relation found in Exact gets no fingerprint: it is never updated from the shop.
+        let stored = if created_here {
+            fingerprint.as_str()
+        } else {
+            ""
+        };
+        self.master.cache_account(&cache_key, &id, stored).await?;
         Ok(id)
     }
+
+    async fn create_account(
+        &self,
+        customer: &PlanCustomer,
+        mut account: Value,
+    ) -> Result<String, ConnectorError> {
+        account["Status"] = json!("C");
+        account["IsSales"] = json!(true);
+        if customer.match_on == CustomerMatch::CustomerNumber {
+            account["Code"] = json!(format!("{:>18}", customer.match_value));
+        }
+        if let Some(code) = &customer.classification {
+            let (field, id) = self.master.classification(&self.http, code).await?;
+            account[field] = json!(id);
+        }
+        let created = self
+            .http
+            .post(self.division, "crm/Accounts", &account)
+            .await?;
+        let id = created["ID"]
+            .as_str()
+            .ok_or_else(|| {
+                ConnectorError::new(
+                    ErrorKind::Uncertain,
+                    "Exact created the customer but did not return its id.",
+                    created.to_string(),
+                )
+            })?
+            .to_string();
+        if let Some(delivery) = &customer.delivery_address {
+            self.http
+                .post(
+                    self.division,
+                    "crm/Addresses",
+                    &json!({
+                        "Account": id,
+                        "Type": DELIVERY_ADDRESS_TYPE,
+                        "AddressLine1": truncate(&delivery.line1, 100),
+                        "AddressLine2": delivery.line2.as_deref().map(|l| truncate(l, 100)),
+                        "Postcode": delivery.postcode,
+                        "City": truncate(&delivery.city, 50),
+                        "Country": delivery.country.code(),
+                    }),
+                )
+                .await?;
+        }
+        Ok(id)
+    }
+}
+
+/// The relation's fields that come from the shop, as Exact names them.
+fn account_fields(customer: &PlanCustomer) -> Value {
+    let mut account = json!({
+        "Name": truncate(&customer.name, 50),
+        "Country": customer.country.code(),
+        "AddressLine1": truncate(&customer.address.line1, 100),
+        "Postcode": customer.address.postcode,
+        "City": truncate(&customer.address.city, 50),
+    });
+    if let Some(email) = &customer.email {
+        account["Email"] = json!(email.as_str());
+    }
+    if let Some(phone) = &customer.phone {
+        account["Phone"] = json!(truncate(phone, 30));
+    }
+    if let Some(vat) = &customer.vat_number {
+        account["VATNumber"] = json!(vat.to_string());
+    }
+    account
+}
+
+/// A short digest of the shop's data for a relation, to see that it changed.
+fn fingerprint(fields: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(fields.to_string().as_bytes());
+    digest[..12].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn entry_type(kind: EntryKind) -> i32 {
@@ -282,6 +384,51 @@ fn booking_ref(entry: &Value) -> Result<BookingRef, ConnectorError> {
 #[derive(Clone, Debug)]
 pub struct PreparedEntry {
     body: Value,
+}
+
+/// `crm/Addresses` type of a delivery address.
+const DELIVERY_ADDRESS_TYPE: i32 = 4;
+
+/// Line-level extra fields in Exact's names. A tracking number goes into the notes: Exact's
+/// `TrackingNumber` refers to its own tracking-number records, not to free text.
+fn line_extras(body: &mut Value, extra: &std::collections::BTreeMap<String, String>) {
+    let text_fields = [
+        ("serial_number", "SerialNumber"),
+        ("intrastat_country", "IntraStatCountry"),
+        ("intrastat_commodity_code", "StatisticalNumber"),
+        ("intrastat_transaction_a", "IntraStatTransactionA"),
+        ("intrastat_transaction_b", "IntraStatTransactionB"),
+        ("intrastat_transport_mode", "IntraStatTransportMethod"),
+        ("intrastat_delivery_terms", "IntraStatDeliveryTerm"),
+    ];
+    for (extra_name, field) in text_fields {
+        if let Some(value) = extra.get(extra_name) {
+            body[field] = json!(value);
+        }
+    }
+    for (extra_name, field) in [
+        ("intrastat_statistical_value", "StatisticalValue"),
+        ("intrastat_statistical_quantity", "StatisticalQuantity"),
+        ("intrastat_net_weight", "StatisticalNetWeight"),
+    ] {
+        if let Some(value) = extra.get(extra_name) {
+            if let Ok(number) = serde_json::from_str::<Value>(value) {
+                body[field] = number;
+            }
+        }
+    }
+    for (extra_name, field) in [("period_from", "From"), ("period_to", "To")] {
+        if let Some(date) = extra.get(extra_name) {
+            body[field] = json!(format!("{date}T00:00:00"));
+        }
+    }
+    let notes: Vec<String> = [("notes", ""), ("tracking_number", "Tracking number: ")]
+        .iter()
+        .filter_map(|(name, label)| extra.get(*name).map(|v| format!("{label}{v}")))
+        .collect();
+    if !notes.is_empty() {
+        body["Notes"] = json!(notes.join("\n"));
+    }
 }
 
 /// Exact keeps `YourRef` up to this length; a longer reference could never be found again.

@@ -77,6 +77,7 @@ struct PreparedLine {
     description: String,
     net: Money,
     vat: Money,
+    extra: BTreeMap<String, String>,
 }
 
 /// What is read of an invoice to recognise and report it.
@@ -153,6 +154,7 @@ impl TrytonTarget {
                 description: line.description.clone(),
                 net: line.amount,
                 vat: line.vat_amount,
+                extra: line.extra.clone(),
             })
             .collect();
         let (description, originals) = match (plan.kind, &plan.corrects_reference) {
@@ -176,6 +178,9 @@ impl TrytonTarget {
                 if let Some(origin) = origin_for(&originals, line) {
                     values["origin"] = json!(format!("account.invoice.line,{origin}"));
                 }
+                if let Some(note) = extra_text(&line.extra) {
+                    values["note"] = json!(note);
+                }
                 values
             })
             .collect();
@@ -193,8 +198,28 @@ impl TrytonTarget {
             "description": description,
             "lines": [["create", line_values]],
         });
-        if let Some(term) = customer.payment_term.or(books.default_payment_term) {
+        let chosen_term = match plan.payment.as_ref().and_then(|p| p.condition.as_deref()) {
+            Some(name) => Some(self.payment_term(name).await?),
+            None => None,
+        };
+        if let Some(term) = chosen_term
+            .or(customer.payment_term)
+            .or(books.default_payment_term)
+        {
             values["payment_term"] = json!(term);
+        }
+        if let Some(payment) = &plan.payment {
+            if payment.paid {
+                return Err(ConnectorError::config(
+                    "Registering a payment at once is not supported for Tryton: Tryton pays an invoice through its own payment wizard. Remove `paid = true` under [booking.payment_terms] and let the bank statement settle it, then retry.",
+                ));
+            }
+            if let Some(due) = payment.due_date {
+                values["payment_term_date"] = json!(wire::date(due));
+            }
+        }
+        if let Some(comment) = extra_text(&plan.extra) {
+            values["comment"] = json!(comment);
         }
         Ok(PreparedInvoice {
             reference: plan.reference.clone(),
@@ -205,6 +230,52 @@ impl TrytonTarget {
             total: plan.total,
             total_vat: plan.total_vat,
         })
+    }
+
+    /// Codes the settings name that these books do not have: (setting, code).
+    pub async fn unknown_codes(
+        &self,
+        accounts: &[(String, String)],
+        journals: &[(String, String)],
+        vat_codes: &[(String, String)],
+    ) -> Result<Vec<(String, String)>, ConnectorError> {
+        let mut unknown = Vec::new();
+        for (model, field, named) in [
+            ("account.account", "code", accounts),
+            ("account.journal", "code", journals),
+            ("account.tax", "name", vat_codes),
+        ] {
+            let wanted: Vec<&str> = named.iter().map(|(_, code)| code.as_str()).collect();
+            let found = self
+                .rpc
+                .search_read(model, json!([[field, "in", wanted]]), &[field])
+                .await?;
+            unknown.extend(
+                named
+                    .iter()
+                    .filter(|(_, code)| !found.iter().any(|f| f[field] == code.as_str()))
+                    .cloned(),
+            );
+        }
+        Ok(unknown)
+    }
+
+    /// A payment term by its name.
+    async fn payment_term(&self, name: &str) -> Result<i64, ConnectorError> {
+        let found = self
+            .rpc
+            .search_read(
+                "account.invoice.payment_term",
+                json!([["name", "=", name]]),
+                &["name"],
+            )
+            .await?;
+        match found.first() {
+            Some(term) => id_of(term),
+            None => Err(ConnectorError::config(format!(
+                "Tryton has no payment term `{name}`. Create it in Tryton or change `condition` under [booking.payment_terms], then retry."
+            ))),
+        }
     }
 
     /// The write that books: the draft (created now, or left by an earlier attempt), its VAT
@@ -525,5 +596,17 @@ fn booking_ref(invoice: &Value) -> Result<BookingRef, ConnectorError> {
         id: id_of(invoice)?.to_string(),
         number: invoice["number"].as_str().map(str::to_string),
         total: Some(amount(&invoice["total_amount"])?),
+    })
+}
+
+/// Extra fields as text for an invoice's comment or a line's note: Tryton has no fields of
+/// their own for them.
+fn extra_text(extra: &BTreeMap<String, String>) -> Option<String> {
+    (!extra.is_empty()).then(|| {
+        extra
+            .iter()
+            .map(|(name, value)| format!("{}: {value}", name.replace('_', " ")))
+            .collect::<Vec<_>>()
+            .join("\n")
     })
 }

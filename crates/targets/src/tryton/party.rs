@@ -4,7 +4,7 @@
 //! number must not stop a booking.
 
 use ledgerlink_core::plan::CustomerMatch;
-use ledgerlink_core::{ConnectorError, PlanCustomer};
+use ledgerlink_core::{Address, ConnectorError, PlanCustomer};
 use serde_json::{json, Value};
 
 use super::rpc::{id_of, TrytonRpc};
@@ -23,6 +23,12 @@ pub(crate) async fn find_or_create(
 ) -> Result<Customer, ConnectorError> {
     let party = match find(rpc, customer).await? {
         Some(party) => party,
+        None if customer.collective => {
+            return Err(ConnectorError::config(format!(
+                "The collective relation `{}` does not exist in Tryton (no party has that code). Create it in Tryton or correct `collective_debtor` under [booking.customers.private], then retry.",
+                customer.match_value
+            )))
+        }
         None => create(rpc, customer).await?,
     };
     let fields = ["addresses", "account_receivable", "customer_payment_term"];
@@ -41,7 +47,7 @@ pub(crate) async fn find_or_create(
         Some(address) => address,
         // A party entered by hand without one; an invoice needs an address.
         None => {
-            let mut values = address_values(rpc, customer).await?;
+            let mut values = address_values(rpc, &customer.address).await?;
             values["party"] = json!(party);
             rpc.create("party.address", values).await?
         }
@@ -82,7 +88,7 @@ async fn find(rpc: &TrytonRpc, customer: &PlanCustomer) -> Result<Option<i64>, C
 async fn create(rpc: &TrytonRpc, customer: &PlanCustomer) -> Result<i64, ConnectorError> {
     let mut party = json!({
         "name": customer.name,
-        "addresses": [["create", [address_values(rpc, customer).await?]]],
+        "addresses": [["create", [address_values(rpc, &customer.address).await?]]],
     });
     let email = match (&customer.email, customer.match_on) {
         (Some(email), _) => Some(email.as_str()),
@@ -99,11 +105,33 @@ async fn create(rpc: &TrytonRpc, customer: &PlanCustomer) -> Result<i64, Connect
     if customer.match_on == CustomerMatch::CustomerNumber {
         party["code"] = json!(customer.match_value.trim());
     }
+    if let Some(delivery) = &customer.delivery_address {
+        let delivery = address_values(rpc, delivery).await?;
+        party["addresses"] = json!([[
+            "create",
+            [address_values(rpc, &customer.address).await?, delivery]
+        ]]);
+    }
+    if let Some(classification) = &customer.classification {
+        party["categories"] = json!([["add", [category(rpc, classification).await?]]]);
+    }
     rpc.create("party.party", party).await
 }
 
-async fn address_values(rpc: &TrytonRpc, customer: &PlanCustomer) -> Result<Value, ConnectorError> {
-    let address = &customer.address;
+/// A classification is a Tryton party category, by name.
+async fn category(rpc: &TrytonRpc, name: &str) -> Result<i64, ConnectorError> {
+    let found = rpc
+        .search_read("party.category", json!([["name", "=", name]]), &["name"])
+        .await?;
+    match found.first() {
+        Some(category) => id_of(category),
+        None => Err(ConnectorError::config(format!(
+            "Tryton has no party category `{name}`. Create it in Tryton (Party > Categories) or change [[booking.classifications]], then retry."
+        ))),
+    }
+}
+
+async fn address_values(rpc: &TrytonRpc, address: &Address) -> Result<Value, ConnectorError> {
     let street = match address.line2.as_deref().map(str::trim) {
         Some(line2) if !line2.is_empty() => format!("{}\n{line2}", address.line1),
         _ => address.line1.clone(),
