@@ -37,7 +37,8 @@ pub enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8000")]
         tryton_url: String,
     },
-    /// Runs the service: webhook intake, the poll sweeper and the booking workers.
+    /// Runs the service: webhook intake, the poll sweeper and the booking workers. Refuses to
+    /// start on settings that name codes the target does not have.
     Serve {
         #[arg(long, env = "LEDGERLINK_CONFIG", default_value = "ledgerlink.toml")]
         config: PathBuf,
@@ -67,7 +68,8 @@ pub enum Command {
         connection: Option<String>,
     },
     /// Prints the booking plan of one source document as JSON, touching no network: the dry
-    /// run of the rules (format: docs/plan-format.md).
+    /// run of the rules, with every module's effect (format: docs/plan-format.md). The
+    /// settings are checked first, naming any setting to fix.
     Plan {
         #[arg(long, value_enum, default_value = "woocommerce")]
         source: PlanSource,
