@@ -71,10 +71,13 @@ pub fn plan_lines(
         .iter()
         .map(|(key, n)| format!("{key} ({n} line{})", if *n == 1 { "" } else { "s" }))
         .collect();
-    effects.note(
-        "vat_treatment",
-        format!("{}; {}", summary.join(", "), destination_vat.why),
-    );
+    // Whether destination VAT applies only matters for sales to consumers elsewhere in the EU.
+    let effect = if vat::distance_sales(document, settings).is_zero() {
+        summary.join(", ")
+    } else {
+        format!("{}; {}", summary.join(", "), destination_vat.why)
+    };
+    effects.note("vat_treatment", effect);
     if settings.accounts.revenue_rules.is_empty() {
         effects.note(
             "ledger_mapping",
