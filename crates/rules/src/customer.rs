@@ -16,6 +16,7 @@ pub fn plan_customer(
 ) -> Result<PlanCustomer, Decision> {
     let customer = &document.customer;
     let email = checked_email(document, settings, effects)?;
+    let email_replaced = email.is_some() && email != customer.email;
     let classification = classify(document, settings);
     match &classification {
         Some(code) => effects.note("classification", format!("relation classified `{code}`")),
@@ -65,7 +66,15 @@ pub fn plan_customer(
     if settings.customers.private.collective_debtor.is_some() {
         effects.note(
             "collective_debtor",
-            "business customer: booked on a relation of its own".into(),
+            match customer.kind {
+                CustomerKind::Business => {
+                    "business customer: booked on a relation of its own".into()
+                }
+                CustomerKind::Private => format!(
+                    "no collective relation for {}: booked on a relation of its own",
+                    document.billing.country
+                ),
+            },
         );
     } else {
         effects.off("collective_debtor");
@@ -75,14 +84,16 @@ pub fn plan_customer(
         CustomerKind::Private => settings.customers.private.match_on,
     }
     .unwrap_or(settings.customer_match);
+    // A fallback address is shared by every customer it stands in for: never a match value.
+    let own_email = planned.email.as_ref().filter(|_| !email_replaced);
     let chosen = match wanted {
-        CustomerMatch::Email => planned.email.as_ref().map(|e| e.to_string()),
+        CustomerMatch::Email => own_email.map(|e| e.to_string()),
         CustomerMatch::CustomerNumber => customer.source_id.clone(),
         CustomerMatch::VatNumber => customer.vat_number.as_ref().map(|v| v.to_string()),
     };
     // Guests have no customer number and private customers no VAT number: fall back to the
     // e-mail address, which every checkout asks for.
-    let (match_on, match_value) = match (chosen, &planned.email) {
+    let (match_on, match_value) = match (chosen, own_email) {
         (Some(value), _) => (wanted, value),
         (None, Some(email)) => (CustomerMatch::Email, email.to_string()),
         (None, None) => {
@@ -358,6 +369,14 @@ mod tests {
         });
         let fallback = plan(&order, &settings).unwrap();
         assert_eq!(fallback.email.unwrap().as_str(), "administratie@shop.nl");
+        // Matched on the customer number, never on the shared fallback address.
+        assert_eq!(fallback.match_on, CustomerMatch::CustomerNumber);
+        let mut guest = order.clone();
+        guest.customer.source_id = None;
+        assert!(matches!(
+            plan(&guest, &settings),
+            Err(Decision::Hold { .. })
+        ));
 
         settings.email_check = Some(EmailCheck {
             on_invalid: OnInvalidEmail::Hold,

@@ -23,6 +23,22 @@ pub fn plan_lines(
     let mut treatments: BTreeMap<String, usize> = BTreeMap::new();
     let destination = document.destination().country;
     for line in &document.lines {
+        // A gift card redeemed is payment with earlier money, not a supply: no VAT treatment.
+        if line.kind == LineKind::GiftCard && line.tax.is_zero() {
+            let account = account_for(line, &Treatment::Export, destination, settings)
+                .map_err(hold)?
+                .0;
+            planned.push(PlanLine {
+                account,
+                description: line.description.clone(),
+                amount: line.total.round_cents(),
+                vat_code: vat::vat_code_for_no_vat(settings).map_err(hold)?,
+                vat_amount: Money::ZERO,
+                vat_treatment: "none".into(),
+                extra: BTreeMap::new(),
+            });
+            continue;
+        }
         let treatment = vat::treatment(document, line, settings, destination_vat).map_err(hold)?;
         *treatments.entry(treatment.key()).or_default() += 1;
         let vat_code = vat::vat_code(&treatment, settings).map_err(hold)?;
@@ -57,12 +73,16 @@ pub fn plan_lines(
                     line.subtotal,
                     line.subtotal_tax,
                 ));
-                planned.push(plan_line(
-                    discount_account,
-                    format!("Discount on {}", line.description),
-                    line.total - line.subtotal,
-                    line.tax - line.subtotal_tax,
-                ));
+                // The line's extra fields (Intrastat values, serials) belong to the product.
+                planned.push(PlanLine {
+                    extra: BTreeMap::new(),
+                    ..plan_line(
+                        discount_account,
+                        format!("Discount on {}", line.description),
+                        line.total - line.subtotal,
+                        line.tax - line.subtotal_tax,
+                    )
+                });
             }
             None => planned.push(plan_line(&account, describe(line), line.total, line.tax)),
         }
@@ -246,6 +266,7 @@ mod tests {
         order.total -= Money::new(Decimal::new(1000, 2));
         let lines = plan_lines(&order, &settings).unwrap();
         assert_eq!(lines.last().unwrap().account, "1610");
+        assert_eq!(lines.last().unwrap().vat_treatment, "none");
         order.payment_method = Some(ledgerlink_core::document::PaymentMethod {
             code: "paypal".into(),
             title: "PayPal".into(),

@@ -150,7 +150,11 @@ fn decide_plan(
     let lines = ledger_map::plan_lines(document, settings, &destination_vat, &mut effects)?;
     let journal = ledger_map::journal(document, settings, &mut effects);
     let mut extra = extra::document_extras(document, settings, &mut effects).map_err(hold)?;
-    let payment = payment::plan_payment(document, settings, &mut effects);
+    let entry_date = match (settings.mode, &document.invoice) {
+        (BookingMode::Invoice, Some(invoice)) => invoice.date,
+        _ => document.date,
+    };
+    let payment = payment::plan_payment(document, entry_date, settings, &mut effects);
     let mut description = match kind {
         EntryKind::SalesEntry => format!("Order {} - {}", document.number, customer.name),
         EntryKind::CreditNote => format!("Refund {} - {}", document.number, customer.name),
@@ -179,10 +183,6 @@ fn decide_plan(
         "posting_mode",
         "one entry per document (summary posting is not available yet)".into(),
     );
-    let entry_date = match (settings.mode, &document.invoice) {
-        (BookingMode::Invoice, Some(invoice)) => invoice.date,
-        _ => document.date,
-    };
     Ok(BookingPlan {
         reference,
         kind,

@@ -1,14 +1,16 @@
 //! Payment terms and payment registration by payment method: a due date (and the target's
 //! payment condition), or the payment registered at once for methods paid at checkout.
 
-use chrono::Days;
+use chrono::{Days, NaiveDate};
 use ledgerlink_core::{Document, PlanPayment};
 
 use crate::effects::Effects;
 use crate::BookingSettings;
 
+/// Terms counted from `entry_date`, the booking's date.
 pub fn plan_payment(
     document: &Document,
+    entry_date: NaiveDate,
     settings: &BookingSettings,
     effects: &mut Effects,
 ) -> Option<PlanPayment> {
@@ -23,7 +25,7 @@ pub fn plan_payment(
     };
     let due_date = term
         .due_days
-        .and_then(|days| document.date.checked_add_days(Days::new(days.into())));
+        .and_then(|days| entry_date.checked_add_days(Days::new(days.into())));
     let payment = PlanPayment {
         condition: term.condition.clone(),
         due_date,
@@ -78,21 +80,26 @@ mod tests {
             ..settings()
         };
         let mut order = domestic_order();
-        let invoice = plan_payment(&order, &settings, &mut Effects::default()).unwrap();
+        let invoice = plan_payment(&order, order.date, &settings, &mut Effects::default()).unwrap();
         assert_eq!(invoice.due_date, order.date.checked_add_days(Days::new(14)));
         assert!(!invoice.paid);
         order.payment_method = Some(PaymentMethod {
             code: "ideal".into(),
             title: "iDEAL".into(),
         });
-        let paid = plan_payment(&order, &settings, &mut Effects::default()).unwrap();
+        let paid = plan_payment(&order, order.date, &settings, &mut Effects::default()).unwrap();
         assert!(paid.paid);
         assert_eq!(
             (paid.condition.as_deref(), paid.due_date),
             (Some("00"), None)
         );
         assert_eq!(
-            plan_payment(&order, &self::settings(), &mut Effects::default()),
+            plan_payment(
+                &order,
+                order.date,
+                &self::settings(),
+                &mut Effects::default()
+            ),
             None
         );
     }
