@@ -30,7 +30,13 @@ pub fn needs_vies(document: &Document, settings: &BookingSettings) -> bool {
     let destination = document.destination().country;
     settings.vies_check
         && document.customer.kind == CustomerKind::Business
-        && document.customer.vat_number.is_some()
+        // A number that fails its own checksum is held by the offline check, with a clearer
+        // reason than VIES's and without spending a call.
+        && document
+            .customer
+            .vat_number
+            .as_ref()
+            .is_some_and(|number| crate::vat_number::check(number).is_ok())
         && destination != settings.home_country
         && destination.in_eu_vat_area_for_goods()
         && document
