@@ -86,9 +86,13 @@ async fn find(rpc: &TrytonRpc, customer: &PlanCustomer) -> Result<Option<i64>, C
 }
 
 async fn create(rpc: &TrytonRpc, customer: &PlanCustomer) -> Result<i64, ConnectorError> {
+    let mut addresses = vec![address_values(rpc, &customer.address).await?];
+    if let Some(delivery) = &customer.delivery_address {
+        addresses.push(address_values(rpc, delivery).await?);
+    }
     let mut party = json!({
         "name": customer.name,
-        "addresses": [["create", [address_values(rpc, &customer.address).await?]]],
+        "addresses": [["create", addresses]],
     });
     let email = match (&customer.email, customer.match_on) {
         (Some(email), _) => Some(email.as_str()),
@@ -104,13 +108,6 @@ async fn create(rpc: &TrytonRpc, customer: &PlanCustomer) -> Result<i64, Connect
     }
     if customer.match_on == CustomerMatch::CustomerNumber {
         party["code"] = json!(customer.match_value.trim());
-    }
-    if let Some(delivery) = &customer.delivery_address {
-        let delivery = address_values(rpc, delivery).await?;
-        party["addresses"] = json!([[
-            "create",
-            [address_values(rpc, &customer.address).await?, delivery]
-        ]]);
     }
     if let Some(classification) = &customer.classification {
         party["categories"] = json!([["add", [category(rpc, classification).await?]]]);
