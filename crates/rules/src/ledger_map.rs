@@ -25,9 +25,14 @@ pub fn plan_lines(
     for line in &document.lines {
         // A gift card redeemed is payment with earlier money, not a supply: no VAT treatment.
         if line.kind == LineKind::GiftCard && line.tax.is_zero() {
-            let account = account_for(line, &Treatment::Export, destination, settings)
-                .map_err(hold)?
-                .0;
+            let accounts = &settings.accounts;
+            let account = accounts
+                .gift_cards
+                .as_ref()
+                .or(accounts.discounts.as_ref())
+                .or(accounts.revenue.get("default"))
+                .cloned()
+                .ok_or_else(|| hold("No account is set for gift cards. Add `gift_cards = \"<account code>\"` under [booking.accounts], then retry.".into()))?;
             planned.push(PlanLine {
                 account,
                 description: line.description.clone(),
@@ -195,6 +200,7 @@ fn account_for(
         LineKind::Shipping => Some(&accounts.shipping),
         LineKind::Fee => Some(&accounts.fees),
         LineKind::Discount => accounts.discounts.as_ref(),
+        // A gift card that carries VAT (a shop that taxes its cards) is booked like a discount.
         LineKind::GiftCard => accounts.gift_cards.as_ref().or(accounts.discounts.as_ref()),
         LineKind::Product => None,
     };
@@ -267,6 +273,11 @@ mod tests {
         let lines = plan_lines(&order, &settings).unwrap();
         assert_eq!(lines.last().unwrap().account, "1610");
         assert_eq!(lines.last().unwrap().vat_treatment, "none");
+        // Without its own account a gift card goes to the default revenue account, whatever
+        // the sale's treatment.
+        settings.accounts.gift_cards = None;
+        let lines = plan_lines(&order, &settings).unwrap();
+        assert_eq!(lines.last().unwrap().account, "8000");
         order.payment_method = Some(ledgerlink_core::document::PaymentMethod {
             code: "paypal".into(),
             title: "PayPal".into(),
