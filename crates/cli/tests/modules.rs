@@ -259,3 +259,269 @@ async fn a_private_customer_waits_for_a_collective_relation_exact_does_not_have(
     assert_eq!(world.exact.recorder().count("POST", "crm/Accounts"), 0);
     assert!(world.exact.sales_entries(DIVISION).is_empty());
 }
+
+fn private_order(
+    email: &str,
+    country: &str,
+    postcode: &str,
+    price: rust_decimal::Decimal,
+    rate: rust_decimal::Decimal,
+    days_ago: i64,
+) -> OrderSpec {
+    OrderSpec {
+        date_created: Some(chrono::Utc::now() - chrono::Duration::days(days_ago)),
+        customer: CustomerSpec {
+            first_name: "Noor".into(),
+            last_name: "Visser".into(),
+            email: email.into(),
+            ..CustomerSpec::default()
+        },
+        billing: AddressSpec {
+            address_1: "Lange Nieuwstraat 2".into(),
+            city: "Utrecht".into(),
+            postcode: postcode.into(),
+            country: country.into(),
+            ..AddressSpec::default()
+        },
+        lines: vec![LineSpec {
+            name: "Kaars".into(),
+            quantity: 2,
+            unit_price: price,
+            tax_rate: rate,
+            ..LineSpec::default()
+        }],
+        ..OrderSpec::default()
+    }
+}
+
+/// Daily summaries on the collective debtor 9999, which the bookkeeper made in Exact.
+async fn summary_world(dir: &Path) -> DemoWorld {
+    let mut settings = settings();
+    settings.posting.mode = ledgerlink_rules::settings::PostingMode::DailySummary;
+    let world = world(dir, settings).await;
+    world
+        .exact
+        .create_account(
+            DIVISION,
+            serde_json::json!({ "Code": "9999", "Name": "Webshop particulieren", "Status": "C" }),
+        )
+        .unwrap();
+    world
+}
+
+#[tokio::test]
+async fn private_sales_of_a_day_are_booked_as_one_summary_per_vat_treatment() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = summary_world(dir.path()).await;
+    world
+        .vies
+        .register("BE", "0477472701", Some("Brouwerij Peeters BV"), None);
+    // Three Dutch and one German consumer two days ago, a Belgian business, and one Dutch
+    // consumer today (whose day has not closed yet).
+    let dutch: Vec<Value> = ["a@example.nl", "b@example.nl", "c@example.nl"]
+        .iter()
+        .map(|email| {
+            world.shop.create_order(private_order(
+                email,
+                "NL",
+                "3512 PH",
+                dec!(10.00),
+                dec!(21),
+                2,
+            ))
+        })
+        .collect();
+    world.shop.create_order(private_order(
+        "d@example.de",
+        "DE",
+        "10115",
+        dec!(20.00),
+        dec!(19),
+        2,
+    ));
+    world.shop.create_order(business_order("+32 3 123 45 67"));
+    world.shop.create_order(private_order(
+        "e@example.nl",
+        "NL",
+        "3512 PH",
+        dec!(5.00),
+        dec!(21),
+        0,
+    ));
+    world.settle().await.unwrap();
+
+    let entries = world.exact.sales_entries(DIVISION);
+    assert_eq!(
+        entries.len(),
+        3,
+        "a domestic summary, an OSS summary, the business: {entries:#?}"
+    );
+    let day = (chrono::Utc::now() - chrono::Duration::days(2)).date_naive();
+    let prefix = format!("WC-S{}-", day.format("%Y%m%d"));
+    let summaries: Vec<_> = entries
+        .iter()
+        .filter(|e| e.your_ref.as_deref().unwrap_or("").starts_with(&prefix))
+        .collect();
+    assert_eq!(summaries.len(), 2, "{entries:#?}");
+    // Each Dutch order is 2 × 10.00 + 21% = 24.20; the German one 2 × 20.00 + 19% = 47.60.
+    let mut totals: Vec<_> = summaries.iter().map(|e| e.amount_fc).collect();
+    totals.sort();
+    assert_eq!(totals, [dec!(47.60), dec!(72.60)]);
+    assert!(summaries.iter().all(|e| e.entry_date == day.to_string()));
+    let collective = world
+        .exact
+        .accounts(DIVISION)
+        .into_iter()
+        .find(|a| a["Code"].as_str().map(str::trim) == Some("9999"))
+        .unwrap();
+    assert!(summaries
+        .iter()
+        .all(|e| collective["ID"] == e.customer.to_string()));
+
+    // The ledger keeps which documents each summary covers; the members are booked with it.
+    let store = world.engine.store();
+    let rows = store.documents(CONNECTION, None).await.unwrap();
+    let domestic = rows
+        .iter()
+        .find(|r| {
+            r.kind == "summary"
+                && r.plan_json.as_ref().is_some_and(|p| {
+                    p["total"].as_str().and_then(|t| t.parse().ok()) == Some(dec!(72.60))
+                })
+        })
+        .expect("the domestic summary");
+    assert_eq!(domestic.state, DocState::Booked);
+    let covered: Vec<String> = store
+        .summary_members(domestic.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| {
+            assert_eq!(m.state, DocState::Booked);
+            assert_eq!(m.target_id, domestic.target_id);
+            m.number.clone()
+        })
+        .collect();
+    let numbers: Vec<String> = dutch
+        .iter()
+        .map(|o| o["number"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(covered, numbers);
+    let plan = domestic.plan_json.as_ref().unwrap();
+    assert_eq!(plan["covers"].as_array().unwrap().len(), 3);
+    // Exact's lines carry the covered orders in their notes.
+    let posted = posted_entries(&world).await;
+    let summary_entry = posted
+        .iter()
+        .find(|e| e["YourRef"] == domestic.number)
+        .expect("the summary as Exact answered it");
+    let lines = summary_entry["SalesEntryLines"]["results"]
+        .as_array()
+        .or_else(|| summary_entry["SalesEntryLines"].as_array())
+        .unwrap();
+    let notes = lines[0]["Notes"].as_str().unwrap_or_default();
+    for number in &numbers {
+        assert!(notes.contains(&format!("WC-{number}")), "{notes}");
+    }
+
+    // Today's order waits for its day to close; nothing of it is in Exact yet.
+    let today = rows
+        .iter()
+        .find(|r| r.kind == "order" && r.state == DocState::Pooled)
+        .expect("today's order is pooled");
+    let open_summary = store
+        .document(today.summary_id.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(open_summary.state, DocState::Collecting);
+
+    // A refund of a summarised order becomes a credit note crediting the summary entry.
+    let refunded = dutch[0]["id"].as_u64().unwrap();
+    world.shop.refund(
+        refunded,
+        ledgerlink_sandbox::woocommerce::RefundSpec {
+            amount: Some(dec!(24.20)),
+            reason: "Retour".into(),
+            ..Default::default()
+        },
+    );
+    world.settle().await.unwrap();
+    let credit_notes: Vec<_> = world
+        .exact
+        .sales_entries(DIVISION)
+        .into_iter()
+        .filter(|e| e.entry_type == 21)
+        .collect();
+    assert_eq!(credit_notes.len(), 1);
+    assert_eq!(credit_notes[0].amount_fc, dec!(-24.20));
+    let credit_note = posted_entries(&world)
+        .await
+        .into_iter()
+        .find(|e| e["Type"] == 21)
+        .unwrap();
+    assert!(
+        credit_note["Description"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("credits {}", domestic.number)),
+        "{credit_note}"
+    );
+    assert!(world
+        .exact
+        .sales_entries(DIVISION)
+        .iter()
+        .all(|e| !e.modified_after_creation));
+}
+
+#[tokio::test]
+async fn a_summary_whose_response_was_lost_is_found_by_its_reference_not_posted_again() {
+    use ledgerlink_sandbox::faults::{ArmedFault, Fault, FaultMatch};
+    let dir = tempfile::tempdir().unwrap();
+    let world = summary_world(dir.path()).await;
+    world.exact.faults().arm(ArmedFault {
+        on: FaultMatch {
+            method: Some("POST".into()),
+            path_contains: Some("salesentry/SalesEntries".into()),
+        },
+        fault: Fault::LoseResponse,
+        times: 1,
+    });
+    for email in ["a@example.nl", "b@example.nl"] {
+        world.shop.create_order(private_order(
+            email,
+            "NL",
+            "3512 PH",
+            dec!(10.00),
+            dec!(21),
+            1,
+        ));
+    }
+    world.settle().await.unwrap();
+
+    let entries = world.exact.sales_entries(DIVISION);
+    assert_eq!(entries.len(), 1, "one summary entry, not two: {entries:#?}");
+    assert_eq!(entries[0].amount_fc, dec!(48.40));
+    let rows = world
+        .engine
+        .store()
+        .documents(CONNECTION, None)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 3);
+    for row in &rows {
+        assert_eq!(row.state, DocState::Booked, "{} {}", row.kind, row.number);
+        assert_eq!(row.target_id, Some(entries[0].entry_id.to_string()));
+    }
+    let summary = rows.iter().find(|r| r.kind == "summary").unwrap();
+    let states: Vec<DocState> = world
+        .engine
+        .store()
+        .transitions(summary.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.to_state)
+        .collect();
+    assert!(states.contains(&DocState::Uncertain), "{states:?}");
+}

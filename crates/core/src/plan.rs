@@ -47,6 +47,9 @@ pub struct BookingPlan {
     /// What each module did to this document, in the order the rules ran.
     #[serde(default)]
     pub modules: Vec<ModuleEffect>,
+    /// For a summary entry: the references of the documents it books.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub covers: Vec<String>,
 }
 
 /// One module's effect on a plan, for the bookkeeper reading the dry run.

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use ledgerlink_core::{BookingPlan, ConnectorError, Document, DocumentKind, EntryKind, ErrorKind};
+use ledgerlink_rules::posting::{self, SummaryGroup, SUMMARY_KIND};
 use ledgerlink_rules::Decision;
-use ledgerlink_store::{DocState, Lease, LedgerRow, StoreError, Transition};
+use ledgerlink_store::{DocState, Lease, LedgerRow, StoreError, SummaryJoin, Transition};
 use ledgerlink_targets::BookingRef;
 
 use crate::vies::NotChecked;
@@ -29,6 +30,14 @@ enum Phase {
     Posting,
     /// Searching the target after an outcome that may have landed.
     Searching,
+}
+
+/// Where the order a credit note corrects stands.
+enum Original {
+    /// Not booked yet: the credit note waits (or is held) in this state.
+    Wait(DocState, Transition),
+    /// Booked, on its own or in the summary entry with this reference.
+    Booked { summary_reference: Option<String> },
 }
 
 /// Now plus `delay`, capped at a day: a delay is never worth more, and an absurd one (a
@@ -88,6 +97,9 @@ impl Engine {
             // Another process serves this connection; let the lease run out for it.
             return Ok(());
         };
+        if row.kind == SUMMARY_KIND {
+            return self.work_on_summary(&connection, row).await;
+        }
         if row.state == DocState::Received {
             return self.decide(&connection, &row, lease).await;
         }
@@ -101,22 +113,106 @@ impl Engine {
                     .await?);
             }
         };
+        self.continue_plan(&connection, &row, lease, &plan).await
+    }
+
+    /// Takes a planned document on from where it stands.
+    async fn continue_plan(
+        &self,
+        connection: &Connection,
+        row: &LedgerRow,
+        lease: Lease,
+        plan: &BookingPlan,
+    ) -> anyhow::Result<()> {
         match row.state {
-            DocState::Planned => self.post(&connection, &row, lease, &plan).await,
+            DocState::Planned => self.post(connection, row, lease, plan).await,
             // `posting` means a crash during the call, `uncertain` an unknown outcome: the
             // target is searched before anything else.
             DocState::Posting | DocState::Uncertain => {
-                match self.search(&connection, &row, lease, &plan).await? {
+                match self.search(connection, row, lease, plan).await? {
                     Some(()) => Ok(()),
-                    None => self.post(&connection, &row, lease, &plan).await,
+                    None => self.post(connection, row, lease, plan).await,
                 }
             }
             DocState::Received
             | DocState::Waiting
             | DocState::Booked
             | DocState::Held
-            | DocState::Skipped => Ok(()),
+            | DocState::Skipped
+            | DocState::Collecting
+            | DocState::Pooled => Ok(()),
         }
+    }
+
+    /// A summary entry: when its day has closed it stops collecting, its plan is made from
+    /// its members' plans, and from there it is booked like any document. The plan is made
+    /// again (the same, from the same members) whenever none is stored or a person retries.
+    async fn work_on_summary(&self, connection: &Connection, row: LedgerRow) -> anyhow::Result<()> {
+        let lease = row.lease();
+        let stored_plan = row
+            .plan_json
+            .clone()
+            .and_then(|p| serde_json::from_value::<BookingPlan>(p).ok());
+        let plan = match (row.state, stored_plan) {
+            (DocState::Planned | DocState::Posting | DocState::Uncertain, Some(plan)) => plan,
+            _ => {
+                let now = Utc::now();
+                if row.state == DocState::Collecting {
+                    // From here on no document joins it.
+                    self.store
+                        .transition_keep_lease(
+                            lease,
+                            DocState::Planned,
+                            reason("its day has closed"),
+                            now,
+                        )
+                        .await?;
+                }
+                let plan = match self.summary_plan(&row).await? {
+                    Ok(plan) => plan,
+                    Err(why) => {
+                        return Ok(self
+                            .store
+                            .transition(lease, DocState::Held, reason(why), now)
+                            .await?)
+                    }
+                };
+                let change = Transition {
+                    plan_json: Some(serde_json::to_value(&plan)?),
+                    reason: Some(format!("covers {} documents", plan.covers.len())),
+                    ..Transition::default()
+                };
+                self.store
+                    .transition_keep_lease(lease, DocState::Planned, change, now)
+                    .await?;
+                plan
+            }
+        };
+        // `row.state` still says whether the entry may have been sent before (a retried
+        // summary is searched for first, like any document).
+        match row.state {
+            DocState::Posting | DocState::Uncertain => {
+                self.continue_plan(connection, &row, lease, &plan).await
+            }
+            _ => self.post(connection, &row, lease, &plan).await,
+        }
+    }
+
+    /// The summary's plan from its members' stored plans; `Err` says why there is none.
+    async fn summary_plan(&self, row: &LedgerRow) -> anyhow::Result<Result<BookingPlan, String>> {
+        let Ok(group) = serde_json::from_value::<SummaryGroup>(row.document_json.clone()) else {
+            return Ok(Err("The summary's group is unreadable in the ledger. Report this as a bug; its documents stay pooled and nothing is booked.".into()));
+        };
+        let mut plans = Vec::new();
+        for member in self.store.summary_members(row.id).await? {
+            match member.plan_json.map(serde_json::from_value::<BookingPlan>) {
+                Some(Ok(plan)) => plans.push(plan),
+                _ => return Ok(Err(format!("The plan of document {} in this summary is unreadable. Report this as a bug; nothing of the summary is booked.", member.number))),
+            }
+        }
+        Ok(posting::summarise(&row.number, &group, &plans).map_err(|why| {
+            format!("This summary cannot be made: {why}. Report this as a bug; nothing of it is booked.")
+        }))
     }
 
     async fn decide(
@@ -158,6 +254,24 @@ impl Engine {
         };
         match ledgerlink_rules::decide_checked(&document, &connection.settings, &checks) {
             Decision::Book { plan } => {
+                if let Some(group) = posting::summary_group(&plan, &connection.settings) {
+                    let join = SummaryJoin {
+                        group_key: group.key(),
+                        group_json: serde_json::to_value(&group)?,
+                        reference_prefix: group.reference_prefix(&connection.settings),
+                        closes_at: group.closes_at(&connection.settings.posting),
+                    };
+                    self.store
+                        .pool(
+                            lease,
+                            serde_json::to_value(&plan)?,
+                            &plan.reference,
+                            join,
+                            now,
+                        )
+                        .await?;
+                    return Ok(());
+                }
                 let change = Transition {
                     plan_json: Some(serde_json::to_value(&plan)?),
                     reference: Some(plan.reference.clone()),
@@ -213,14 +327,27 @@ impl Engine {
         lease: Lease,
         plan: &BookingPlan,
     ) -> anyhow::Result<()> {
+        // A credit note for an order booked in a summary credits the summary entry.
+        let mut corrected_plan = None;
         if plan.kind == EntryKind::CreditNote {
-            if let Some((state, change)) = self.wait_for_original(connection, row).await? {
-                return Ok(self
-                    .store
-                    .transition(lease, state, change, Utc::now())
-                    .await?);
+            match self.wait_for_original(connection, row).await? {
+                Original::Wait(state, change) => {
+                    return Ok(self
+                        .store
+                        .transition(lease, state, change, Utc::now())
+                        .await?)
+                }
+                Original::Booked {
+                    summary_reference: Some(summary),
+                } if plan.corrects_reference.as_ref() != Some(&summary) => {
+                    let mut corrected = plan.clone();
+                    corrected.corrects_reference = Some(summary);
+                    corrected_plan = Some(corrected);
+                }
+                Original::Booked { .. } => {}
             }
         }
+        let plan = corrected_plan.as_ref().unwrap_or(plan);
         let target = &connection.target;
         let entry = match target.prepare(plan).await {
             Ok(entry) => entry,
@@ -239,6 +366,10 @@ impl Engine {
         let margin = self.options.lease / 10;
         let lease_until = at(self.options.lease);
         let posting = Transition {
+            plan_json: corrected_plan
+                .as_ref()
+                .map(serde_json::to_value)
+                .transpose()?,
             counts_as_attempt: true,
             lease_until: Some(lease_until),
             next_attempt_at: Some(
@@ -261,16 +392,18 @@ impl Engine {
         }
     }
 
-    /// A credit note is posted only once the order it corrects is booked. Returns the state to
+    /// A credit note is posted only once the order it corrects is booked. Says the state to
     /// wait (or be held) in while that is not so.
     async fn wait_for_original(
         &self,
         connection: &Connection,
         row: &LedgerRow,
-    ) -> anyhow::Result<Option<(DocState, Transition)>> {
+    ) -> anyhow::Result<Original> {
         let document: Document = serde_json::from_value(row.document_json.clone())?;
         let Some(refund_of) = &document.refund_of else {
-            return Ok(None);
+            return Ok(Original::Booked {
+                summary_reference: None,
+            });
         };
         let original = self
             .store
@@ -281,12 +414,22 @@ impl Engine {
             )
             .await?;
         let original_state = original.as_ref().map(|o| o.state);
+        let summary = match original.as_ref().and_then(|o| o.summary_id) {
+            Some(id) => self.store.document(id).await?,
+            None => None,
+        };
         if original_state == Some(DocState::Booked) {
-            return Ok(None);
+            return Ok(Original::Booked {
+                summary_reference: summary.map(|s| s.number),
+            });
         }
-        let described = match original_state {
-            Some(state) => format!("order {} is {state}", refund_of.number),
-            None => format!(
+        let described = match (original_state, &summary) {
+            (Some(DocState::Pooled), Some(summary)) => format!(
+                "order {} is in summary {}, booked when its day closes",
+                refund_of.number, summary.number
+            ),
+            (Some(state), _) => format!("order {} is {state}", refund_of.number),
+            (None, _) => format!(
                 "order {} is not in the ledger (was it created before the backfill range?)",
                 refund_of.number
             ),
@@ -295,26 +438,29 @@ impl Engine {
         // ago has not waited at all yet.
         let waited = Utc::now() - row.created_at;
         let hopeless = matches!(original_state, Some(DocState::Skipped | DocState::Held));
-        if hopeless || waited > chrono::Duration::hours(WAIT_FOR_ORIGINAL_HOURS) {
+        // A pooled order is booked when its day closes: worth waiting for however long.
+        let expired = waited > chrono::Duration::hours(WAIT_FOR_ORIGINAL_HOURS)
+            && original_state != Some(DocState::Pooled);
+        if hopeless || expired {
             let why = format!(
                 "Refund {} corrects an order that is not booked ({described}), so there is no booking to credit. Book or resolve the order first, then retry this refund.",
                 row.number
             );
-            return Ok(Some((DocState::Held, reason(why))));
+            return Ok(Original::Wait(DocState::Held, reason(why)));
         }
         // Wait about a tenth of the time waited so far: quick at first, rarely later.
         let delay = (waited.to_std().unwrap_or_default() / 10)
             .clamp(self.options.retry_base, self.options.max_backoff);
-        Ok(Some((
+        Ok(Original::Wait(
             DocState::Planned,
             Transition {
                 reason: Some(format!(
-                    "Waiting until {described} and booked; a refund is booked after its order."
+                    "Waiting for the order to be booked ({described}); a refund is booked after its order."
                 )),
                 next_attempt_at: Some(at(delay)),
                 ..Transition::default()
             },
-        )))
+        ))
     }
 
     /// A booking found by reference is only accepted when it is this document's booking.

@@ -10,6 +10,7 @@ pub mod email_check;
 pub mod extra;
 pub mod ledger_map;
 pub mod payment;
+pub mod posting;
 pub mod reconcile;
 pub mod reference;
 pub mod settings;
@@ -20,7 +21,7 @@ pub mod vat_number;
 pub mod vat_rates;
 pub mod vies;
 
-use ledgerlink_core::{BookingPlan, Document, DocumentKind, EntryKind};
+use ledgerlink_core::{BookingPlan, Document, DocumentKind, EntryKind, ModuleEffect};
 use serde::Serialize;
 
 use effects::Effects;
@@ -179,11 +180,7 @@ fn decide_plan(
             format!("lines rounded per line add up to the shop's total of {total}")
         },
     );
-    effects.note(
-        "posting_mode",
-        "one entry per document (summary posting is not available yet)".into(),
-    );
-    Ok(BookingPlan {
+    let mut plan = BookingPlan {
         reference,
         kind,
         corrects_reference,
@@ -199,7 +196,14 @@ fn decide_plan(
         payment,
         distance_sales: vat::distance_sales(document, settings),
         modules: effects.into_vec(),
-    })
+        covers: Vec::new(),
+    };
+    let posting = posting::effect(&plan, settings);
+    plan.modules.push(ModuleEffect {
+        module: "posting_mode".into(),
+        effect: posting,
+    });
+    Ok(plan)
 }
 
 #[cfg(test)]

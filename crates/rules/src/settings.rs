@@ -65,6 +65,39 @@ pub struct BookingSettings {
     /// Largest difference between the source total and the planned lines that is booked on
     /// the rounding account; anything larger holds the document.
     pub rounding_tolerance: Money,
+    /// One entry per document, or the private sales of a day summarised.
+    pub posting: PostingSettings,
+}
+
+/// How documents become entries in the target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PostingSettings {
+    pub mode: PostingMode,
+    /// With `daily_summary`: hours after midnight (UTC) ending a day before its summary is
+    /// booked, so that orders of the day arriving late still join it.
+    pub close_after_hours: u32,
+}
+
+impl Default for PostingSettings {
+    fn default() -> Self {
+        PostingSettings {
+            mode: PostingMode::PerDocument,
+            close_after_hours: 2,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PostingMode {
+    /// Every order, invoice and refund is an entry of its own.
+    #[default]
+    PerDocument,
+    /// Sales to private customers on a collective debtor are summarised: one entry per day,
+    /// currency, journal, relation and VAT treatment. Business customers and refunds are
+    /// still booked one by one.
+    DailySummary,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -302,6 +335,7 @@ impl Default for BookingSettings {
             payment_terms: None,
             credit_notes: true,
             rounding_tolerance: Money::new(Decimal::new(2, 2)),
+            posting: PostingSettings::default(),
         }
     }
 }
@@ -500,6 +534,20 @@ impl BookingSettings {
                 problem(
                     "customers.private.collective_debtor",
                     "names no relation; set `default` (the relation's customer number) or `by_country`".into(),
+                );
+            }
+        }
+        if self.posting.mode == PostingMode::DailySummary {
+            if self.customers.private.collective_debtor.is_none() {
+                problem(
+                    "posting.mode",
+                    "`daily_summary` books private sales on a collective debtor; set `customers.private.collective_debtor` (the relation's customer number) first".into(),
+                );
+            }
+            if self.posting.close_after_hours > 72 {
+                problem(
+                    "posting.close_after_hours",
+                    format!("{} hours is longer than three days; a day's summary is booked this long after the day ends (2 covers the Dutch, Belgian and Danish midnight)", self.posting.close_after_hours),
                 );
             }
         }

@@ -54,10 +54,14 @@ pub enum DocState {
     Held,
     /// Will never be booked; `reason` says why.
     Skipped,
+    /// A summary entry still taking in the documents of its day; due when the day closes.
+    Collecting,
+    /// Planned into a summary entry (`summary_id`); booked when the summary is.
+    Pooled,
 }
 
 impl DocState {
-    pub const ALL: [DocState; 8] = [
+    pub const ALL: [DocState; 10] = [
         DocState::Received,
         DocState::Waiting,
         DocState::Planned,
@@ -66,6 +70,8 @@ impl DocState {
         DocState::Booked,
         DocState::Held,
         DocState::Skipped,
+        DocState::Collecting,
+        DocState::Pooled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -78,6 +84,8 @@ impl DocState {
             DocState::Booked => "booked",
             DocState::Held => "held",
             DocState::Skipped => "skipped",
+            DocState::Collecting => "collecting",
+            DocState::Pooled => "pooled",
         }
     }
 
@@ -159,6 +167,8 @@ pub struct LedgerRow {
     pub plan_json: Option<serde_json::Value>,
     pub reference: Option<String>,
     pub target_id: Option<String>,
+    /// The summary entry this document is booked in, if any.
+    pub summary_id: Option<i64>,
     pub attempts: i64,
     pub fencing_token: i64,
     /// When the ledger first took the document in.
@@ -196,6 +206,19 @@ pub struct Transition {
     /// With [`Store::transition_keep_lease`]: renew the lease until then (before a call that
     /// must finish while the lease is held).
     pub lease_until: Option<DateTime<Utc>>,
+}
+
+/// The open summary a planned document joins.
+#[derive(Clone, Debug)]
+pub struct SummaryJoin {
+    /// Documents with the same key share a summary entry.
+    pub group_key: String,
+    /// What the summary's row keeps as its document: the group it books.
+    pub group_json: serde_json::Value,
+    /// The summary's reference is this prefix and the next free sequence number.
+    pub reference_prefix: String,
+    /// When the summary is due to be booked.
+    pub closes_at: DateTime<Utc>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -274,6 +297,23 @@ pub trait Store: Send + Sync + 'static {
         change: Transition,
         now: DateTime<Utc>,
     ) -> Result<()>;
+
+    /// Moves a leased, planned document into the summary collecting its group — opening a
+    /// new one (kind `summary`, state `collecting`, due at `closes_at`) when none is still
+    /// collecting — in one transaction. Returns the summary's id and reference. A summary
+    /// stops collecting when its worker moves it on, so no member joins after its plan is made.
+    /// Booking the summary books its members in the same transaction.
+    async fn pool(
+        &self,
+        lease: Lease,
+        plan_json: serde_json::Value,
+        reference: &str,
+        summary: SummaryJoin,
+        now: DateTime<Utc>,
+    ) -> Result<(i64, String)>;
+
+    /// The documents a summary books, in the order they joined.
+    async fn summary_members(&self, summary_id: i64) -> Result<Vec<LedgerRow>>;
 
     /// A person asks to try a held document again.
     async fn retry_held(&self, document_id: i64, now: DateTime<Utc>) -> Result<()>;

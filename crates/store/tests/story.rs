@@ -378,3 +378,156 @@ async fn a_skipped_order_paid_later_is_taken_in_again() {
         "nothing was sent for a skipped order, so a newer version (paid after all) re-opens it"
     );
 }
+
+fn numbered(number: &str) -> NewDocument {
+    NewDocument {
+        source_id: number.into(),
+        number: number.into(),
+        ..order(0)
+    }
+}
+
+fn join(group: &str, closes_at: chrono::DateTime<Utc>) -> SummaryJoin {
+    SummaryJoin {
+        group_key: group.into(),
+        group_json: json!({ "group": group }),
+        reference_prefix: "WC-S20261101-".into(),
+        closes_at,
+    }
+}
+
+/// Takes a document in, claims it and pools it into `group`.
+async fn pooled(
+    store: &SqliteStore,
+    number: &str,
+    group: &str,
+    closes_at: chrono::DateTime<Utc>,
+    now: chrono::DateTime<Utc>,
+) -> (i64, i64, String) {
+    let document = store
+        .intake(numbered(number), now)
+        .await
+        .unwrap()
+        .document_id();
+    let claimed = store
+        .claim_due("w1", now, now + Duration::seconds(30), 100)
+        .await
+        .unwrap();
+    let row = claimed.iter().find(|r| r.id == document).unwrap();
+    let plan = json!({ "entry_date": "2026-11-01", "distance_sales": "10.00" });
+    let (summary, reference) = store
+        .pool(
+            row.lease(),
+            plan,
+            &format!("WC-{number}"),
+            join(group, closes_at),
+            now,
+        )
+        .await
+        .unwrap();
+    (document, summary, reference)
+}
+
+#[tokio::test]
+async fn a_summary_collects_its_group_until_it_moves_on_and_books_its_members_with_it() {
+    let (_dir, store) = store().await;
+    let now = Utc::now();
+    let closes_at = now + Duration::hours(3);
+
+    let (first, summary, reference) = pooled(&store, "1", "domestic", closes_at, now).await;
+    let (second, same_summary, _) = pooled(&store, "2", "domestic", closes_at, now).await;
+    let (_, other_summary, other_reference) = pooled(&store, "3", "oss/DE", closes_at, now).await;
+    assert_eq!(summary, same_summary, "one group, one summary");
+    assert_ne!(summary, other_summary, "another treatment, another summary");
+    assert_eq!(reference, "WC-S20261101-1");
+    assert_eq!(
+        other_reference, "WC-S20261101-2",
+        "numbered over the whole day"
+    );
+
+    let member = store.document(first).await.unwrap().unwrap();
+    assert_eq!(member.state, DocState::Pooled);
+    assert_eq!(member.summary_id, Some(summary));
+    assert_eq!(member.reference.as_deref(), Some("WC-1"));
+    assert_eq!(
+        store
+            .summary_members(summary)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.id)
+            .collect::<Vec<_>>(),
+        [first, second]
+    );
+    // Pooled members count towards the OSS threshold; the summaries do not count twice.
+    assert_eq!(
+        store
+            .distance_sales("shop", 2026, 0)
+            .await
+            .unwrap()
+            .to_string(),
+        "30.00"
+    );
+    // A pooled document is committed: a change in the shop no longer re-opens it.
+    let mut changed = numbered("1");
+    changed.source_modified_at += Duration::hours(1);
+    assert!(matches!(
+        store.intake(changed, now).await.unwrap(),
+        IntakeOutcome::Unchanged(_)
+    ));
+
+    // The summary is due when its day closes, not before.
+    let due_now = store
+        .claim_due("w1", now, now + Duration::seconds(30), 100)
+        .await
+        .unwrap();
+    assert!(due_now.iter().all(|r| r.kind != "summary"));
+    let later = closes_at + Duration::seconds(1);
+    let due = store
+        .claim_due("w1", later, later + Duration::seconds(30), 100)
+        .await
+        .unwrap();
+    let summary_row = due.iter().find(|r| r.id == summary).unwrap();
+    assert_eq!(summary_row.state, DocState::Collecting);
+    store
+        .transition_keep_lease(
+            summary_row.lease(),
+            DocState::Planned,
+            Transition::default(),
+            later,
+        )
+        .await
+        .unwrap();
+
+    // A late document of the same group opens the next summary of the day.
+    let (late, late_summary, late_reference) =
+        pooled(&store, "4", "domestic", closes_at, later).await;
+    assert_ne!(late_summary, summary);
+    assert_eq!(late_reference, "WC-S20261101-3");
+
+    store
+        .transition(
+            summary_row.lease(),
+            DocState::Booked,
+            Transition {
+                target_id: Some("entry-1".into()),
+                reason: Some("booked as entry 7".into()),
+                ..Transition::default()
+            },
+            later,
+        )
+        .await
+        .unwrap();
+    for id in [first, second] {
+        let member = store.document(id).await.unwrap().unwrap();
+        assert_eq!(member.state, DocState::Booked);
+        assert_eq!(member.target_id.as_deref(), Some("entry-1"));
+        let history = store.transitions(id).await.unwrap();
+        assert_eq!(history.last().unwrap().from_state, Some(DocState::Pooled));
+    }
+    assert_eq!(
+        store.document(late).await.unwrap().unwrap().state,
+        DocState::Pooled,
+        "the late document waits for its own summary"
+    );
+}

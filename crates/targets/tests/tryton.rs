@@ -368,6 +368,7 @@ fn plan(
         payment: None,
         distance_sales: Money::ZERO,
         modules: Vec::new(),
+        covers: Vec::new(),
     }
 }
 

@@ -88,6 +88,7 @@ pub fn plan(harness: &dyn TargetHarness, reference: &str, kind: EntryKind) -> Bo
         payment: None,
         distance_sales: Money::ZERO,
         modules: Vec::new(),
+        covers: Vec::new(),
     }
 }
 

@@ -265,6 +265,25 @@ impl ExactSandbox {
             .unwrap_or_default()
     }
 
+    /// Creates an account as a bookkeeper would in Exact's own screens (e.g. a collective
+    /// debtor), with the same checks as `POST crm/Accounts`. Returns its ID.
+    pub fn create_account(&self, division: i32, body: Value) -> Result<Value, String> {
+        let ctx = Ctx {
+            now: self.now_ms(),
+            user: &self.inner.user,
+        };
+        let mut divisions = self.inner.divisions.lock().unwrap();
+        let d = divisions
+            .get_mut(&division)
+            .ok_or_else(|| format!("no division {division}"))?;
+        let body = body.as_object().cloned().unwrap_or_default();
+        let row = d
+            .create_account(&body, &ctx)
+            .map_err(|e| format!("{e:?}"))?;
+        let set = Resource::Accounts.set();
+        Ok(set.render(&row, "", None, &|_| None)["ID"].clone())
+    }
+
     /// The division's accounts as the API returns them (without `__metadata`).
     pub fn accounts(&self, division: i32) -> Vec<Value> {
         let divisions = self.inner.divisions.lock().unwrap();

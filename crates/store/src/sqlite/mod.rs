@@ -14,7 +14,7 @@ use sqlx::{Row, SqlitePool};
 
 use crate::{
     parse_ts, ts, AuditEntry, ConnectionRecord, DocState, IntakeOutcome, Lease, LedgerRow,
-    NewDocument, Result, Store, StoreError, TokenRecord, Transition, TransitionRecord,
+    NewDocument, Result, Store, StoreError, SummaryJoin, TokenRecord, Transition, TransitionRecord,
 };
 
 #[derive(Clone)]
@@ -24,7 +24,7 @@ pub struct SqliteStore {
 
 const LEDGER_COLUMNS: &str =
     "id, connection_id, kind, source_id, number, state, reason, document_json, plan_json, \
-     reference, target_id, attempts, fencing_token, created_at, updated_at";
+     reference, target_id, summary_id, attempts, fencing_token, created_at, updated_at";
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date.
@@ -140,9 +140,56 @@ impl SqliteStore {
             now,
         )
         .await?;
+        if to == DocState::Booked {
+            book_members(&mut tx, lease.document_id, now).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// A summary's members are booked in the same transaction as the summary itself.
+async fn book_members(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    summary_id: i64,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let members: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM documents WHERE summary_id = ? AND state = 'pooled'")
+            .bind(summary_id)
+            .fetch_all(&mut **tx)
+            .await?;
+    if members.is_empty() {
+        return Ok(());
+    }
+    let (target_id, reason): (Option<String>, Option<String>) =
+        sqlx::query_as("SELECT target_id, reason FROM documents WHERE id = ?")
+            .bind(summary_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    let reason = format!("in a summary entry: {}", reason.unwrap_or_default());
+    sqlx::query(
+        "UPDATE documents SET state = 'booked', target_id = ?, reason = ?, next_attempt_at = NULL, updated_at = ? \
+         WHERE summary_id = ? AND state = 'pooled'",
+    )
+    .bind(&target_id)
+    .bind(&reason)
+    .bind(ts(now))
+    .bind(summary_id)
+    .execute(&mut **tx)
+    .await?;
+    for member in members {
+        record_transition(
+            tx,
+            member,
+            Some("pooled"),
+            DocState::Booked,
+            Some(&reason),
+            now,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 async fn record_transition(
@@ -183,6 +230,7 @@ fn ledger_row(row: &SqliteRow) -> Result<LedgerRow> {
         plan_json: plan.as_deref().map(json).transpose()?,
         reference: row.try_get("reference")?,
         target_id: row.try_get("target_id")?,
+        summary_id: row.try_get("summary_id")?,
         attempts: row.try_get("attempts")?,
         fencing_token: row.try_get("fencing_token")?,
         created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
@@ -276,7 +324,12 @@ impl Store for SqliteStore {
                         // Skipped was never sent: a failed payment retried, a cancelled order
                         // paid late or a trashed one restored must still be booked.
                         DocState::Planned | DocState::Skipped => never_sent,
-                        DocState::Posting | DocState::Uncertain | DocState::Booked => false,
+                        // Pooled is committed to its summary, like a document being posted.
+                        DocState::Posting
+                        | DocState::Uncertain
+                        | DocState::Booked
+                        | DocState::Pooled
+                        | DocState::Collecting => false,
                     };
                 if reopens {
                     sqlx::query(
@@ -321,7 +374,7 @@ impl Store for SqliteStore {
         // One statement, so two workers can never claim the same row.
         let rows = sqlx::query(&format!(
             "UPDATE documents SET lease_owner = ?, lease_until = ?, fencing_token = fencing_token + 1 \
-             WHERE id IN (SELECT id FROM documents WHERE state IN ('received', 'planned', 'posting', 'uncertain') \
+             WHERE id IN (SELECT id FROM documents WHERE state IN ('received', 'planned', 'posting', 'uncertain', 'collecting') \
                  AND next_attempt_at IS NOT NULL AND next_attempt_at <= ? \
                  AND (lease_until IS NULL OR lease_until < ?) ORDER BY id LIMIT ?) \
              RETURNING {LEDGER_COLUMNS}"
@@ -356,6 +409,121 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<()> {
         self.apply_transition(lease, to, change, now, true).await
+    }
+
+    async fn pool(
+        &self,
+        lease: Lease,
+        plan_json: serde_json::Value,
+        reference: &str,
+        summary: SummaryJoin,
+        now: DateTime<Utc>,
+    ) -> Result<(i64, String)> {
+        let mut tx = self.write().await?;
+        let member: Option<(String, String)> = sqlx::query_as(
+            "SELECT state, connection_id FROM documents WHERE id = ? AND fencing_token = ?",
+        )
+        .bind(lease.document_id)
+        .bind(lease.token)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((from, connection_id)) = member else {
+            return Err(StoreError::LeaseLost {
+                document_id: lease.document_id,
+                token: lease.token,
+            });
+        };
+        let key_prefix = format!("{}#", summary.group_key);
+        let open: Option<(i64, String)> = sqlx::query_as(
+            "SELECT id, number FROM documents WHERE connection_id = ? AND kind = 'summary' \
+             AND state = 'collecting' AND substr(source_id, 1, length(?)) = ? ORDER BY id LIMIT 1",
+        )
+        .bind(&connection_id)
+        .bind(&key_prefix)
+        .bind(&key_prefix)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (summary_id, summary_reference) = match open {
+            Some(open) => open,
+            None => {
+                // Numbered per day over all of the day's summaries, so references stay unique.
+                let taken: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM documents WHERE connection_id = ? AND kind = 'summary' \
+                     AND substr(number, 1, length(?)) = ?",
+                )
+                .bind(&connection_id)
+                .bind(&summary.reference_prefix)
+                .bind(&summary.reference_prefix)
+                .fetch_one(&mut *tx)
+                .await?;
+                let sequence = taken + 1;
+                let summary_reference = format!("{}{sequence}", summary.reference_prefix);
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO documents (connection_id, kind, source_id, number, state, document_json, \
+                     source_modified_at, reference, next_attempt_at, created_at, updated_at) \
+                     VALUES (?, 'summary', ?, ?, 'collecting', ?, ?, ?, ?, ?, ?) RETURNING id",
+                )
+                .bind(&connection_id)
+                .bind(format!("{key_prefix}{sequence}"))
+                .bind(&summary_reference)
+                .bind(summary.group_json.to_string())
+                .bind(ts(now))
+                .bind(&summary_reference)
+                .bind(ts(summary.closes_at.max(now)))
+                .bind(ts(now))
+                .bind(ts(now))
+                .fetch_one(&mut *tx)
+                .await?;
+                record_transition(
+                    &mut tx,
+                    id,
+                    None,
+                    DocState::Collecting,
+                    Some("collecting the documents of its day"),
+                    now,
+                )
+                .await?;
+                (id, summary_reference)
+            }
+        };
+        let reason = format!(
+            "planned into summary {summary_reference}, which is booked when its day closes"
+        );
+        sqlx::query(
+            "UPDATE documents SET state = 'pooled', reason = ?, plan_json = ?, reference = ?, summary_id = ?, \
+             next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL, updated_at = ? \
+             WHERE id = ? AND fencing_token = ?",
+        )
+        .bind(&reason)
+        .bind(plan_json.to_string())
+        .bind(reference)
+        .bind(summary_id)
+        .bind(ts(now))
+        .bind(lease.document_id)
+        .bind(lease.token)
+        .execute(&mut *tx)
+        .await?;
+        record_transition(
+            &mut tx,
+            lease.document_id,
+            Some(&from),
+            DocState::Pooled,
+            Some(&reason),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((summary_id, summary_reference))
+    }
+
+    async fn summary_members(&self, summary_id: i64) -> Result<Vec<LedgerRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {LEDGER_COLUMNS} FROM documents WHERE summary_id = ? ORDER BY id"
+        ))
+        .bind(summary_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(ledger_row).collect()
     }
 
     async fn retry_held(&self, document_id: i64, now: DateTime<Utc>) -> Result<()> {
@@ -467,8 +635,8 @@ impl Store for SqliteStore {
         // Sales only: a threshold once passed stays passed whatever is refunded later.
         let amounts: Vec<String> = sqlx::query_scalar(
             "SELECT json_extract(plan_json, '$.distance_sales') FROM documents
-             WHERE connection_id = ? AND id != ? AND kind != 'refund'
-               AND state IN ('posting', 'uncertain', 'booked')
+             WHERE connection_id = ? AND id != ? AND kind NOT IN ('refund', 'summary')
+               AND state IN ('posting', 'uncertain', 'booked', 'pooled')
                AND substr(json_extract(plan_json, '$.entry_date'), 1, 4) = ?
                AND json_extract(plan_json, '$.distance_sales') NOT IN ('0', '0.00')",
         )
