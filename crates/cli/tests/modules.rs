@@ -525,3 +525,64 @@ async fn a_summary_whose_response_was_lost_is_found_by_its_reference_not_posted_
         .collect();
     assert!(states.contains(&DocState::Uncertain), "{states:?}");
 }
+
+#[tokio::test]
+async fn a_payment_registered_at_once_needs_a_cash_condition_in_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings();
+    settings.customers.private.collective_debtor = None;
+    let paid_with = |condition: &str| PaymentTerm {
+        condition: Some(condition.into()),
+        due_days: None,
+        paid: true,
+    };
+    settings.payment_terms = Some(PaymentTerms {
+        default: paid_with("30"),
+        by_method: [("ideal".to_string(), paid_with("00"))].into(),
+    });
+    let world = world(dir.path(), settings).await;
+    let on_credit = private_order(
+        "credit@example.nl",
+        "NL",
+        "3512 PH",
+        dec!(10.00),
+        dec!(21),
+        0,
+    );
+    world.shop.create_order(on_credit);
+    world.shop.create_order(OrderSpec {
+        payment_method: "ideal".into(),
+        payment_method_title: "iDEAL".into(),
+        ..private_order(
+            "ideal@example.nl",
+            "NL",
+            "3512 PH",
+            dec!(10.00),
+            dec!(21),
+            0,
+        )
+    });
+    world.settle().await.unwrap();
+
+    let rows = world
+        .engine
+        .store()
+        .documents(CONNECTION, None)
+        .await
+        .unwrap();
+    let held = rows
+        .iter()
+        .find(|r| r.state == DocState::Held)
+        .expect("one held");
+    let reason = held.reason.as_deref().unwrap();
+    assert!(
+        reason.contains("Payment condition `30`") && reason.contains("not Cash"),
+        "{reason}"
+    );
+    let entries = posted_entries(&world).await;
+    assert_eq!(entries.len(), 1, "only the iDEAL order: {entries:#?}");
+    assert_eq!(
+        entries[0]["PaymentCondition"].as_str().map(str::trim),
+        Some("00")
+    );
+}

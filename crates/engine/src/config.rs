@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 use ledgerlink_lookups::vies::{ViesClient, VIES_REST_API};
@@ -137,6 +138,47 @@ fn describe(errors: figment::Error) -> String {
         .join("; ")
 }
 
+/// The bookkeeping defaults that depend on the shop: `BookingSettings::default()` has
+/// WooCommerce's status slugs and prefix; a PrestaShop shop's statuses are its own, so it
+/// books at any status flagged paid, skips the standard Canceled (6) and Payment error (8)
+/// statuses, and its references start with `PS-`. Only keys the file leaves out are added.
+fn add_source_defaults(file: &mut toml::Table) {
+    let Some(toml::Value::Array(connections)) = file.get_mut("connections") else {
+        return;
+    };
+    for connection in connections.iter_mut().filter_map(toml::Value::as_table_mut) {
+        let source = connection
+            .get("source")
+            .and_then(|s| s.get("type"))
+            .and_then(toml::Value::as_str);
+        if source != Some("prestashop") {
+            continue;
+        }
+        let Some(booking) = connection
+            .entry("booking")
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+        else {
+            continue;
+        };
+        let strings = |items: &[&str]| {
+            toml::Value::Array(
+                items
+                    .iter()
+                    .map(|i| toml::Value::String(i.to_string()))
+                    .collect(),
+            )
+        };
+        for (key, value) in [
+            ("triggers", strings(&["flag:paid"])),
+            ("skip_statuses", strings(&["state:6", "state:8"])),
+            ("reference_prefix", toml::Value::String("PS-".into())),
+        ] {
+            booking.entry(key).or_insert(value);
+        }
+    }
+}
+
 /// Settings that `LEDGERLINK_<NAME>` environment variables override.
 const OVERRIDABLE: [&str; 5] = [
     "database",
@@ -157,8 +199,18 @@ impl Config {
                 path.display()
             );
         }
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the settings file {}", path.display()))?;
+        // A file that is not valid TOML is left to figment, which reports it without quoting.
+        let text = match text.parse::<toml::Table>() {
+            Ok(mut table) => {
+                add_source_defaults(&mut table);
+                table.to_string()
+            }
+            Err(_) => text,
+        };
         let config: Config = Figment::new()
-            .merge(Toml::file(path))
+            .merge(Toml::string(&text))
             .merge(Env::prefixed("LEDGERLINK_").only(&OVERRIDABLE))
             .extract()
             .map_err(|e| {
@@ -388,6 +440,29 @@ mod tests {
             ),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_prestashop_shop_gets_its_own_status_defaults_unless_the_file_names_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ps.toml");
+        let connection = |id: &str, booking: &str| {
+            format!(
+                "[[connections]]\nid = \"{id}\"\n[connections.source]\ntype = \"prestashop\"\nurl = \"http://127.0.0.1:1\"\napi_key = \"K\"\n\
+                 [connections.target]\ntype = \"tryton\"\nurl = \"http://127.0.0.1:2\"\ndatabase = \"d\"\nusername = \"u\"\npassword = \"p\"\n{booking}"
+            )
+        };
+        let file = connection("plain", "")
+            + &connection("own", "[connections.booking]\ntriggers = [\"state:4\"]\n");
+        std::fs::write(&path, file).unwrap();
+        let config = Config::load(&path).unwrap();
+        let plain = &config.connections[0].booking;
+        assert_eq!(plain.triggers, ["flag:paid"]);
+        assert_eq!(plain.skip_statuses, ["state:6", "state:8"]);
+        assert_eq!(plain.reference_prefix, "PS-");
+        let own = &config.connections[1].booking;
+        assert_eq!(own.triggers, ["state:4"], "what the file says wins");
+        assert_eq!(own.reference_prefix, "PS-");
     }
 
     #[test]

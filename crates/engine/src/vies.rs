@@ -4,7 +4,7 @@
 //! threshold of a merchant not registered for OSS.
 
 use chrono::{DateTime, Datelike, Duration, Utc};
-use ledgerlink_core::Document;
+use ledgerlink_core::{BookingPlan, Document, DocumentKind};
 use ledgerlink_lookups::vies::ViesAnswer;
 use ledgerlink_rules::{vies::needs_vies, Checks, ViesVerdict};
 use serde_json::json;
@@ -51,6 +51,34 @@ impl Engine {
         Ok(Ok(Checks {
             vies,
             distance_sales_this_year,
+            sale_had_destination_vat: self.sale_had_destination_vat(connection, document).await?,
+        }))
+    }
+
+    /// For a refund: whether the sale it corrects was planned with the destination's VAT.
+    async fn sale_had_destination_vat(
+        &self,
+        connection: &Connection,
+        document: &Document,
+    ) -> anyhow::Result<Option<bool>> {
+        let Some(refund_of) = &document.refund_of else {
+            return Ok(None);
+        };
+        let sale = self
+            .store
+            .document_by_source(
+                &connection.id,
+                DocumentKind::Order.as_str(),
+                &refund_of.source_ref.id,
+            )
+            .await?;
+        let plan = sale
+            .and_then(|row| row.plan_json)
+            .and_then(|plan| serde_json::from_value::<BookingPlan>(plan).ok());
+        Ok(plan.map(|plan| {
+            plan.lines
+                .iter()
+                .any(|line| line.vat_treatment.starts_with("oss/"))
         }))
     }
 

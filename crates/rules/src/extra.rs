@@ -97,7 +97,7 @@ fn value_of(source: &FieldSource, document: &Document, line: Option<&Line>) -> O
 fn checked(field: ExtraField, value: String, document: &Document) -> Result<String, String> {
     let refuse = |expected: &str| {
         Err(format!(
-            "The extra field `{}` of document {} is `{value}`, which is not {expected}. Correct the field in the shop or its mapping under [booking.extra_fields], then retry.",
+            "The extra field `{}` of document {} is `{value}`, which is not {expected}. Correct the field in the shop or its mapping under [connections.booking.extra_fields], then retry.",
             field.name(),
             document.number
         ))

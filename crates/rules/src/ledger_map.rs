@@ -32,7 +32,7 @@ pub fn plan_lines(
                 .or(accounts.discounts.as_ref())
                 .or(accounts.revenue.get("default"))
                 .cloned()
-                .ok_or_else(|| hold("No account is set for gift cards. Add `gift_cards = \"<account code>\"` under [booking.accounts], then retry.".into()))?;
+                .ok_or_else(|| hold("No account is set for gift cards. Add `gift_cards = \"<account code>\"` under [connections.booking.accounts], then retry.".into()))?;
             planned.push(PlanLine {
                 account,
                 description: line.description.clone(),
@@ -210,7 +210,7 @@ fn account_for(
         .cloned()
         .ok_or_else(|| {
             format!(
-                "No revenue account is set for `{}` sales. Add `{} = \"<account code>\"` (or `default`) under [booking.accounts.revenue], then retry.",
+                "No revenue account is set for `{}` sales. Add `{} = \"<account code>\"` (or `default`) under [connections.booking.accounts.revenue], then retry.",
                 treatment.kind(),
                 treatment.kind()
             )
@@ -320,6 +320,6 @@ mod tests {
         let Err(Decision::Hold { reason }) = plan_lines(&domestic_order(), &settings) else {
             panic!()
         };
-        assert!(reason.contains("[booking.accounts.revenue]"));
+        assert!(reason.contains("[connections.booking.accounts.revenue]"));
     }
 }

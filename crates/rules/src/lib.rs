@@ -147,7 +147,16 @@ fn decide_plan(
             },
         ),
     }
-    let destination_vat = vat::destination_vat(document, settings, checks.distance_sales_this_year);
+    let destination_vat = match (document.source_ref.kind, checks.sale_had_destination_vat) {
+        (DocumentKind::Refund, Some(applies)) => vat::DestinationVat {
+            applies,
+            why: format!(
+                "the sale it corrects was booked with {} VAT",
+                if applies { "the destination's" } else { "home" }
+            ),
+        },
+        _ => vat::destination_vat(document, settings, checks.distance_sales_this_year),
+    };
     let lines = ledger_map::plan_lines(document, settings, &destination_vat, &mut effects)?;
     let journal = ledger_map::journal(document, settings, &mut effects);
     let mut extra = extra::document_extras(document, settings, &mut effects).map_err(hold)?;
@@ -277,6 +286,61 @@ mod tests {
             panic!()
         };
         assert!(reason.contains("credit_notes = false"), "{reason}");
+    }
+
+    /// A refund of a sale to a German consumer at 19% (its lines negated).
+    fn german_refund() -> Document {
+        let mut refund = order_with_lines(&[(-2000, 19)], 0, 0);
+        refund.lines.retain(|l| !l.total.is_zero());
+        refund.total = refund.lines.iter().map(|l| l.total + l.tax).sum();
+        refund.total_tax = refund.lines.iter().map(|l| l.tax).sum();
+        refund.billing.country = "DE".parse().unwrap();
+        refund.billing.postcode = "10115".into();
+        refund.source_ref.kind = DocumentKind::Refund;
+        refund.refund_of = Some(ledgerlink_core::document::RefundOf {
+            source_ref: domestic_order().source_ref,
+            number: "1001".into(),
+            invoice_number: None,
+            date: None,
+        });
+        refund
+    }
+
+    #[test]
+    fn a_refund_keeps_the_destination_vat_of_its_sale_below_this_years_threshold() {
+        let mut settings = settings();
+        settings.vat_codes.insert("oss/DE/19".into(), "ODE".into());
+        // A new year: nothing sold yet, so a sale today would carry home VAT.
+        let checks = Checks {
+            distance_sales_this_year: Some(Money::ZERO),
+            sale_had_destination_vat: Some(true),
+            ..Checks::default()
+        };
+        let Decision::Book { plan } = decide_checked(&german_refund(), &settings, &checks) else {
+            panic!(
+                "expected a plan: {:?}",
+                decide_checked(&german_refund(), &settings, &checks)
+            )
+        };
+        assert_eq!(plan.kind, EntryKind::CreditNote);
+        assert!(
+            plan.lines.iter().any(|l| l.vat_treatment == "oss/DE/19"),
+            "{plan:#?}"
+        );
+        assert!(plan
+            .modules
+            .iter()
+            .any(|m| m.module == "vat_treatment" && m.effect.contains("the sale it corrects")));
+
+        // Without its sale in the ledger, the threshold of today decides: held, not guessed.
+        let unknown = Checks {
+            sale_had_destination_vat: None,
+            ..checks
+        };
+        assert!(matches!(
+            decide_checked(&german_refund(), &settings, &unknown),
+            Decision::Hold { .. }
+        ));
     }
 
     #[test]

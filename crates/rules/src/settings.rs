@@ -476,7 +476,7 @@ impl BookingSettings {
             if !self.vat_codes.contains_key(&key) {
                 problem(
                     &format!("vat_codes.\"{key}\""),
-                    format!("no VAT code is mapped for the treatment `{key}`, which a sale can need; add `\"{key}\" = \"<code>\"` under [booking.vat_codes]{}", if key.starts_with("oss/") { " (or narrow `oss_countries` to the countries you sell to)" } else { "" }),
+                    format!("no VAT code is mapped for the treatment `{key}`, which a sale can need; add `\"{key}\" = \"<code>\"` under [connections.booking.vat_codes]{}", if key.starts_with("oss/") { " (or narrow `oss_countries` to the countries you sell to)" } else { "" }),
                 );
             }
         }

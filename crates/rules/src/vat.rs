@@ -245,14 +245,14 @@ pub fn treatment(
 pub fn vat_code(treatment: &Treatment, settings: &BookingSettings) -> Result<String, String> {
     let key = treatment.key();
     settings.vat_codes.get(&key).cloned().ok_or_else(|| {
-        format!("No VAT code is mapped for `{key}`. Add `\"{key}\" = \"<code>\"` under [booking.vat_codes] in the settings, then retry.")
+        format!("No VAT code is mapped for `{key}`. Add `\"{key}\" = \"<code>\"` under [connections.booking.vat_codes] in the settings, then retry.")
     })
 }
 
 /// The code for a line that carries no VAT at all (rounding differences).
 pub fn vat_code_for_no_vat(settings: &BookingSettings) -> Result<String, String> {
     settings.vat_codes.get("none").cloned().ok_or_else(|| {
-        "No VAT code is mapped for lines without VAT. Add `\"none\" = \"<code>\"` under [booking.vat_codes], then retry.".to_string()
+        "No VAT code is mapped for lines without VAT. Add `\"none\" = \"<code>\"` under [connections.booking.vat_codes], then retry.".to_string()
     })
 }
 
@@ -410,6 +410,6 @@ mod tests {
         let t = first_line_treatment(&order, &settings).unwrap();
         assert_eq!(t.key(), "oss/DE/19");
         let reason = vat_code(&t, &settings).unwrap_err();
-        assert!(reason.contains("[booking.vat_codes]"));
+        assert!(reason.contains("[connections.booking.vat_codes]"));
     }
 }

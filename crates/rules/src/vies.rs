@@ -22,13 +22,19 @@ pub struct Checks {
     pub vies: Option<ViesVerdict>,
     /// Distance sales booked so far this calendar year, for the OSS threshold.
     pub distance_sales_this_year: Option<ledgerlink_core::Money>,
+    /// For a refund: whether the sale it corrects was booked with the destination's VAT
+    /// (OSS), so that the credit note follows the sale whatever the threshold says today;
+    /// `None` when that sale's plan is not in the ledger.
+    pub sale_had_destination_vat: Option<bool>,
 }
 
 /// Whether the document would be booked with reverse charge if its VAT number holds: a
 /// business customer with a VAT number, goods to another EU country, lines without VAT.
 pub fn needs_vies(document: &Document, settings: &BookingSettings) -> bool {
     let destination = document.destination().country;
-    settings.vies_check
+    // A credit note follows its sale, which was checked when it was booked.
+    document.source_ref.kind != ledgerlink_core::DocumentKind::Refund
+        && settings.vies_check
         && document.customer.kind == CustomerKind::Business
         // A number that fails its own checksum is held by the offline check, with a clearer
         // reason than VIES's and without spending a call.

@@ -1084,6 +1084,7 @@ fn checks(row: &Scenario) -> Checks {
             Vies::Invalid => Some(ViesVerdict::Invalid { consultation }),
         },
         distance_sales_this_year: row.sales_this_year.map(cents),
+        sale_had_destination_vat: None,
     }
 }
 

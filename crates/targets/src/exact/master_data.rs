@@ -159,7 +159,7 @@ impl MasterData {
     ) -> Result<String, ConnectorError> {
         let vat = self.lookup(http, "vat/VATCodes", code).await?.ok_or_else(|| {
             ConnectorError::config(format!(
-                "VAT code `{code}` does not exist in Exact Online division {}. Map the VAT treatment to an existing code under [booking.vat_codes], then retry.",
+                "VAT code `{code}` does not exist in Exact Online division {}. Map the VAT treatment to an existing code under [connections.booking.vat_codes], then retry.",
                 self.division
             ))
         })?;
@@ -186,21 +186,33 @@ impl MasterData {
         Ok(journal["Code"].as_str().unwrap_or(code).trim().to_string())
     }
 
-    /// The payment condition's code as Exact writes it.
+    /// The payment condition's code as Exact writes it. For a payment registered at once
+    /// (`paid`) it must be of payment method Cash (`K`): Exact registers the payment through it.
     pub(crate) async fn payment_condition(
         &self,
         http: &ExactHttp,
         code: &str,
+        paid: bool,
     ) -> Result<String, ConnectorError> {
         let condition = self
             .lookup(http, "cashflow/PaymentConditions", code)
             .await?
             .ok_or_else(|| {
                 ConnectorError::config(format!(
-                    "Payment condition `{code}` does not exist in Exact Online division {}. Set `condition` under [booking.payment_terms] to an existing code, then retry.",
+                    "Payment condition `{code}` does not exist in Exact Online division {}. Set `condition` under [connections.booking.payment_terms] to an existing code, then retry.",
                     self.division
                 ))
             })?;
+        let method = condition["PaymentMethod"]
+            .as_str()
+            .unwrap_or_default()
+            .trim();
+        if paid && method != "K" {
+            return Err(ConnectorError::config(format!(
+                "Payment condition `{code}` in Exact Online division {} is of payment method `{method}`, not Cash (`K`), so Exact would not register the payment. Set `condition` under [connections.booking.payment_terms] to a Cash condition (e.g. `00`) for this payment method, or drop `paid = true`, then retry.",
+                self.division
+            )));
+        }
         Ok(condition["Code"]
             .as_str()
             .unwrap_or(code)
@@ -217,7 +229,7 @@ impl MasterData {
     ) -> Result<(String, String), ConnectorError> {
         let unknown = || {
             ConnectorError::config(format!(
-                "Classification `{code}` does not exist in Exact Online division {}. Create it in Exact (CRM > Classifications) or change [[booking.classifications]], then retry.",
+                "Classification `{code}` does not exist in Exact Online division {}. Create it in Exact (CRM > Classifications) or change [[connections.booking.classifications]], then retry.",
                 self.division
             ))
         };

@@ -171,12 +171,15 @@ impl ExactTarget {
         if let Some(payment) = &plan.payment {
             if payment.paid && payment.condition.is_none() {
                 return Err(ConnectorError::config(
-                    "Exact Online registers a payment at once through a payment condition of payment method Cash (e.g. `00`): set `condition` for this payment method under [booking.payment_terms], then retry.",
+                    "Exact Online registers a payment at once through a payment condition of payment method Cash (e.g. `00`): set `condition` for this payment method under [connections.booking.payment_terms], then retry.",
                 ));
             }
             if let Some(condition) = &payment.condition {
-                body["PaymentCondition"] =
-                    json!(self.master.payment_condition(&self.http, condition).await?);
+                body["PaymentCondition"] = json!(
+                    self.master
+                        .payment_condition(&self.http, condition, payment.paid)
+                        .await?
+                );
             }
             if let Some(due) = payment.due_date {
                 body["DueDate"] = json!(format!("{due}T00:00:00"));
@@ -253,7 +256,7 @@ impl ExactTarget {
             Some(id) => (id.to_string(), false),
             None if customer.collective => {
                 return Err(ConnectorError::config(format!(
-                    "The collective relation `{}` does not exist in Exact Online division {}. Create it in Exact or correct `collective_debtor` under [booking.customers.private], then retry.",
+                    "The collective relation `{}` does not exist in Exact Online division {}. Create it in Exact or correct `collective_debtor` under [connections.booking.customers.private], then retry.",
                     customer.match_value, self.division
                 )))
             }

@@ -176,7 +176,7 @@ async fn taxes(
             _ => "names more than one sales tax in Tryton".to_string(),
         };
         return Err(ConnectorError::config(format!(
-            "VAT code `{name}` {problem}. Map the VAT treatment to the name of a Tryton sales tax under [booking.vat_codes], then retry."
+            "VAT code `{name}` {problem}. Map the VAT treatment to the name of a Tryton sales tax under [connections.booking.vat_codes], then retry."
         )));
     }
     Ok(taxes)

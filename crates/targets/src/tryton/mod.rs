@@ -211,7 +211,7 @@ impl TrytonTarget {
         if let Some(payment) = &plan.payment {
             if payment.paid {
                 return Err(ConnectorError::config(
-                    "Registering a payment at once is not supported for Tryton: Tryton pays an invoice through its own payment wizard. Remove `paid = true` under [booking.payment_terms] and let the bank statement settle it, then retry.",
+                    "Registering a payment at once is not supported for Tryton: Tryton pays an invoice through its own payment wizard. Remove `paid = true` under [connections.booking.payment_terms] and let the bank statement settle it, then retry.",
                 ));
             }
             if let Some(due) = payment.due_date {
@@ -273,7 +273,7 @@ impl TrytonTarget {
         match found.first() {
             Some(term) => id_of(term),
             None => Err(ConnectorError::config(format!(
-                "Tryton has no payment term `{name}`. Create it in Tryton or change `condition` under [booking.payment_terms], then retry."
+                "Tryton has no payment term `{name}`. Create it in Tryton or change `condition` under [connections.booking.payment_terms], then retry."
             ))),
         }
     }
@@ -494,7 +494,7 @@ impl TrytonTarget {
             let rounding = Money::new(Decimal::new(group.lines, 2));
             if difference > rounding {
                 return Err(refuse(format!(
-                    "Tryton computes {} of {computed_vat} on {base} for {reference}, but the shop charged {}: more than a rounding difference. Check that [booking.vat_codes] maps this VAT treatment to a Tryton tax with the rate the shop charged, then retry.",
+                    "Tryton computes {} of {computed_vat} on {base} for {reference}, but the shop charged {}: more than a rounding difference. Check that [connections.booking.vat_codes] maps this VAT treatment to a Tryton tax with the rate the shop charged, then retry.",
                     group.name, group.vat
                 )));
             }

@@ -25,7 +25,7 @@ pub(crate) async fn find_or_create(
         Some(party) => party,
         None if customer.collective => {
             return Err(ConnectorError::config(format!(
-                "The collective relation `{}` does not exist in Tryton (no party has that code). Create it in Tryton or correct `collective_debtor` under [booking.customers.private], then retry.",
+                "The collective relation `{}` does not exist in Tryton (no party has that code). Create it in Tryton or correct `collective_debtor` under [connections.booking.customers.private], then retry.",
                 customer.match_value
             )))
         }
@@ -123,7 +123,7 @@ async fn category(rpc: &TrytonRpc, name: &str) -> Result<i64, ConnectorError> {
     match found.first() {
         Some(category) => id_of(category),
         None => Err(ConnectorError::config(format!(
-            "Tryton has no party category `{name}`. Create it in Tryton (Party > Categories) or change [[booking.classifications]], then retry."
+            "Tryton has no party category `{name}`. Create it in Tryton (Party > Categories) or change [[connections.booking.classifications]], then retry."
         ))),
     }
 }
