@@ -586,3 +586,65 @@ async fn a_payment_registered_at_once_needs_a_cash_condition_in_exact() {
         Some("00")
     );
 }
+
+#[tokio::test]
+async fn revenue_follows_the_product_category_the_shop_keeps_on_the_product() {
+    use ledgerlink_rules::settings::RevenueRule;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings();
+    settings.customers.private.collective_debtor = None;
+    settings.accounts.revenue_rules = vec![RevenueRule {
+        category: Some("coffee".into()),
+        account: "8010".into(),
+        ..RevenueRule::default()
+    }];
+    let world = world(dir.path(), settings).await;
+    let order = |email: &str| OrderSpec {
+        lines: vec![
+            LineSpec {
+                product_id: 11,
+                name: "Espresso Beans 1 kg".into(),
+                quantity: 1,
+                unit_price: dec!(18.50),
+                tax_rate: dec!(9),
+                tax_class: "reduced-rate".into(),
+                ..LineSpec::default()
+            },
+            LineSpec {
+                name: "Mok".into(),
+                quantity: 1,
+                unit_price: dec!(8.00),
+                tax_rate: dec!(21),
+                ..LineSpec::default()
+            },
+        ],
+        ..private_order(email, "NL", "3512 PH", dec!(1.00), dec!(21), 0)
+    };
+    world.shop.create_order(order("koffie@example.nl"));
+    world.shop.create_order(order("thee@example.nl"));
+    world.settle().await.unwrap();
+
+    let rows = world
+        .engine
+        .store()
+        .documents(CONNECTION, None)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    for row in &rows {
+        assert_eq!(row.state, DocState::Booked, "{:?}", row.reason);
+        let plan = row.plan_json.as_ref().unwrap();
+        let account_of = |description: &str| {
+            plan["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|l| l["description"].as_str().unwrap().contains(description))
+                .map(|l| l["account"].as_str().unwrap().to_string())
+        };
+        assert_eq!(account_of("Espresso").as_deref(), Some("8010"), "{plan}");
+        assert_eq!(account_of("Mok").as_deref(), Some("8000"), "{plan}");
+    }
+    // The product's category is read once and remembered.
+    assert_eq!(world.shop.recorder().count("GET", "/products"), 1);
+}

@@ -34,6 +34,13 @@ async fn the_prestashop_mix_is_booked_once_and_to_the_cent() {
     booking.skip_statuses = vec!["state:6".into()];
     booking.reference_prefix = "PS-".into();
     booking.vies_check = false;
+    // Coffee has its own revenue account: PrestaShop keeps the category on the product.
+    booking.accounts.revenue_rules = vec![ledgerlink_rules::settings::RevenueRule {
+        category: Some("Coffee".into()),
+        treatment: Some("domestic".into()),
+        account: "8010".into(),
+        ..Default::default()
+    }];
     let config = ConnectionConfig {
         id: "presta".into(),
         name: "PrestaShop demo".into(),
@@ -112,6 +119,29 @@ async fn the_prestashop_mix_is_booked_once_and_to_the_cent() {
         booked.iter().any(|r| r.kind == "refund"),
         "the credit slip is booked as a credit note"
     );
+    // Each domestic coffee line is booked on the coffee account, and nothing else is.
+    let mut coffee_lines = 0;
+    for row in &booked {
+        let document: Document = serde_json::from_value(row.document_json.clone()).unwrap();
+        if document.destination().country.to_string() != "NL" {
+            continue;
+        }
+        let coffee = document
+            .lines
+            .iter()
+            .filter(|l| l.category.as_deref() == Some("Coffee"))
+            .count();
+        let plan = row.plan_json.clone().unwrap();
+        let on_8010 = plan["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["account"] == "8010")
+            .count();
+        assert_eq!(on_8010, coffee, "{} {plan}", row.number);
+        coffee_lines += coffee;
+    }
+    assert!(coffee_lines > 0, "the mix sells coffee at home");
     let state_of = |number: &str| {
         rows.iter()
             .find(|r| r.kind == "order" && r.number == number)

@@ -101,6 +101,26 @@ pub struct PaymentMethod {
 }
 
 impl Document {
+    /// Sets each line's category from its product's. Shops keep categories on the product,
+    /// not the order: `line_products` says which product each line (by `source_line_id`)
+    /// sells, `categories` each product's category. A refund's lines name the order's
+    /// lines they refund, so the order's `line_products` serve both.
+    pub fn set_line_categories(
+        &mut self,
+        line_products: &BTreeMap<String, u64>,
+        categories: &std::collections::HashMap<u64, String>,
+    ) {
+        for line in &mut self.lines {
+            let product = line
+                .source_line_id
+                .as_ref()
+                .and_then(|id| line_products.get(id));
+            if let Some(category) = product.and_then(|p| categories.get(p)) {
+                line.category = Some(category.clone());
+            }
+        }
+    }
+
     /// Where the goods go: the delivery address when given, else billing.
     pub fn destination(&self) -> &Address {
         self.shipping.as_ref().unwrap_or(&self.billing)

@@ -78,7 +78,8 @@ pub enum SourceConfig {
         url: String,
         /// The webservice key (Advanced Parameters > Webservice) with read access to orders,
         /// order_details, order_histories, order_states, order_slip, customers, addresses,
-        /// countries, currencies and taxes.
+        /// countries, currencies and taxes (and products and categories for revenue rules by
+        /// product category).
         api_key: SecretString,
     },
     Woocommerce {

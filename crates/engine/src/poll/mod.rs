@@ -4,8 +4,11 @@
 mod prestashop;
 mod woocommerce;
 
-use chrono::{Duration, NaiveDate, NaiveDateTime, Utc};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use ledgerlink_core::{ConnectorError, ErrorKind};
+use serde_json::json;
 
 use crate::{Engine, Source};
 
@@ -78,5 +81,85 @@ impl Engine {
                     .await
             }
         }
+    }
+}
+
+/// The master-data cache entity of a product's category, and how long it is relied on.
+const PRODUCT_CATEGORY: &str = "product_category";
+const CATEGORY_HOURS: i64 = 24;
+
+impl Engine {
+    /// The categories of a document's products, when the connection's revenue rules ask for
+    /// them (shops keep them on the product, not the order). Kept a day per product, so a busy
+    /// shop's orders cost a product look-up now and then; `fetch` asks the shop for the rest.
+    async fn product_categories<F, Fut>(
+        &self,
+        connection_id: &str,
+        line_products: &BTreeMap<String, u64>,
+        fetch: F,
+    ) -> anyhow::Result<HashMap<u64, String>>
+    where
+        F: FnOnce(Vec<u64>) -> Fut,
+        Fut: std::future::Future<Output = Result<HashMap<u64, String>, ConnectorError>>,
+    {
+        let wanted = self.connections.get(connection_id).is_some_and(|c| {
+            c.settings
+                .accounts
+                .revenue_rules
+                .iter()
+                .any(|rule| rule.category.is_some())
+        });
+        let mut categories = HashMap::new();
+        if !wanted {
+            return Ok(categories);
+        }
+        let mut missing = Vec::new();
+        for product in line_products.values().copied().collect::<BTreeSet<u64>>() {
+            let cached = self
+                .store
+                .cache_get(
+                    connection_id,
+                    "source",
+                    PRODUCT_CATEGORY,
+                    &product.to_string(),
+                )
+                .await?;
+            let fresh = cached.as_ref().and_then(|c| {
+                let at = DateTime::parse_from_rfc3339(c["fetched_at"].as_str()?).ok()?;
+                (Utc::now() - at.with_timezone(&Utc) < Duration::hours(CATEGORY_HOURS))
+                    .then(|| c["category"].as_str().map(str::to_string))
+            });
+            match fresh {
+                Some(Some(category)) => {
+                    categories.insert(product, category);
+                }
+                // The product has no category: remembered too.
+                Some(None) => {}
+                None => missing.push(product),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(categories);
+        }
+        let found = fetch(missing.clone()).await?;
+        let now = Utc::now();
+        for product in missing {
+            let category = found.get(&product);
+            let value = json!({ "category": category, "fetched_at": now.to_rfc3339() });
+            self.store
+                .cache_put(
+                    connection_id,
+                    "source",
+                    PRODUCT_CATEGORY,
+                    &product.to_string(),
+                    &value,
+                    now,
+                )
+                .await?;
+            if let Some(category) = category {
+                categories.insert(product, category.clone());
+            }
+        }
+        Ok(categories)
     }
 }

@@ -33,7 +33,19 @@ impl Engine {
         let id = text_id(order);
         let bundle = client.bundle_for(order.clone()).await?;
         let payload = serde_json::to_value(&bundle)?;
-        let mapped = prestashop::map_order(&bundle).map_err(|e| e.to_string());
+        let products = prestashop::line_products(&bundle);
+        let categories = self
+            .product_categories(connection_id, &products, |ids| async move {
+                client.product_categories(&ids).await
+            })
+            .await?;
+        let with_categories = |mut document: ledgerlink_core::Document| {
+            document.set_line_categories(&products, &categories);
+            document
+        };
+        let mapped = prestashop::map_order(&bundle)
+            .map(with_categories)
+            .map_err(|e| e.to_string());
         self.intake(connection_id, mapped, &payload, ("order", &id))
             .await?;
         let order_id: u64 = id
@@ -41,7 +53,9 @@ impl Engine {
             .map_err(|_| anyhow::anyhow!("PrestaShop order id `{id}` is not a number"))?;
         for slip in client.order_slips_for(order_id).await? {
             let slip_id = text_id(&slip);
-            let mapped = prestashop::map_slip(&bundle, &slip).map_err(|e| e.to_string());
+            let mapped = prestashop::map_slip(&bundle, &slip)
+                .map(with_categories)
+                .map_err(|e| e.to_string());
             self.intake(connection_id, mapped, &slip, ("refund", &slip_id))
                 .await?;
         }

@@ -32,7 +32,19 @@ impl Engine {
             .get("id")
             .map(|v| v.to_string())
             .unwrap_or_else(|| "unknown".into());
-        let mapped = woocommerce::map_order(order).map_err(|e| e.to_string());
+        let products = woocommerce::line_products(order);
+        let categories = self
+            .product_categories(connection_id, &products, |ids| async move {
+                client.product_categories(&ids).await
+            })
+            .await?;
+        let with_categories = |mut document: ledgerlink_core::Document| {
+            document.set_line_categories(&products, &categories);
+            document
+        };
+        let mapped = woocommerce::map_order(order)
+            .map(with_categories)
+            .map_err(|e| e.to_string());
         self.intake(connection_id, mapped, order, ("order", &id))
             .await?;
         let has_refunds = order["refunds"].as_array().is_some_and(|r| !r.is_empty());
@@ -42,7 +54,9 @@ impl Engine {
                     .get("id")
                     .map(|v| v.to_string())
                     .unwrap_or_else(|| "unknown".into());
-                let mapped = woocommerce::map_refund(order, &refund).map_err(|e| e.to_string());
+                let mapped = woocommerce::map_refund(order, &refund)
+                    .map(with_categories)
+                    .map_err(|e| e.to_string());
                 self.intake(connection_id, mapped, &refund, ("refund", &refund_id))
                     .await?;
             }

@@ -92,7 +92,7 @@ pub(crate) struct Resource {
 }
 
 /// What the emulated key may read (GET and HEAD), in `/api/` order.
-pub(crate) static RESOURCES: [Resource; 21] = [
+pub(crate) static RESOURCES: [Resource; 22] = [
     Resource {
         schema: &ADDRESSES,
         records: addresses,
@@ -100,6 +100,10 @@ pub(crate) static RESOURCES: [Resource; 21] = [
     Resource {
         schema: &CARRIERS,
         records: carriers,
+    },
+    Resource {
+        schema: &CATEGORIES,
+        records: categories,
     },
     Resource {
         schema: &COUNTRIES,
@@ -1349,6 +1353,83 @@ pub(crate) static PRODUCTS: Schema = Schema {
         },
     ],
 };
+
+/// `categories` as PrestaShop 8 lists them (devdocs "Resources for Categories"): the tree
+/// under Root (1) and Home (2), with the shop's product categories below Home.
+pub(crate) static CATEGORIES: Schema = Schema {
+    resource: "categories",
+    list_node: "categories",
+    node: "category",
+    description: "The product categories",
+    fields: &[
+        int("id"),
+        link("id_parent", "categories"),
+        int("level_depth"),
+        dynamic(int("nb_products_recursive")),
+        int("active"),
+        int("id_shop_default"),
+        int("is_root_category"),
+        int("position"),
+        date("date_add"),
+        date("date_upd"),
+        lang("name"),
+        lang("link_rewrite"),
+        lang("description"),
+        lang("meta_title"),
+        lang("meta_description"),
+        lang("meta_keywords"),
+    ],
+    assocs: &[
+        AssocDef {
+            name: "categories",
+            node: "category",
+            api: Some("categories"),
+            fields: &[int("id")],
+        },
+        AssocDef {
+            name: "products",
+            node: "product",
+            api: Some("products"),
+            fields: &[int("id")],
+        },
+    ],
+};
+
+fn categories(shop: &Shop) -> Vec<Record> {
+    seed::CATEGORIES
+        .iter()
+        .enumerate()
+        .map(|(position, &(id, parent, name))| {
+            let depth = match parent {
+                0 => 0,
+                1 => 1,
+                _ => 2,
+            };
+            let mut record = Build::new(&CATEGORIES, id)
+                .set("id_parent", s(parent))
+                .set("level_depth", s(depth))
+                .set(
+                    "nb_products_recursive",
+                    s(shop.products.iter().filter(|p| p.id_category == id).count() as u64),
+                )
+                .set("active", "1")
+                .set("id_shop_default", "1")
+                .set("is_root_category", b(id == 2))
+                .set("position", s(position as u64))
+                .set("date_add", dt(seed::installed_at()))
+                .set("date_upd", dt(seed::installed_at()))
+                .set("name", name)
+                .set("link_rewrite", slug(name));
+            for child in seed::CATEGORIES.iter().filter(|c| c.1 == id) {
+                record = record.item("categories", &[("id", s(child.0))]);
+            }
+            for product in shop.products.iter().filter(|p| p.id_category == id) {
+                record = record.item("products", &[("id", s(product.id))]);
+            }
+            record.done()
+        })
+        .collect()
+}
 
 fn slug(name: &str) -> String {
     let mut out = String::new();

@@ -333,6 +333,16 @@ type ProductRow = (
     bool,
 );
 
+/// (id, parent, name): PrestaShop's Root (1) and Home (2), and the shop's categories.
+pub(crate) const CATEGORIES: [(u64, u64, &str); 6] = [
+    (1, 0, "Root"),
+    (2, 1, "Home"),
+    (CATEGORY_COFFEE, 2, "Coffee"),
+    (CATEGORY_TEA, 2, "Tea"),
+    (CATEGORY_GEAR, 2, "Equipment"),
+    (CATEGORY_COURSES, 2, "Courses"),
+];
+
 pub(crate) const CATEGORY_COFFEE: u64 = 3;
 pub(crate) const CATEGORY_TEA: u64 = 4;
 pub(crate) const CATEGORY_GEAR: u64 = 5;

@@ -134,6 +134,22 @@ impl OrderState {
     }
 }
 
+/// The product each order detail sells, by detail id: a line's category is its product's.
+pub fn line_products(bundle: &OrderBundle) -> BTreeMap<String, u64> {
+    bundle
+        .details
+        .iter()
+        .filter_map(|detail| {
+            let id = body::text(detail.get("id")?);
+            let product = body::text(detail.get("product_id")?)
+                .trim()
+                .parse::<u64>()
+                .ok()?;
+            (product != 0).then(|| (id.trim().to_string(), product))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

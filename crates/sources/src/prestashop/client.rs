@@ -292,6 +292,68 @@ impl PrestaClient {
         Ok(rate)
     }
 
+    /// The default category of each product (its name in the shop's first language), by
+    /// product id: two list calls, whatever the number of products.
+    pub async fn product_categories(
+        &self,
+        ids: &[u64],
+    ) -> Result<std::collections::HashMap<u64, String>, ConnectorError> {
+        let mut names = std::collections::HashMap::new();
+        if ids.is_empty() {
+            return Ok(names);
+        }
+        let products = self
+            .list_by_ids("products", ids, "[id,id_category_default]")
+            .await?;
+        let category_of: Vec<(u64, u64)> = products
+            .iter()
+            .map(|p| Ok((id_field(p, "id")?, id_field(p, "id_category_default")?)))
+            .collect::<Result<_, ConnectorError>>()?;
+        let mut category_ids: Vec<u64> = category_of
+            .iter()
+            .map(|(_, c)| *c)
+            .filter(|c| *c != 0)
+            .collect();
+        category_ids.sort_unstable();
+        category_ids.dedup();
+        let categories = self
+            .list_by_ids("categories", &category_ids, "[id,name]")
+            .await?;
+        let mut category_names = std::collections::HashMap::new();
+        for category in &categories {
+            let name = category
+                .get("name")
+                .map(body::language_text)
+                .unwrap_or_default();
+            category_names.insert(id_field(category, "id")?, name.trim().to_string());
+        }
+        for (product, category) in category_of {
+            if let Some(name) = category_names.get(&category).filter(|n| !n.is_empty()) {
+                names.insert(product, name.clone());
+            }
+        }
+        Ok(names)
+    }
+
+    /// The rows of `resource` with these ids, only the `display` fields.
+    async fn list_by_ids(
+        &self,
+        resource: &str,
+        ids: &[u64],
+        display: &str,
+    ) -> Result<Vec<Value>, ConnectorError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let wanted = ids.iter().map(u64::to_string).collect::<Vec<_>>().join("|");
+        let query = vec![
+            ("display", display.to_string()),
+            ("filter[id]", format!("[{wanted}]")),
+        ];
+        let document = self.get(resource, query, Format::Json).await?;
+        body::list(&document, resource).map_err(|e| unexpected(resource, &e))
+    }
+
     /// Reads the order and everything its mapping needs.
     pub async fn bundle(&self, order_id: u64) -> Result<OrderBundle, ConnectorError> {
         let order = self.order(order_id).await?;

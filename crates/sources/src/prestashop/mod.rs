@@ -12,6 +12,6 @@ mod mapping;
 #[cfg(test)]
 mod tests;
 
-pub use bundle::{OrderBundle, OrderState};
+pub use bundle::{line_products, OrderBundle, OrderState};
 pub use client::{Page, PrestaClient, PrestaCredentials, PAGE_SIZE};
 pub use mapping::{map_order, map_slip, MappingError};

@@ -127,6 +127,35 @@ impl WooClient {
         .await
     }
 
+    /// The first category of each product (its name as the shop shows it), by product id;
+    /// a product without categories or no longer in the shop is left out.
+    pub async fn product_categories(
+        &self,
+        ids: &[u64],
+    ) -> Result<std::collections::HashMap<u64, String>, ConnectorError> {
+        let mut categories = std::collections::HashMap::new();
+        for chunk in ids.chunks(PER_PAGE as usize) {
+            let include = chunk
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            let page = self
+                .list(
+                    "products",
+                    &[("include", include), ("per_page", PER_PAGE.to_string())],
+                )
+                .await?;
+            for product in page.items {
+                let name = product["categories"][0]["name"].as_str();
+                if let (Some(id), Some(name)) = (product["id"].as_u64(), name) {
+                    categories.insert(id, name.to_string());
+                }
+            }
+        }
+        Ok(categories)
+    }
+
     async fn list(
         &self,
         path: &str,

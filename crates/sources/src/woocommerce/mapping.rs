@@ -583,6 +583,23 @@ fn split_over_rates(order: &Document, gross: Money, reason: &str) -> Vec<Line> {
         .collect()
 }
 
+/// The product each line item of an order sells, by line item id: a line's category is
+/// its product's, which WooCommerce does not put on the order.
+pub fn line_products(order: &Value) -> BTreeMap<String, u64> {
+    order["line_items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|line| {
+            Some((
+                line["id"].as_u64()?.to_string(),
+                line["product_id"].as_u64()?,
+            ))
+        })
+        .filter(|(_, product)| *product != 0)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -590,6 +607,29 @@ mod tests {
 
     /// The reference's own example order (shared/specs/woocommerce/examples), copied into
     /// the project.
+    #[test]
+    fn lines_take_the_category_of_their_product() {
+        let order = example();
+        let products = line_products(&order);
+        let first_line = order["line_items"][0]["id"].as_u64().unwrap().to_string();
+        let first_product = order["line_items"][0]["product_id"].as_u64().unwrap();
+        assert_eq!(products.get(&first_line), Some(&first_product));
+        let mut document = map_order(&order).unwrap();
+        let categories = HashMap::from([(first_product, "Coffee".to_string())]);
+        document.set_line_categories(&products, &categories);
+        let line = document
+            .lines
+            .iter()
+            .find(|l| l.source_line_id.as_deref() == Some(first_line.as_str()))
+            .unwrap();
+        assert_eq!(line.category.as_deref(), Some("Coffee"));
+        assert!(document
+            .lines
+            .iter()
+            .filter(|l| l.source_line_id.as_deref() != Some(first_line.as_str()))
+            .all(|l| l.category.is_none()));
+    }
+
     fn example() -> Value {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),

@@ -6,5 +6,5 @@ mod mapping;
 mod webhook;
 
 pub use client::{Page, WooClient, WooCredentials};
-pub use mapping::{map_order, map_refund, MappingError};
+pub use mapping::{line_products, map_order, map_refund, MappingError};
 pub use webhook::{verify_signature, WebhookEvent, SIGNATURE_HEADER};
