@@ -3,9 +3,11 @@
 //! cached from targets and OAuth tokens.
 //!
 //! The [`Store`] trait is what the engine sees; each backend lives in its own module and owns
-//! its migrations (SQLite now, PostgreSQL next).
+//! its migrations: SQLite, the embedded default for one process, and PostgreSQL, for many
+//! worker processes sharing one database.
 
 pub mod audit;
+pub mod postgres;
 pub mod sqlite;
 
 use std::fmt;
@@ -15,6 +17,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -298,7 +301,7 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<()>;
 
-    /// Moves a leased, planned document into the summary collecting its group — opening a
+    /// Moves a leased document the rules just planned into the summary collecting its group — opening a
     /// new one (kind `summary`, state `collecting`, due at `closes_at`) when none is still
     /// collecting — in one transaction. Returns the summary's id and reference. A summary
     /// stops collecting when its worker moves it on, so no member joins after its plan is made.
@@ -312,7 +315,8 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<(i64, String)>;
 
-    /// The documents a summary books, in the order they joined.
+    /// The documents a summary books, in ledger order (by id): the same list every time once
+    /// the summary stopped collecting, so that its plan made again comes out the same.
     async fn summary_members(&self, summary_id: i64) -> Result<Vec<LedgerRow>>;
 
     /// A person asks to try a held document again.
@@ -390,7 +394,48 @@ pub trait Store: Send + Sync + 'static {
     async fn save_token(&self, connection_id: &str, token: &TokenRecord) -> Result<()>;
 }
 
-/// Timestamps are stored as fixed-width RFC 3339 text so that text order is time order.
+impl Transition {
+    /// When the document is due again: an open state always is at some point, so that a crash
+    /// never strands it; the lease keeps other workers away until then.
+    pub(crate) fn due_at(&self, to: DocState, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.next_attempt_at.or(to.is_open().then_some(now))
+    }
+}
+
+/// Whether a newer version from the source re-opens a known document in `state`. Only before
+/// anything was sent: a booked (or posting) document is never touched again, a held one may
+/// have been fixed.
+pub(crate) fn reopens_on_change(state: DocState, never_sent: bool) -> bool {
+    match state {
+        DocState::Received | DocState::Waiting | DocState::Held => true,
+        // Skipped was never sent: a failed payment retried, a cancelled order paid late or a
+        // trashed one restored must still be booked.
+        DocState::Planned | DocState::Skipped => never_sent,
+        // Pooled is committed to its summary, like a document being posted.
+        DocState::Posting
+        | DocState::Uncertain
+        | DocState::Booked
+        | DocState::Pooled
+        | DocState::Collecting => false,
+    }
+}
+
+/// The reasons the store itself records, worded the same on every backend.
+pub(crate) mod reasons {
+    pub const CHANGED_IN_SOURCE: &str = "changed in the source";
+    pub const RETRY_ASKED: &str = "retry asked by a person";
+    pub const SUMMARY_OPENED: &str = "collecting the documents of its day";
+
+    pub fn pooled(summary_reference: &str) -> String {
+        format!("planned into summary {summary_reference}, which is booked when its day closes")
+    }
+
+    pub fn booked_in_summary(summary_reason: Option<&str>) -> String {
+        format!("in a summary entry: {}", summary_reason.unwrap_or_default())
+    }
+}
+
+/// SQLite keeps timestamps as fixed-width RFC 3339 text, so that text order is time order.
 pub(crate) fn ts(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }

@@ -1,14 +1,159 @@
-//! The store's story: one document's life through the ledger, on a real SQLite file.
+//! The store's story: one document's life through the ledger, told on every backend. SQLite
+//! always (a real file); PostgreSQL too when `LEDGERLINK_TEST_POSTGRES` names a database, e.g.
+//! `postgres://postgres@127.0.0.1:5432/test`, each story in a schema of its own so that stories
+//! run in parallel and every run starts empty.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
 use ledgerlink_store::*;
 use serde_json::json;
+use sqlx::{Connection, Executor, PgConnection};
 
-async fn store() -> (tempfile::TempDir, SqliteStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("ledger.sqlite"))
-        .await
-        .unwrap();
+const POSTGRES_URL: &str = "LEDGERLINK_TEST_POSTGRES";
+
+/// Generates `sqlite::<story>` and `postgres::<story>` for each story.
+macro_rules! on_every_backend {
+    ($($story:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $story() {
+                    super::$story(&super::Database::sqlite()).await;
+                }
+            )+
+        }
+
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $story() {
+                    if let Some(database) = super::Database::postgres().await {
+                        super::$story(&database).await;
+                    }
+                }
+            )+
+        }
+    };
+}
+
+on_every_backend!(
+    a_document_lives_once_through_the_ledger,
+    held_documents_are_retried_on_request_only,
+    cursors_deliveries_cache_and_tokens_persist_across_reopen,
+    a_change_while_a_worker_holds_the_document_wins_over_the_worker,
+    a_planned_document_reopens_only_if_it_was_never_sent,
+    posting_renews_the_lease_and_is_not_due_before_it_ends,
+    a_skipped_order_paid_later_is_taken_in_again,
+    a_summary_collects_its_group_until_it_moves_on_and_books_its_members_with_it,
+    distance_sales_count_sales_sent_to_the_target_in_the_year,
+    the_audit_log_cache_and_deliveries_keep_what_they_are_given,
+);
+
+/// A fresh, empty database of one backend.
+enum Database {
+    Sqlite(tempfile::TempDir),
+    Postgres(Schema),
+}
+
+impl Database {
+    fn sqlite() -> Self {
+        Database::Sqlite(tempfile::tempdir().unwrap())
+    }
+
+    /// `None`, with a note, when no PostgreSQL is configured.
+    async fn postgres() -> Option<Self> {
+        let Ok(url) = std::env::var(POSTGRES_URL) else {
+            eprintln!("note: {POSTGRES_URL} is not set, so the PostgreSQL variant is skipped");
+            return None;
+        };
+        Some(Database::Postgres(Schema::create(url).await))
+    }
+
+    /// Opens the store; opened again, it finds what was stored before.
+    async fn open(&self) -> Arc<dyn Store> {
+        match self {
+            Database::Sqlite(dir) => Arc::new(
+                SqliteStore::open(&dir.path().join("ledger.sqlite"))
+                    .await
+                    .unwrap(),
+            ),
+            Database::Postgres(schema) => {
+                Arc::new(PostgresStore::connect(&schema.url).await.unwrap())
+            }
+        }
+    }
+}
+
+/// A PostgreSQL schema for one story, dropped afterwards.
+struct Schema {
+    admin_url: String,
+    name: String,
+    /// Connects with the schema as the search path, so the store's tables land in it.
+    url: String,
+}
+
+impl Schema {
+    async fn create(admin_url: String) -> Self {
+        let name = format!("ll_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&admin_url).await.unwrap();
+        admin
+            .execute(format!("CREATE SCHEMA {name}").as_str())
+            .await
+            .unwrap();
+        let separator = if admin_url.contains('?') { '&' } else { '?' };
+        // Named after the schema, so that its connections can be told apart when it is dropped.
+        let url =
+            format!("{admin_url}{separator}options[search_path]={name}&application_name={name}");
+        Schema {
+            admin_url,
+            name,
+            url,
+        }
+    }
+}
+
+impl Drop for Schema {
+    /// Best effort, also after a failed assertion. The story's runtime may be the one dropping
+    /// the schema, so a thread of its own waits for the statement.
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime
+                .block_on(async {
+                    let mut admin = PgConnection::connect(&admin_url).await?;
+                    // The story's pool may still be open, and a connection of a failed story
+                    // inside a transaction, holding locks the drop would wait for.
+                    sqlx::query(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                         WHERE application_name = $1",
+                    )
+                    .bind(&name)
+                    .execute(&mut admin)
+                    .await?;
+                    admin.execute("SET lock_timeout = '5s'").await?;
+                    admin
+                        .execute(format!("DROP SCHEMA {name} CASCADE").as_str())
+                        .await?;
+                    Ok::<_, sqlx::Error>(())
+                })
+                .map_err(|e| e.to_string())
+        })
+        .join();
+        if let Ok(Err(error)) = dropped {
+            eprintln!("note: test schema {} was not dropped: {error}", self.name);
+        }
+    }
+}
+
+/// The store on `database`, with the connection `shop`.
+async fn shop(database: &Database) -> Arc<dyn Store> {
+    let store = database.open().await;
     store
         .upsert_connection(&ConnectionRecord {
             id: "shop".into(),
@@ -19,7 +164,7 @@ async fn store() -> (tempfile::TempDir, SqliteStore) {
         })
         .await
         .unwrap();
-    (dir, store)
+    store
 }
 
 fn order(modified_minute: u32) -> NewDocument {
@@ -35,9 +180,8 @@ fn order(modified_minute: u32) -> NewDocument {
     }
 }
 
-#[tokio::test]
-async fn a_document_lives_once_through_the_ledger() {
-    let (_dir, store) = store().await;
+async fn a_document_lives_once_through_the_ledger(database: &Database) {
+    let store = shop(database).await;
     let now = Utc::now();
 
     let first = store.intake(order(0), now).await.unwrap();
@@ -139,9 +283,8 @@ async fn a_document_lives_once_through_the_ledger() {
     assert_eq!(store.open_count().await.unwrap(), 0);
 }
 
-#[tokio::test]
-async fn held_documents_are_retried_on_request_only() {
-    let (_dir, store) = store().await;
+async fn held_documents_are_retried_on_request_only(database: &Database) {
+    let store = shop(database).await;
     let now = Utc::now();
     let id = store.intake(order(0), now).await.unwrap().document_id();
     let lease = store
@@ -177,13 +320,10 @@ async fn held_documents_are_retried_on_request_only() {
     );
 }
 
-#[tokio::test]
-async fn cursors_deliveries_cache_and_tokens_persist_across_reopen() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ledger.sqlite");
+async fn cursors_deliveries_cache_and_tokens_persist_across_reopen(database: &Database) {
     let now = Utc::now();
     {
-        let store = SqliteStore::open(&path).await.unwrap();
+        let store = database.open().await;
         store
             .set_cursor("shop", "modified_after", "2026-11-01T10:00:00", now)
             .await
@@ -213,7 +353,7 @@ async fn cursors_deliveries_cache_and_tokens_persist_across_reopen() {
             "token Debug must redact"
         );
     }
-    let store = SqliteStore::open(&path).await.unwrap();
+    let store = database.open().await;
     assert_eq!(
         store
             .cursor("shop", "modified_after")
@@ -243,9 +383,8 @@ async fn cursors_deliveries_cache_and_tokens_persist_across_reopen() {
     );
 }
 
-#[tokio::test]
-async fn a_change_while_a_worker_holds_the_document_wins_over_the_worker() {
-    let (_dir, store) = store().await;
+async fn a_change_while_a_worker_holds_the_document_wins_over_the_worker(database: &Database) {
+    let store = shop(database).await;
     let now = Utc::now();
     store.intake(order(0), now).await.unwrap();
     let stale = store
@@ -278,9 +417,8 @@ async fn a_change_while_a_worker_holds_the_document_wins_over_the_worker() {
     assert_eq!(fresh[0].document_json["paid"], true);
 }
 
-#[tokio::test]
-async fn a_planned_document_reopens_only_if_it_was_never_sent() {
-    let (_dir, store) = store().await;
+async fn a_planned_document_reopens_only_if_it_was_never_sent(database: &Database) {
+    let store = shop(database).await;
     let now = Utc::now();
     store.intake(order(0), now).await.unwrap();
     let lease = store
@@ -319,9 +457,8 @@ async fn a_planned_document_reopens_only_if_it_was_never_sent() {
     );
 }
 
-#[tokio::test]
-async fn posting_renews_the_lease_and_is_not_due_before_it_ends() {
-    let (_dir, store) = store().await;
+async fn posting_renews_the_lease_and_is_not_due_before_it_ends(database: &Database) {
+    let store = shop(database).await;
     let now = Utc::now();
     store.intake(order(0), now).await.unwrap();
     let lease = store
@@ -356,9 +493,8 @@ async fn posting_renews_the_lease_and_is_not_due_before_it_ends() {
     );
 }
 
-#[tokio::test]
-async fn a_skipped_order_paid_later_is_taken_in_again() {
-    let (_dir, store) = store().await;
+async fn a_skipped_order_paid_later_is_taken_in_again(database: &Database) {
+    let store = shop(database).await;
     let now = Utc::now();
     store.intake(order(0), now).await.unwrap();
     let lease = store
@@ -398,7 +534,7 @@ fn join(group: &str, closes_at: chrono::DateTime<Utc>) -> SummaryJoin {
 
 /// Takes a document in, claims it and pools it into `group`.
 async fn pooled(
-    store: &SqliteStore,
+    store: &dyn Store,
     number: &str,
     group: &str,
     closes_at: chrono::DateTime<Utc>,
@@ -428,15 +564,16 @@ async fn pooled(
     (document, summary, reference)
 }
 
-#[tokio::test]
-async fn a_summary_collects_its_group_until_it_moves_on_and_books_its_members_with_it() {
-    let (_dir, store) = store().await;
+async fn a_summary_collects_its_group_until_it_moves_on_and_books_its_members_with_it(
+    database: &Database,
+) {
+    let store = shop(database).await;
     let now = Utc::now();
     let closes_at = now + Duration::hours(3);
 
-    let (first, summary, reference) = pooled(&store, "1", "domestic", closes_at, now).await;
-    let (second, same_summary, _) = pooled(&store, "2", "domestic", closes_at, now).await;
-    let (_, other_summary, other_reference) = pooled(&store, "3", "oss/DE", closes_at, now).await;
+    let (first, summary, reference) = pooled(&*store, "1", "domestic", closes_at, now).await;
+    let (second, same_summary, _) = pooled(&*store, "2", "domestic", closes_at, now).await;
+    let (_, other_summary, other_reference) = pooled(&*store, "3", "oss/DE", closes_at, now).await;
     assert_eq!(summary, same_summary, "one group, one summary");
     assert_ne!(summary, other_summary, "another treatment, another summary");
     assert_eq!(reference, "WC-S20261101-1");
@@ -501,7 +638,7 @@ async fn a_summary_collects_its_group_until_it_moves_on_and_books_its_members_wi
 
     // A late document of the same group opens the next summary of the day.
     let (late, late_summary, late_reference) =
-        pooled(&store, "4", "domestic", closes_at, later).await;
+        pooled(&*store, "4", "domestic", closes_at, later).await;
     assert_ne!(late_summary, summary);
     assert_eq!(late_reference, "WC-S20261101-3");
 
@@ -530,4 +667,519 @@ async fn a_summary_collects_its_group_until_it_moves_on_and_books_its_members_wi
         DocState::Pooled,
         "the late document waits for its own summary"
     );
+}
+
+/// Takes a document in and moves it to `state` with a plan dated `entry_date`.
+async fn sent(
+    store: &dyn Store,
+    kind: &str,
+    number: &str,
+    state: DocState,
+    entry_date: &str,
+    distance_sales: &str,
+) -> i64 {
+    let now = Utc::now();
+    let document = NewDocument {
+        kind: kind.into(),
+        ..numbered(number)
+    };
+    let id = store.intake(document, now).await.unwrap().document_id();
+    let claimed = store
+        .claim_due("w", now, now + Duration::seconds(30), 100)
+        .await
+        .unwrap();
+    let row = claimed.iter().find(|r| r.id == id).unwrap();
+    let change = Transition {
+        plan_json: Some(json!({ "entry_date": entry_date, "distance_sales": distance_sales })),
+        reference: Some(format!("WC-{number}")),
+        ..Transition::default()
+    };
+    store
+        .transition(row.lease(), state, change, now)
+        .await
+        .unwrap();
+    id
+}
+
+async fn distance_sales_count_sales_sent_to_the_target_in_the_year(database: &Database) {
+    let store = shop(database).await;
+    let posting = sent(
+        &*store,
+        "order",
+        "1",
+        DocState::Posting,
+        "2026-03-01",
+        "100.00",
+    )
+    .await;
+    let booked = sent(
+        &*store,
+        "order",
+        "2",
+        DocState::Booked,
+        "2026-12-31",
+        "50.50",
+    )
+    .await;
+    sent(
+        &*store,
+        "order",
+        "3",
+        DocState::Uncertain,
+        "2026-06-01",
+        "0.25",
+    )
+    .await;
+    sent(
+        &*store,
+        "order",
+        "4",
+        DocState::Booked,
+        "2025-12-31",
+        "70.00",
+    )
+    .await;
+    sent(
+        &*store,
+        "refund",
+        "5",
+        DocState::Booked,
+        "2026-03-02",
+        "30.00",
+    )
+    .await;
+    sent(
+        &*store,
+        "order",
+        "6",
+        DocState::Planned,
+        "2026-03-03",
+        "20.00",
+    )
+    .await;
+    sent(
+        &*store,
+        "order",
+        "7",
+        DocState::Booked,
+        "2026-03-04",
+        "0.00",
+    )
+    .await;
+
+    let sales = |year, except| {
+        let store = store.clone();
+        async move {
+            store
+                .distance_sales("shop", year, except)
+                .await
+                .unwrap()
+                .to_string()
+        }
+    };
+    assert_eq!(sales(2026, 0).await, "150.75", "sent sales of 2026 only");
+    assert_eq!(
+        sales(2026, posting).await,
+        "50.75",
+        "but the one being decided"
+    );
+    assert_eq!(sales(2025, 0).await, "70.00");
+    assert_eq!(sales(2024, 0).await, "0.00");
+    assert_eq!(
+        store.distance_sales("elsewhere", 2026, 0).await.unwrap(),
+        ledgerlink_core::Money::ZERO
+    );
+
+    // The ledger's other views of the same documents.
+    assert_eq!(
+        store
+            .documents("shop", Some(DocState::Booked))
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.number.as_str())
+            .collect::<Vec<_>>(),
+        ["2", "4", "5", "7"]
+    );
+    assert_eq!(store.documents("shop", None).await.unwrap().len(), 7);
+    assert_eq!(
+        store.state_counts("shop").await.unwrap(),
+        vec![
+            (DocState::Booked, 4),
+            (DocState::Planned, 1),
+            (DocState::Posting, 1),
+            (DocState::Uncertain, 1),
+        ]
+    );
+    assert_eq!(store.open_count().await.unwrap(), 3);
+    let refund = store
+        .document_by_source("shop", "refund", "5")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(refund.kind, "refund");
+    assert_eq!(refund.plan_json.unwrap()["distance_sales"], "30.00");
+    assert!(store
+        .document_by_source("shop", "order", "5")
+        .await
+        .unwrap()
+        .is_none());
+    let row = store.document(booked).await.unwrap().unwrap();
+    assert_eq!(row.reference.as_deref(), Some("WC-2"));
+    assert!(row.created_at <= row.updated_at);
+    assert_eq!(
+        store.connection("shop").await.unwrap().unwrap().target_kind,
+        "exact"
+    );
+    assert!(store.connection("elsewhere").await.unwrap().is_none());
+}
+
+async fn the_audit_log_cache_and_deliveries_keep_what_they_are_given(database: &Database) {
+    let store = shop(database).await;
+    let now = Utc::now();
+    for (minute, status) in [(1, Some(200)), (2, None), (3, Some(503))] {
+        store
+            .audit(AuditEntry {
+                connection_id: "shop".into(),
+                system: "exact".into(),
+                method: "POST".into(),
+                url: format!("https://start.exactonline.nl/{minute}"),
+                request_body: Some("{}".into()),
+                status,
+                response_body: None,
+                error: status.is_none().then(|| "timed out".into()),
+                duration_ms: 1500,
+                at: now + Duration::minutes(minute),
+            })
+            .await
+            .unwrap();
+    }
+    let entries = store.audit_entries("shop", 2).await.unwrap();
+    assert_eq!(
+        entries.iter().map(|e| e.status).collect::<Vec<_>>(),
+        [Some(503), None],
+        "newest first, no more than asked"
+    );
+    assert_eq!(entries[1].error.as_deref(), Some("timed out"));
+    assert_eq!(entries[1].duration_ms, 1500);
+    assert_eq!(
+        entries[0].at.timestamp_micros(),
+        (now + Duration::minutes(3)).timestamp_micros()
+    );
+    assert!(store.audit_entries("other", 10).await.unwrap().is_empty());
+
+    // A newer read of the same master data replaces the old one.
+    for value in [json!({"ID": "old"}), json!({"ID": "new", "Code": 8000})] {
+        store
+            .cache_put("shop", "1", "GLAccounts", "8000", &value, now)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store
+            .cache_get("shop", "1", "GLAccounts", "8000")
+            .await
+            .unwrap(),
+        Some(json!({"ID": "new", "Code": 8000}))
+    );
+    assert_eq!(
+        store.cache_count("shop", "1", "GLAccounts").await.unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .cache_get("shop", "2", "GLAccounts", "8000")
+            .await
+            .unwrap(),
+        None
+    );
+
+    // A delivery whose processing failed is forgotten, so that its redelivery is processed.
+    assert!(store.record_delivery("shop", "d-1", now).await.unwrap());
+    store.forget_delivery("shop", "d-1").await.unwrap();
+    assert!(store.record_delivery("shop", "d-1", now).await.unwrap());
+    assert!(!store.record_delivery("shop", "d-1", now).await.unwrap());
+
+    let rotated = TokenRecord {
+        access_token: "a2".into(),
+        refresh_token: "r2".into(),
+        expires_at: now + Duration::minutes(10),
+        issued_at: now,
+    };
+    for token in [
+        TokenRecord {
+            access_token: "a1".into(),
+            refresh_token: "r1".into(),
+            ..rotated.clone()
+        },
+        rotated.clone(),
+    ] {
+        store.save_token("shop", &token).await.unwrap();
+    }
+    let stored = store.token("shop").await.unwrap().unwrap();
+    assert_eq!(stored.refresh_token, "r2");
+    assert_eq!(
+        stored.expires_at.timestamp_micros(),
+        rotated.expires_at.timestamp_micros()
+    );
+    assert!(store
+        .cursor("shop", "modified_after")
+        .await
+        .unwrap()
+        .is_none());
+}
+
+/// What many worker processes on one PostgreSQL database do at the same moment. (SQLite has one
+/// writer at a time; these races cannot happen there.)
+mod postgres_concurrency {
+    use super::*;
+
+    /// Runs `story` on a fresh PostgreSQL database, if one is configured.
+    async fn on_postgres<F, Fut>(story: F)
+    where
+        F: FnOnce(Arc<dyn Store>) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        if let Some(database) = Database::postgres().await {
+            story(shop(&database).await).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_claims_never_share_a_document() {
+        on_postgres(|store| async move {
+            let now = Utc::now();
+            for number in 1..=50 {
+                store
+                    .intake(numbered(&number.to_string()), now)
+                    .await
+                    .unwrap();
+            }
+            let claimers = (0..8).map(|worker| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let mut claimed = Vec::new();
+                    loop {
+                        let batch = store
+                            .claim_due(&format!("w{worker}"), now, now + Duration::minutes(5), 3)
+                            .await
+                            .unwrap();
+                        assert!(batch.len() <= 3, "never more than the limit");
+                        if batch.is_empty() {
+                            return claimed;
+                        }
+                        claimed.extend(batch);
+                        tokio::task::yield_now().await;
+                    }
+                })
+            });
+            let mut claimed: Vec<LedgerRow> = Vec::new();
+            for claimer in claimers.collect::<Vec<_>>() {
+                claimed.extend(claimer.await.unwrap());
+            }
+            let ids: BTreeSet<i64> = claimed.iter().map(|r| r.id).collect();
+            assert_eq!(claimed.len(), 50, "every document claimed exactly once");
+            assert_eq!(ids.len(), 50);
+            assert!(
+                claimed.iter().all(|r| r.fencing_token == 1),
+                "no document was claimed twice"
+            );
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn documents_of_one_group_pooled_at_once_share_one_summary() {
+        on_postgres(|store| async move {
+            let now = Utc::now();
+            let closes_at = now + Duration::hours(3);
+            // Twenty documents of one group, and ten groups of one document each, all of the
+            // same day: the groups share the day's summary numbers.
+            let mut groups = BTreeMap::new();
+            for number in 1..=30 {
+                let group = if number <= 20 {
+                    "domestic".to_string()
+                } else {
+                    format!("oss/{number}")
+                };
+                let id = store
+                    .intake(numbered(&number.to_string()), now)
+                    .await
+                    .unwrap()
+                    .document_id();
+                groups.insert(id, group);
+            }
+            let claimed = store
+                .claim_due("w", now, now + Duration::minutes(5), 100)
+                .await
+                .unwrap();
+            assert_eq!(claimed.len(), 30);
+            let poolers = claimed.iter().map(|row| {
+                let (store, lease) = (store.clone(), row.lease());
+                let group = groups[&row.id].clone();
+                tokio::spawn(async move {
+                    let plan = json!({ "entry_date": "2026-11-01", "distance_sales": "0" });
+                    let joined = store
+                        .pool(lease, plan, "WC-x", join(&group, closes_at), now)
+                        .await
+                        .unwrap();
+                    (lease.document_id, joined)
+                })
+            });
+            let mut joined = BTreeMap::new();
+            for pooler in poolers.collect::<Vec<_>>() {
+                let (document, summary) = pooler.await.unwrap();
+                joined.insert(document, summary);
+            }
+
+            let domestic: BTreeSet<&(i64, String)> = joined
+                .iter()
+                .filter(|(id, _)| groups[*id] == "domestic")
+                .map(|(_, summary)| summary)
+                .collect();
+            assert_eq!(domestic.len(), 1, "one group, one summary: {domestic:?}");
+            let (domestic_summary, _) = domestic.into_iter().next().unwrap();
+            assert_eq!(
+                store
+                    .summary_members(*domestic_summary)
+                    .await
+                    .unwrap()
+                    .len(),
+                20
+            );
+            let summaries = store
+                .documents("shop", Some(DocState::Collecting))
+                .await
+                .unwrap();
+            assert_eq!(summaries.len(), 11);
+            let references: BTreeSet<String> = summaries
+                .iter()
+                .map(|s| s.reference.clone().unwrap())
+                .collect();
+            let expected: BTreeSet<String> =
+                (1..=11).map(|n| format!("WC-S20261101-{n}")).collect();
+            assert_eq!(references, expected, "every number handed out once");
+            assert_eq!(
+                store
+                    .documents("shop", Some(DocState::Pooled))
+                    .await
+                    .unwrap()
+                    .len(),
+                30
+            );
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn no_document_joins_a_summary_after_it_moved_on() {
+        on_postgres(|store| async move {
+            let now = Utc::now();
+            for number in 1..=20 {
+                store
+                    .intake(numbered(&number.to_string()), now)
+                    .await
+                    .unwrap();
+            }
+            // The members are leased for long; the summaries they open are due at once.
+            let claimed = store
+                .claim_due("w", now, now + Duration::minutes(5), 100)
+                .await
+                .unwrap();
+            let mover = {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    loop {
+                        let due = store
+                            .claim_due("mover", now, now + Duration::minutes(5), 1)
+                            .await
+                            .unwrap();
+                        let Some(summary) = due.first() else {
+                            tokio::task::yield_now().await;
+                            continue;
+                        };
+                        assert_eq!(summary.state, DocState::Collecting);
+                        store
+                            .transition_keep_lease(
+                                summary.lease(),
+                                DocState::Planned,
+                                Transition::default(),
+                                now,
+                            )
+                            .await
+                            .unwrap();
+                        let members = store.summary_members(summary.id).await.unwrap();
+                        return (summary.id, members.iter().map(|m| m.id).collect::<Vec<_>>());
+                    }
+                })
+            };
+            let poolers = claimed.iter().map(|row| {
+                let (store, lease) = (store.clone(), row.lease());
+                tokio::spawn(async move {
+                    let plan = json!({ "entry_date": "2026-11-01", "distance_sales": "0" });
+                    store
+                        .pool(lease, plan, "WC-x", join("domestic", now), now)
+                        .await
+                        .unwrap()
+                })
+            });
+            for pooler in poolers.collect::<Vec<_>>() {
+                pooler.await.unwrap();
+            }
+            let (moved_on, members_when_planned) = mover.await.unwrap();
+
+            assert_eq!(
+                store
+                    .summary_members(moved_on)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|m| m.id)
+                    .collect::<Vec<_>>(),
+                members_when_planned,
+                "the plan covers every member the summary will ever have"
+            );
+            let pooled = store
+                .documents("shop", Some(DocState::Pooled))
+                .await
+                .unwrap();
+            assert_eq!(pooled.len(), 20);
+            let late: BTreeSet<i64> = pooled
+                .iter()
+                .filter(|m| m.summary_id != Some(moved_on))
+                .filter_map(|m| m.summary_id)
+                .collect();
+            assert!(late.len() <= 1, "late documents share the next summary");
+            for summary in late {
+                let row = store.document(summary).await.unwrap().unwrap();
+                assert_eq!(row.state, DocState::Collecting);
+            }
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn two_webhooks_for_one_document_at_once_take_it_in_once() {
+        on_postgres(|store| async move {
+            let now = Utc::now();
+            let intakes = (0..10).map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.intake(order(0), now).await.unwrap() })
+            });
+            let mut outcomes = Vec::new();
+            for intake in intakes.collect::<Vec<_>>() {
+                outcomes.push(intake.await.unwrap());
+            }
+            let new = outcomes
+                .iter()
+                .filter(|o| matches!(o, IntakeOutcome::New(_)))
+                .count();
+            assert_eq!(new, 1, "{outcomes:?}");
+            let id = outcomes[0].document_id();
+            assert!(outcomes.iter().all(|o| o.document_id() == id));
+            assert_eq!(store.documents("shop", None).await.unwrap().len(), 1);
+            assert_eq!(store.transitions(id).await.unwrap().len(), 1);
+        })
+        .await;
+    }
 }

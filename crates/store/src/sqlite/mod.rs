@@ -13,8 +13,9 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlitePool};
 
 use crate::{
-    parse_ts, ts, AuditEntry, ConnectionRecord, DocState, IntakeOutcome, Lease, LedgerRow,
-    NewDocument, Result, Store, StoreError, SummaryJoin, TokenRecord, Transition, TransitionRecord,
+    parse_ts, reasons, reopens_on_change, ts, AuditEntry, ConnectionRecord, DocState,
+    IntakeOutcome, Lease, LedgerRow, NewDocument, Result, Store, StoreError, SummaryJoin,
+    TokenRecord, Transition, TransitionRecord,
 };
 
 #[derive(Clone)]
@@ -111,14 +112,7 @@ impl SqliteStore {
         .bind(change.plan_json.as_ref().map(|p| p.to_string()))
         .bind(&change.reference)
         .bind(&change.target_id)
-        // An open state is always due again at some point, so that a crash never strands it;
-        // the lease keeps other workers away until then.
-        .bind(
-            change
-                .next_attempt_at
-                .or(to.is_open().then_some(now))
-                .map(ts),
-        )
+        .bind(change.due_at(to, now).map(ts))
         .bind(i64::from(change.counts_as_attempt))
         .bind(ts(now))
         .bind(lease.document_id)
@@ -167,7 +161,7 @@ async fn book_members(
             .bind(summary_id)
             .fetch_one(&mut **tx)
             .await?;
-    let reason = format!("in a summary entry: {}", reason.unwrap_or_default());
+    let reason = reasons::booked_in_summary(reason.as_deref());
     sqlx::query(
         "UPDATE documents SET state = 'booked', target_id = ?, reason = ?, next_attempt_at = NULL, updated_at = ? \
          WHERE summary_id = ? AND state = 'pooled'",
@@ -311,27 +305,12 @@ impl Store for SqliteStore {
                 let known_modified = parse_ts(&row.try_get::<String, _>("source_modified_at")?)?;
                 let known_json: String = row.try_get("document_json")?;
                 let new_json = doc.document_json.to_string();
-                // A version re-opens a document only before anything was sent: a booked (or
-                // posting) document is never touched again, a held one may have been fixed.
                 // Sources count time in whole seconds, so a different version with the same
                 // time is a change too.
                 let newer = doc.source_modified_at > known_modified
                     || (doc.source_modified_at == known_modified && new_json != known_json);
                 let never_sent = row.try_get::<i64, _>("attempts")? == 0;
-                let reopens = newer
-                    && match state {
-                        DocState::Received | DocState::Waiting | DocState::Held => true,
-                        // Skipped was never sent: a failed payment retried, a cancelled order
-                        // paid late or a trashed one restored must still be booked.
-                        DocState::Planned | DocState::Skipped => never_sent,
-                        // Pooled is committed to its summary, like a document being posted.
-                        DocState::Posting
-                        | DocState::Uncertain
-                        | DocState::Booked
-                        | DocState::Pooled
-                        | DocState::Collecting => false,
-                    };
-                if reopens {
+                if newer && reopens_on_change(state, never_sent) {
                     sqlx::query(
                         "UPDATE documents SET state = 'received', reason = NULL, number = ?, document_json = ?, \
                          source_modified_at = ?, next_attempt_at = ?, updated_at = ?, plan_json = NULL, \
@@ -350,7 +329,7 @@ impl Store for SqliteStore {
                         id,
                         Some(state.as_str()),
                         DocState::Received,
-                        Some("changed in the source"),
+                        Some(reasons::CHANGED_IN_SOURCE),
                         now,
                     )
                     .await?;
@@ -479,16 +458,14 @@ impl Store for SqliteStore {
                     id,
                     None,
                     DocState::Collecting,
-                    Some("collecting the documents of its day"),
+                    Some(reasons::SUMMARY_OPENED),
                     now,
                 )
                 .await?;
                 (id, summary_reference)
             }
         };
-        let reason = format!(
-            "planned into summary {summary_reference}, which is booked when its day closes"
-        );
+        let reason = reasons::pooled(&summary_reference);
         sqlx::query(
             "UPDATE documents SET state = 'pooled', reason = ?, plan_json = ?, reference = ?, summary_id = ?, \
              next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL, updated_at = ? \
@@ -545,7 +522,7 @@ impl Store for SqliteStore {
             document_id,
             Some("held"),
             DocState::Received,
-            Some("retry asked by a person"),
+            Some(reasons::RETRY_ASKED),
             now,
         )
         .await?;
