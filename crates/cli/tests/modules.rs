@@ -208,6 +208,13 @@ async fn module_settings_reach_exact_and_the_relation_is_kept_up_to_date() {
     world.settle().await.unwrap();
     assert_eq!(world.exact.recorder().count("PUT", "crm/Accounts"), 1);
     assert_eq!(posted_entries(&world).await.len(), 3);
+    // A new delivery address is added beside the old one; the relation itself is unchanged.
+    let mut moved = business_order("+32 3 765 43 21");
+    moved.shipping.as_mut().unwrap().address_1 = "Dokweg 7".into();
+    world.shop.create_order(moved);
+    world.settle().await.unwrap();
+    assert_eq!(world.exact.recorder().count("POST", "crm/Addresses"), 2);
+    assert_eq!(world.exact.recorder().count("PUT", "crm/Accounts"), 1);
     assert!(world
         .exact
         .sales_entries(DIVISION)

@@ -7,6 +7,7 @@
 //! wherever it must be handled.
 
 pub mod exact;
+mod relation;
 pub mod tryton;
 
 use ledgerlink_core::{BookingPlan, ConnectorError, EntryKind};

@@ -125,6 +125,7 @@ impl Tryton {
             "total_amount",
             "move",
             "party",
+            "invoice_address",
             "origin_invoices",
             "sequence_type_cache",
         ];
@@ -929,4 +930,89 @@ async fn the_audit_log_has_every_call_and_no_password_or_session() {
             "{method} is recorded"
         );
     }
+}
+
+#[tokio::test]
+async fn a_party_ledgerlink_created_follows_the_shop_without_touching_posted_invoices() {
+    let h = harness().await;
+    let first_reference = unique_reference("MOV");
+    let first = domestic_plan(&first_reference);
+    let booked_first = book(&h.target, &first).await.expect("first booked");
+
+    // The customer moved and changed their name in the shop.
+    let second_reference = unique_reference("MOV");
+    let mut second = domestic_plan(&second_reference);
+    second.customer = first.customer.clone();
+    second.customer.name = format!("{} van Dijk", first.customer.name);
+    second.customer.address.line1 = "Prinsengracht 7".into();
+    second.customer.address.line2 = None;
+    second.customer.address.city = "Haarlem".into();
+    second.customer.address.postcode = "2011 AA".into();
+    let booked_second = book(&h.target, &second).await.expect("second booked");
+
+    let email = first.customer.email.as_ref().unwrap().as_str();
+    assert_eq!(
+        h.tryton.parties_with_email(email).await,
+        1,
+        "updated, not duplicated"
+    );
+    let party = h
+        .tryton
+        .id("party.contact_mechanism", json!([["value", "=", email]]))
+        .await;
+    let parties = h
+        .tryton
+        .search_read(
+            "party.contact_mechanism",
+            json!([["id", "=", party]]),
+            &["party"],
+        )
+        .await;
+    let party_id = parties[0]["party"].as_i64().unwrap();
+    let named = h
+        .tryton
+        .search_read("party.party", json!([["id", "=", party_id]]), &["name"])
+        .await;
+    assert_eq!(named[0]["name"], second.customer.name.as_str());
+
+    let address_city = |invoice: Value| {
+        let tryton = &h.tryton;
+        async move {
+            let address = invoice["invoice_address"].as_i64().unwrap();
+            let found = tryton
+                .search_read("party.address", json!([["id", "=", address]]), &["city"])
+                .await;
+            found[0]["city"].as_str().unwrap().to_string()
+        }
+    };
+    assert_eq!(
+        address_city(h.tryton.invoice(&booked_second.id).await).await,
+        "Haarlem"
+    );
+    assert_eq!(
+        address_city(h.tryton.invoice(&booked_first.id).await).await,
+        "Amsterdam",
+        "the posted invoice keeps the address it was made with"
+    );
+
+    // Unchanged data costs no write.
+    let writes_before = party_writes(&h).await;
+    let mut third = domestic_plan(&unique_reference("MOV"));
+    third.customer = second.customer.clone();
+    book(&h.target, &third).await.expect("third booked");
+    assert_eq!(party_writes(&h).await, writes_before);
+}
+
+/// The connector's writes to parties and their addresses, from its audit log.
+async fn party_writes(h: &Harness) -> usize {
+    h.store
+        .audit_entries(CONNECTION, 10_000)
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|e| e.request_body.as_deref())
+        .filter(|b| {
+            b.contains("model.party.party.write") || b.contains("model.party.address.create")
+        })
+        .count()
 }

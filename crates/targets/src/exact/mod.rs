@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 pub use http::RateBudget;
 pub use oauth::{authorization_url, ExactApp};
 
+use crate::relation::Fingerprint;
 use crate::BookingRef;
 use http::ExactHttp;
 use master_data::MasterData;
@@ -226,15 +227,28 @@ impl ExactTarget {
             customer.match_value.to_lowercase()
         );
         let fields = account_fields(customer);
-        let fingerprint = fingerprint(&fields);
+        let fingerprint = Fingerprint::of(customer);
         if let Some((id, known)) = self.master.cached_account(&cache_key).await? {
-            if !customer.collective && known.as_ref().is_some_and(|k| *k != fingerprint) {
-                self.http
-                    .put(self.division, "crm/Accounts", &id, &fields)
-                    .await?;
-                self.master
-                    .cache_account(&cache_key, &id, &fingerprint)
-                    .await?;
+            let known = known
+                .as_deref()
+                .filter(|k| !k.is_empty())
+                .map(Fingerprint::parse);
+            if let (false, Some(known)) = (customer.collective, known) {
+                if known.relation != fingerprint.relation {
+                    let mut update = fields.clone();
+                    self.set_classification(customer, &mut update).await?;
+                    self.http
+                        .put(self.division, "crm/Accounts", &id, &update)
+                        .await?;
+                }
+                if known.delivery != fingerprint.delivery {
+                    self.add_delivery_address(customer, &id).await?;
+                }
+                if known != fingerprint {
+                    self.master
+                        .cache_account(&cache_key, &id, &fingerprint.to_string())
+                        .await?;
+                }
             }
             return Ok(id);
         }
@@ -264,11 +278,11 @@ impl ExactTarget {
         };
         // A relation found in Exact gets no fingerprint: it is never updated from the shop.
         let stored = if created_here {
-            fingerprint.as_str()
+            fingerprint.to_string()
         } else {
-            ""
+            String::new()
         };
-        self.master.cache_account(&cache_key, &id, stored).await?;
+        self.master.cache_account(&cache_key, &id, &stored).await?;
         Ok(id)
     }
 
@@ -282,10 +296,7 @@ impl ExactTarget {
         if customer.match_on == CustomerMatch::CustomerNumber {
             account["Code"] = json!(format!("{:>18}", customer.match_value));
         }
-        if let Some(code) = &customer.classification {
-            let (field, id) = self.master.classification(&self.http, code).await?;
-            account[field] = json!(id);
-        }
+        self.set_classification(customer, &mut account).await?;
         let created = self
             .http
             .post(self.division, "crm/Accounts", &account)
@@ -300,24 +311,51 @@ impl ExactTarget {
                 )
             })?
             .to_string();
-        if let Some(delivery) = &customer.delivery_address {
-            self.http
-                .post(
-                    self.division,
-                    "crm/Addresses",
-                    &json!({
-                        "Account": id,
-                        "Type": DELIVERY_ADDRESS_TYPE,
-                        "AddressLine1": truncate(&delivery.line1, 100),
-                        "AddressLine2": delivery.line2.as_deref().map(|l| truncate(l, 100)),
-                        "Postcode": delivery.postcode,
-                        "City": truncate(&delivery.city, 50),
-                        "Country": delivery.country.code(),
-                    }),
-                )
-                .await?;
-        }
+        self.add_delivery_address(customer, &id).await?;
         Ok(id)
+    }
+}
+
+impl ExactTarget {
+    /// The relation's classification field, when the rules set one.
+    async fn set_classification(
+        &self,
+        customer: &PlanCustomer,
+        account: &mut Value,
+    ) -> Result<(), ConnectorError> {
+        if let Some(code) = &customer.classification {
+            let (field, id) = self.master.classification(&self.http, code).await?;
+            account[field] = json!(id);
+        }
+        Ok(())
+    }
+
+    /// The shop's delivery address as a delivery address (type 4) of the relation. A changed
+    /// one is added: Exact keeps a relation's delivery addresses side by side.
+    async fn add_delivery_address(
+        &self,
+        customer: &PlanCustomer,
+        account: &str,
+    ) -> Result<(), ConnectorError> {
+        let Some(delivery) = &customer.delivery_address else {
+            return Ok(());
+        };
+        self.http
+            .post(
+                self.division,
+                "crm/Addresses",
+                &json!({
+                    "Account": account,
+                    "Type": DELIVERY_ADDRESS_TYPE,
+                    "AddressLine1": truncate(&delivery.line1, 100),
+                    "AddressLine2": delivery.line2.as_deref().map(|l| truncate(l, 100)),
+                    "Postcode": delivery.postcode,
+                    "City": truncate(&delivery.city, 50),
+                    "Country": delivery.country.code(),
+                }),
+            )
+            .await?;
+        Ok(())
     }
 }
 
@@ -340,13 +378,6 @@ fn account_fields(customer: &PlanCustomer) -> Value {
         account["VATNumber"] = json!(vat.to_string());
     }
     account
-}
-
-/// A short digest of the shop's data for a relation, to see that it changed.
-fn fingerprint(fields: &Value) -> String {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(fields.to_string().as_bytes());
-    digest[..12].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn entry_type(kind: EntryKind) -> i32 {

@@ -2,12 +2,18 @@
 //! mechanism, an EU VAT identifier or the party code), else created with its address, e-mail
 //! and VAT number. No phone: Tryton refuses numbers it cannot parse, and a typo in a phone
 //! number must not stop a booking.
+//!
+//! A party ledgerlink created follows the shop: a changed name or classification is written
+//! to it, a changed address or delivery address is added as a new address (the old one stays
+//! as posted invoices show it) and becomes the invoice address, a new e-mail address is added.
+//! A party found in Tryton is left as the bookkeeper keeps it.
 
 use ledgerlink_core::plan::CustomerMatch;
 use ledgerlink_core::{Address, ConnectorError, PlanCustomer};
 use serde_json::{json, Value};
 
 use super::rpc::{id_of, TrytonRpc};
+use crate::relation::Fingerprint;
 
 pub(crate) struct Customer {
     pub(crate) party: i64,
@@ -21,15 +27,21 @@ pub(crate) async fn find_or_create(
     rpc: &TrytonRpc,
     customer: &PlanCustomer,
 ) -> Result<Customer, ConnectorError> {
-    let party = match find(rpc, customer).await? {
-        Some(party) => party,
+    let (party, invoice_address) = match find(rpc, customer).await? {
+        Some(party) if customer.collective => (party, None),
+        Some(party) => (party, follow_the_shop(rpc, customer, party).await?),
         None if customer.collective => {
             return Err(ConnectorError::config(format!(
                 "The collective relation `{}` does not exist in Tryton (no party has that code). Create it in Tryton or correct `collective_debtor` under [connections.booking.customers.private], then retry.",
                 customer.match_value
             )))
         }
-        None => create(rpc, customer).await?,
+        None => {
+            let party = create(rpc, customer).await?;
+            let known = json!({ "fingerprint": Fingerprint::of(customer).to_string() });
+            rpc.remember(PARTY, &party.to_string(), &known).await?;
+            (party, None)
+        }
     };
     let fields = ["addresses", "account_receivable", "customer_payment_term"];
     let read = rpc.read("party.party", &[party], &fields).await?;
@@ -43,7 +55,7 @@ pub(crate) async fn find_or_create(
         .as_array()
         .and_then(|addresses| addresses.first())
         .and_then(Value::as_i64);
-    let address = match first_address {
+    let address = match invoice_address.or(first_address) {
         Some(address) => address,
         // A party entered by hand without one; an invoice needs an address.
         None => {
@@ -58,6 +70,64 @@ pub(crate) async fn find_or_create(
         receivable: record["account_receivable"].as_i64(),
         payment_term: record["customer_payment_term"].as_i64(),
     })
+}
+
+/// The cache entity of the parties ledgerlink created.
+const PARTY: &str = "party";
+
+/// Brings a party ledgerlink created up to date with the shop; returns the invoice address
+/// to use when it is not the party's first.
+async fn follow_the_shop(
+    rpc: &TrytonRpc,
+    customer: &PlanCustomer,
+    party: i64,
+) -> Result<Option<i64>, ConnectorError> {
+    let Some(known) = rpc.remembered(PARTY, &party.to_string()).await? else {
+        return Ok(None);
+    };
+    let mut invoice_address = known["invoice_address"].as_i64();
+    let before = Fingerprint::parse(known["fingerprint"].as_str().unwrap_or_default());
+    let now = Fingerprint::of(customer);
+    if before == now {
+        return Ok(invoice_address);
+    }
+    if before.relation != now.relation {
+        let mut values = json!({ "name": customer.name });
+        if let Some(classification) = &customer.classification {
+            values["categories"] = json!([["add", [category(rpc, classification).await?]]]);
+        }
+        rpc.write("party.party", &[party], values).await?;
+        if let Some(email) = &customer.email {
+            let domain = json!([
+                ["party", "=", party],
+                ["type", "=", "email"],
+                ["value", "ilike", like_literal(email.as_str())]
+            ]);
+            if rpc
+                .search_read("party.contact_mechanism", domain, &["id"])
+                .await?
+                .is_empty()
+            {
+                let mechanism = json!({ "party": party, "type": "email", "value": email.as_str() });
+                rpc.create("party.contact_mechanism", mechanism).await?;
+            }
+        }
+    }
+    if before.billing != now.billing {
+        let mut address = address_values(rpc, &customer.address).await?;
+        address["party"] = json!(party);
+        invoice_address = Some(rpc.create("party.address", address).await?);
+    }
+    if before.delivery != now.delivery {
+        if let Some(delivery) = &customer.delivery_address {
+            let mut address = address_values(rpc, delivery).await?;
+            address["party"] = json!(party);
+            rpc.create("party.address", address).await?;
+        }
+    }
+    let known = json!({ "fingerprint": now.to_string(), "invoice_address": invoice_address });
+    rpc.remember(PARTY, &party.to_string(), &known).await?;
+    Ok(invoice_address)
 }
 
 async fn find(rpc: &TrytonRpc, customer: &PlanCustomer) -> Result<Option<i64>, ConnectorError> {

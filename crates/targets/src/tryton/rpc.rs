@@ -191,6 +191,37 @@ impl TrytonRpc {
             .map(drop)
     }
 
+    /// What ledgerlink remembers about a record of this database (e.g. a party it created).
+    pub(crate) async fn remembered(
+        &self,
+        entity: &str,
+        key: &str,
+    ) -> Result<Option<Value>, ConnectorError> {
+        self.store
+            .cache_get(&self.connection_id, &self.database, entity, key)
+            .await
+            .map_err(store_unavailable)
+    }
+
+    pub(crate) async fn remember(
+        &self,
+        entity: &str,
+        key: &str,
+        value: &Value,
+    ) -> Result<(), ConnectorError> {
+        self.store
+            .cache_put(
+                &self.connection_id,
+                &self.database,
+                entity,
+                key,
+                value,
+                chrono::Utc::now(),
+            )
+            .await
+            .map_err(store_unavailable)
+    }
+
     /// The company the connector's user books in (from its preferences).
     pub(crate) async fn company(&self) -> Result<i64, ConnectorError> {
         self.context().await?["company"].as_i64().ok_or_else(|| {
@@ -541,6 +572,10 @@ fn hide_session(text: &str) -> String {
         }
         Err(_) => text.to_string(),
     }
+}
+
+fn store_unavailable(error: ledgerlink_store::StoreError) -> ConnectorError {
+    ConnectorError::transient("The ledger database is unavailable.", error.to_string())
 }
 
 #[cfg(test)]
