@@ -8,7 +8,7 @@ use ledgerlink_engine::config::Config;
 use ledgerlink_engine::{Engine, EngineOptions, Source};
 use ledgerlink_rules::BookingSettings;
 use ledgerlink_sources::{prestashop, woocommerce};
-use ledgerlink_store::{DocState, SqliteStore, Store};
+use ledgerlink_store::DocState;
 
 use crate::{demo, Cli, Command, DemoTarget, PlanSource, SandboxSystem};
 
@@ -47,13 +47,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn engine_from(config_path: &Path) -> anyhow::Result<(Config, Arc<Engine>)> {
     let config = Config::load(config_path)?;
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&config.database).await.with_context(|| {
-            format!(
-                "cannot open the ledger database {}",
-                config.database.display()
-            )
-        })?);
+    let store = config.database.open().await?;
     let mut connections = Vec::new();
     for connection in &config.connections {
         connections.push(

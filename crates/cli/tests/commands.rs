@@ -149,7 +149,7 @@ async fn sync_status_and_retry_after_fixing_a_mapping() {
     // Authorise once, as the OAuth callback of `serve` would.
     {
         let config = Config::load(&config_path).unwrap();
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database).await.unwrap());
+        let store = config.database.open().await.unwrap();
         let connection = config.connections[0]
             .build(store, Duration::from_secs(5))
             .await
@@ -271,7 +271,9 @@ async fn serve_takes_webhooks_and_books() {
     );
     {
         let config = Config::load(&config_path).unwrap();
-        let sqlite = SqliteStore::open(&config.database).await.unwrap();
+        let sqlite = SqliteStore::open(&dir.path().join("ledger.sqlite"))
+            .await
+            .unwrap();
         let store: Arc<dyn Store> = Arc::new(sqlite.clone());
         let connection = config.connections[0]
             .build(store, Duration::from_secs(5))
@@ -385,5 +387,82 @@ fn the_environment_overrides_the_database_path() {
     assert!(
         elsewhere.exists(),
         "the ledger was opened where the environment said"
+    );
+}
+
+#[tokio::test]
+async fn a_postgresql_ledger_is_chosen_by_its_url_and_books_the_same() {
+    let Some(schema) = ledgerlink_testkit::postgres::Schema::from_env().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (exact_running, exact) = ExactSandbox::start(ExactConfig::default(), 0)
+        .await
+        .unwrap();
+    let (shop_running, shop) = WooSandbox::start(WooConfig::default(), 0).await.unwrap();
+    shop.set_auto_deliver(false);
+    let config_path = settings_file(
+        dir.path(),
+        &shop_running.base_url(),
+        &exact_running.base_url(),
+        shop.config(),
+        exact.config(),
+        "",
+        "",
+    );
+    let sqlite_line = format!(
+        "database = \"{}\"",
+        dir.path().join("ledger.sqlite").display()
+    );
+    let text = std::fs::read_to_string(&config_path).unwrap();
+    assert!(text.contains(&sqlite_line));
+    std::fs::write(
+        &config_path,
+        text.replace(&sqlite_line, &format!("database = \"{}\"", schema.url)),
+    )
+    .unwrap();
+    {
+        let config = Config::load(&config_path).unwrap();
+        let store = config.database.open().await.unwrap();
+        let connection = config.connections[0]
+            .build(store, Duration::from_secs(5))
+            .await
+            .unwrap();
+        let target = connection.target.exact().expect("Exact Online");
+        target
+            .connect_with_code(&exact.issue_authorization_code())
+            .await
+            .unwrap();
+    }
+    shop.create_order(order("noor@example.nl", dec!(21)));
+    let config = config_path.to_str().unwrap().to_string();
+    let (ok, out) = tokio::task::spawn_blocking({
+        let config = config.clone();
+        move || ledgerlink(&["sync", "--once", "--config", &config])
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{out}");
+    assert!(out.contains("booked 1"), "{out}");
+    assert_eq!(exact.sales_entries(100001).len(), 1);
+
+    // The ledger is in PostgreSQL, and a second pass books nothing again.
+    let store = ledgerlink_store::PostgresStore::connect(&schema.url)
+        .await
+        .unwrap();
+    let booked = store
+        .documents("shop", Some(DocState::Booked))
+        .await
+        .unwrap();
+    assert_eq!(booked.len(), 1);
+    let (ok, out) =
+        tokio::task::spawn_blocking(move || ledgerlink(&["sync", "--once", "--config", &config]))
+            .await
+            .unwrap();
+    assert!(ok, "{out}");
+    assert_eq!(exact.sales_entries(100001).len(), 1);
+    assert!(
+        !out.contains("postgres://"),
+        "the URL is not printed: {out}"
     );
 }

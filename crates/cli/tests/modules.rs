@@ -66,9 +66,9 @@ fn settings() -> BookingSettings {
         default: PaymentTerm {
             condition: Some("30".into()),
             due_days: Some(30),
-            paid: false,
+            ..PaymentTerm::default()
         },
-        by_method: Default::default(),
+        ..PaymentTerms::default()
     });
     settings.customers.private.collective_debtor = Some(CollectiveDebtor {
         default: Some("9999".into()),
@@ -540,12 +540,13 @@ async fn a_payment_registered_at_once_needs_a_cash_condition_in_exact() {
     settings.customers.private.collective_debtor = None;
     let paid_with = |condition: &str| PaymentTerm {
         condition: Some(condition.into()),
-        due_days: None,
         paid: true,
+        ..PaymentTerm::default()
     };
     settings.payment_terms = Some(PaymentTerms {
         default: paid_with("30"),
         by_method: [("ideal".to_string(), paid_with("00"))].into(),
+        ..PaymentTerms::default()
     });
     let world = world(dir.path(), settings).await;
     let on_credit = private_order(

@@ -66,6 +66,9 @@ pub struct PlanPayment {
     pub due_date: Option<NaiveDate>,
     /// Paid at checkout: the payment is registered on the booking at once.
     pub paid: bool,
+    /// The target e-mails the invoice to the customer, booked with this item on its lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_invoice_item: Option<String>,
 }
 
 impl BookingPlan {

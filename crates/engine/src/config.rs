@@ -24,9 +24,9 @@ use crate::{Connection, Source, Target};
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// The SQLite file holding the ledger.
+    /// Where the ledger is kept: a SQLite file, or a PostgreSQL URL for several processes.
     #[serde(default = "default_database")]
-    pub database: PathBuf,
+    pub database: Database,
     /// Where `serve` listens for webhooks.
     #[serde(default = "default_listen")]
     pub listen: String,
@@ -44,8 +44,58 @@ pub struct Config {
     pub connections: Vec<ConnectionConfig>,
 }
 
-fn default_database() -> PathBuf {
-    PathBuf::from("ledgerlink.sqlite")
+fn default_database() -> Database {
+    Database::Sqlite(PathBuf::from("ledgerlink.sqlite"))
+}
+
+/// The ledger's database: a SQLite file (the embedded default, one process), or PostgreSQL
+/// (`postgres://…`), which many `serve` processes on one or many machines share. The URL may
+/// hold a password, so it is kept secret and never printed.
+#[derive(Clone, Debug)]
+pub enum Database {
+    Sqlite(PathBuf),
+    Postgres(SecretString),
+}
+
+impl<'de> Deserialize<'de> for Database {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Ok(
+            if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+                Database::Postgres(text.into())
+            } else {
+                Database::Sqlite(PathBuf::from(text))
+            },
+        )
+    }
+}
+
+impl Database {
+    /// Opens the store, bringing its schema up to date.
+    pub async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
+        use secrecy::ExposeSecret;
+        Ok(match self {
+            Database::Sqlite(path) => Arc::new(
+                ledgerlink_store::SqliteStore::open(path)
+                    .await
+                    .with_context(|| format!("cannot open the ledger database {}", path.display()))?,
+            ),
+            Database::Postgres(url) => Arc::new(
+                ledgerlink_store::PostgresStore::connect(url.expose_secret())
+                    .await
+                    // The error may quote the URL, and with it the password.
+                    .map_err(|_| anyhow::anyhow!("cannot open the ledger database on PostgreSQL: check that it runs and that `database` names a database the user may use"))?,
+            ),
+        })
+    }
+
+    /// How to name it to a person: the file, or "PostgreSQL" without the URL.
+    pub fn describe(&self) -> String {
+        match self {
+            Database::Sqlite(path) => path.display().to_string(),
+            Database::Postgres(_) => "PostgreSQL".into(),
+        }
+    }
 }
 fn default_listen() -> String {
     "127.0.0.1:8080".into()

@@ -307,7 +307,7 @@ impl Engine {
         lease: Lease,
         plan: &BookingPlan,
     ) -> anyhow::Result<Option<()>> {
-        match connection.target.find(&plan.reference, plan.kind).await {
+        match connection.target.find_booking(plan).await {
             Ok(Some(found)) => {
                 self.found(lease, plan, found).await?;
                 Ok(Some(()))

@@ -282,6 +282,10 @@ pub struct PaymentTerms {
     pub default: PaymentTerm,
     /// Terms per payment method code (e.g. `ideal`, `bacs`, `paypal`).
     pub by_method: BTreeMap<String, PaymentTerm>,
+    /// The target's item (its code) the lines of an e-mailed invoice are booked with: Exact
+    /// Online only e-mails sales invoices, whose lines need an item. Each line keeps its own
+    /// ledger account and VAT code.
+    pub invoice_item: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -293,6 +297,9 @@ pub struct PaymentTerm {
     pub due_days: Option<u32>,
     /// Paid at checkout: register the payment at once.
     pub paid: bool,
+    /// Ask the target to e-mail the invoice to the customer (Exact Online: the sale is booked
+    /// as a sales invoice, processed with "send e-mail to customer").
+    pub send_invoice_email: bool,
 }
 
 impl Default for BookingSettings {
@@ -577,6 +584,12 @@ impl BookingSettings {
             for (method, term) in std::iter::once(("default", &terms.default))
                 .chain(terms.by_method.iter().map(|(m, t)| (m.as_str(), t)))
             {
+                if term.send_invoice_email && terms.invoice_item.is_none() {
+                    problem(
+                        "payment_terms.invoice_item",
+                        format!("`send_invoice_email` for {method} needs the item the invoice's lines are booked with; set `invoice_item` (the item's code in the target) under payment_terms"),
+                    );
+                }
                 if term.paid && term.due_days.is_some() {
                     problem(
                         &format!("payment_terms.{method}"),

@@ -8,10 +8,8 @@ use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
 use ledgerlink_store::*;
+use ledgerlink_testkit::postgres::Schema;
 use serde_json::json;
-use sqlx::{Connection, Executor, PgConnection};
-
-const POSTGRES_URL: &str = "LEDGERLINK_TEST_POSTGRES";
 
 /// Generates `sqlite::<story>` and `postgres::<story>` for each story.
 macro_rules! on_every_backend {
@@ -64,11 +62,7 @@ impl Database {
 
     /// `None`, with a note, when no PostgreSQL is configured.
     async fn postgres() -> Option<Self> {
-        let Ok(url) = std::env::var(POSTGRES_URL) else {
-            eprintln!("note: {POSTGRES_URL} is not set, so the PostgreSQL variant is skipped");
-            return None;
-        };
-        Some(Database::Postgres(Schema::create(url).await))
+        Schema::from_env().await.map(Database::Postgres)
     }
 
     /// Opens the store; opened again, it finds what was stored before.
@@ -82,71 +76,6 @@ impl Database {
             Database::Postgres(schema) => {
                 Arc::new(PostgresStore::connect(&schema.url).await.unwrap())
             }
-        }
-    }
-}
-
-/// A PostgreSQL schema for one story, dropped afterwards.
-struct Schema {
-    admin_url: String,
-    name: String,
-    /// Connects with the schema as the search path, so the store's tables land in it.
-    url: String,
-}
-
-impl Schema {
-    async fn create(admin_url: String) -> Self {
-        let name = format!("ll_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(&admin_url).await.unwrap();
-        admin
-            .execute(format!("CREATE SCHEMA {name}").as_str())
-            .await
-            .unwrap();
-        let separator = if admin_url.contains('?') { '&' } else { '?' };
-        // Named after the schema, so that its connections can be told apart when it is dropped.
-        let url =
-            format!("{admin_url}{separator}options[search_path]={name}&application_name={name}");
-        Schema {
-            admin_url,
-            name,
-            url,
-        }
-    }
-}
-
-impl Drop for Schema {
-    /// Best effort, also after a failed assertion. The story's runtime may be the one dropping
-    /// the schema, so a thread of its own waits for the statement.
-    fn drop(&mut self) {
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            runtime
-                .block_on(async {
-                    let mut admin = PgConnection::connect(&admin_url).await?;
-                    // The story's pool may still be open, and a connection of a failed story
-                    // inside a transaction, holding locks the drop would wait for.
-                    sqlx::query(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                         WHERE application_name = $1",
-                    )
-                    .bind(&name)
-                    .execute(&mut admin)
-                    .await?;
-                    admin.execute("SET lock_timeout = '5s'").await?;
-                    admin
-                        .execute(format!("DROP SCHEMA {name} CASCADE").as_str())
-                        .await?;
-                    Ok::<_, sqlx::Error>(())
-                })
-                .map_err(|e| e.to_string())
-        })
-        .join();
-        if let Ok(Err(error)) = dropped {
-            eprintln!("note: test schema {} was not dropped: {error}", self.name);
         }
     }
 }

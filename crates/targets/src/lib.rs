@@ -56,6 +56,23 @@ impl Target {
         }
     }
 
+    /// Looks the plan's booking up by its reference, where that plan books it (an Exact
+    /// sales entry, or a sales invoice when the invoice is e-mailed).
+    pub async fn find_booking(
+        &self,
+        plan: &BookingPlan,
+    ) -> Result<Option<BookingRef>, ConnectorError> {
+        let emailed = plan.kind == EntryKind::SalesEntry
+            && plan
+                .payment
+                .as_ref()
+                .is_some_and(|p| p.email_invoice_item.is_some());
+        match self {
+            Target::Exact(exact) if emailed => exact.find_invoice(&plan.reference).await,
+            _ => self.find(&plan.reference, plan.kind).await,
+        }
+    }
+
     /// Everything before the write: may wait, read and create relations; never the booking.
     /// Codes the settings name that the target does not have: (setting, code), for accounts,
     /// journals and VAT codes.

@@ -3,6 +3,7 @@
 //! [`target_suite::TargetHarness`]) that knows how to provoke it there (an emulator's own
 //! controls and fault injection, or the real server's means).
 
+pub mod postgres;
 pub mod source_suite;
 pub mod target_suite;
 pub mod tryton;

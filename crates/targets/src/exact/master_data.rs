@@ -166,6 +166,24 @@ impl MasterData {
         Ok(vat["Code"].as_str().unwrap_or(code).to_string())
     }
 
+    /// The item an e-mailed invoice's lines are booked with.
+    pub(crate) async fn item_id(
+        &self,
+        http: &ExactHttp,
+        code: &str,
+    ) -> Result<String, ConnectorError> {
+        let item = self
+            .lookup(http, "logistics/Items", code)
+            .await?
+            .ok_or_else(|| {
+                ConnectorError::config(format!(
+                    "Item `{code}` does not exist in Exact Online division {}. Create it in Exact (Logistics > Items) or set `invoice_item` under [connections.booking.payment_terms] to an existing item's code, then retry.",
+                    self.division
+                ))
+            })?;
+        id_of(&item)
+    }
+
     /// The journal's code, checked to be a sales journal (type 20).
     pub(crate) async fn sales_journal(
         &self,

@@ -115,6 +115,60 @@ impl ExactTarget {
         found.first().map(booking_ref).transpose()
     }
 
+    /// Looks an e-mailed invoice up by our reference. A draft left by a crash between creating
+    /// and processing it is processed now — not created again; a processed one is booked.
+    pub async fn find_invoice(
+        &self,
+        reference: &str,
+    ) -> Result<Option<BookingRef>, ConnectorError> {
+        let filter = format!("YourRef eq '{}'", odata_string(reference));
+        let found = self
+            .http
+            .get_all(
+                self.division,
+                "salesinvoice/SalesInvoices",
+                &filter,
+                "InvoiceID,InvoiceNumber,YourRef,Status,AmountFC",
+            )
+            .await?;
+        let Some(invoice) = found.first() else {
+            return Ok(None);
+        };
+        let id = invoice["InvoiceID"].as_str().unwrap_or_default();
+        if invoice["Status"].as_i64() == Some(DRAFT_INVOICE_STATUS) {
+            return self.process_invoice(id, invoice).await.map(Some);
+        }
+        invoice_ref(invoice).map(Some)
+    }
+
+    /// Processes a draft invoice, asking Exact to e-mail it to the customer.
+    async fn process_invoice(
+        &self,
+        id: &str,
+        invoice: &Value,
+    ) -> Result<BookingRef, ConnectorError> {
+        let printed = self
+            .http
+            .post(
+                self.division,
+                "salesinvoice/PrintedSalesInvoices",
+                &json!({ "InvoiceID": id, "SendEmailToCustomer": true }),
+            )
+            .await?;
+        if let Some(error) = printed["EmailCreationError"]
+            .as_str()
+            .filter(|e| !e.is_empty())
+        {
+            // Booked all the same: the bookkeeper sends it from Exact.
+            tracing::warn!(
+                invoice = id,
+                error,
+                "Exact processed the invoice but sent no e-mail"
+            );
+        }
+        invoice_ref(invoice)
+    }
+
     /// Everything a booking needs before the one call that writes it: master data checked
     /// (Exact blocks an app after ten errors an hour), the customer found or created, the
     /// entry's body built. May wait for the rate budget; posts nothing but a new customer.
@@ -127,6 +181,13 @@ impl ExactTarget {
         }
         self.master.ensure_loaded(&self.http).await?;
         let journal = self.master.sales_journal(&self.http, &plan.journal).await?;
+        let invoice_item = match (&plan.payment, plan.kind) {
+            (Some(payment), EntryKind::SalesEntry) => match &payment.email_invoice_item {
+                Some(code) => Some(self.master.item_id(&self.http, code).await?),
+                None => None,
+            },
+            _ => None,
+        };
         let mut lines = Vec::with_capacity(plan.lines.len());
         for line in &plan.lines {
             let gl_account = self.master.gl_account_id(&self.http, &line.account).await?;
@@ -134,10 +195,19 @@ impl ExactTarget {
             let mut body = json!({
                 "GLAccount": gl_account,
                 "Description": truncate(&line.description, 60),
-                "AmountFC": amount_json(line.amount),
                 "VATCode": vat_code,
                 "VATAmountFC": amount_json(line.vat_amount),
             });
+            match &invoice_item {
+                // An invoice line is an item sold: one unit at the line's net amount, on the
+                // line's own account and VAT code.
+                Some(item) => {
+                    body["Item"] = json!(item);
+                    body["Quantity"] = json!(1);
+                    body["NetPrice"] = amount_json(line.amount);
+                }
+                None => body["AmountFC"] = amount_json(line.amount),
+            }
             line_extras(&mut body, &line.extra);
             lines.push(body);
         }
@@ -148,23 +218,41 @@ impl ExactTarget {
             }
             _ => plan.description.clone(),
         };
-        let mut body = json!({
-            "Journal": journal,
-            "Customer": customer,
-            "Type": entry_type(plan.kind),
-            "EntryDate": format!("{}T00:00:00", plan.entry_date),
-            "Currency": plan.currency.code(),
-            "YourRef": plan.reference,
-            "Description": truncate(&description, 60),
-            "SalesEntryLines": lines,
-        });
+        let date = format!("{}T00:00:00", plan.entry_date);
+        let mut body = match invoice_item {
+            Some(_) => json!({
+                "Journal": journal,
+                "OrderedBy": customer,
+                "Type": SALES_INVOICE_TYPE,
+                "InvoiceDate": date,
+                "Currency": plan.currency.code(),
+                "YourRef": plan.reference,
+                "Description": truncate(&description, 60),
+                "SalesInvoiceLines": lines,
+            }),
+            None => json!({
+                "Journal": journal,
+                "Customer": customer,
+                "Type": entry_type(plan.kind),
+                "EntryDate": date,
+                "Currency": plan.currency.code(),
+                "YourRef": plan.reference,
+                "Description": truncate(&description, 60),
+                "SalesEntryLines": lines,
+            }),
+        };
         // YourRef carries our reference (the key every retry searches by); a merchant's own
         // "your reference" is in the description.
+        let invoice = body.get("SalesInvoiceLines").is_some();
         for (extra, field) in [
             ("payment_reference", "PaymentReference"),
             ("external_link_url", "ExternalLinkReference"),
             ("external_link_description", "ExternalLinkDescription"),
         ] {
+            // A sales invoice has no external link.
+            if invoice && field.starts_with("ExternalLink") {
+                continue;
+            }
             if let Some(value) = plan.extra.get(extra) {
                 body[field] = json!(value);
             }
@@ -186,7 +274,7 @@ impl ExactTarget {
                 body["DueDate"] = json!(format!("{due}T00:00:00"));
             }
         }
-        Ok(PreparedEntry { body })
+        Ok(PreparedEntry { body, invoice })
     }
 
     /// Codes the settings name that this division does not have: (setting, code).
@@ -201,8 +289,28 @@ impl ExactTarget {
             .await
     }
 
-    /// The one call that writes the booking.
+    /// The one call that writes the booking. A sales invoice is created as a draft and then
+    /// processed with the e-mail to the customer; once the draft exists, any failure is
+    /// uncertain, so that the next attempt looks it up (and processes it) instead of creating
+    /// a second one.
     pub async fn post(&self, entry: &PreparedEntry) -> Result<BookingRef, ConnectorError> {
+        if entry.invoice {
+            let created = self
+                .http
+                .post(self.division, "salesinvoice/SalesInvoices", &entry.body)
+                .await?;
+            let Some(id) = created["InvoiceID"].as_str().filter(|id| !id.is_empty()) else {
+                return Err(ConnectorError::uncertain(format!(
+                    "sales invoice created without an InvoiceID in the answer: {created}"
+                )));
+            };
+            return self.process_invoice(id, &created).await.map_err(|error| {
+                ConnectorError::uncertain(format!(
+                    "sales invoice {id} was created but processing it failed: {}",
+                    error.internal_cause
+                ))
+            });
+        }
         let created = self
             .http
             .post(self.division, "salesentry/SalesEntries", &entry.body)
@@ -387,6 +495,16 @@ fn entry_type(kind: EntryKind) -> i32 {
     }
 }
 
+/// `Status` of a sales invoice not processed yet.
+const DRAFT_INVOICE_STATUS: i64 = 10;
+
+fn invoice_ref(invoice: &Value) -> Result<BookingRef, ConnectorError> {
+    let mut entry = invoice.clone();
+    entry["EntryID"] = invoice["InvoiceID"].clone();
+    entry["EntryNumber"] = invoice.get("InvoiceNumber").cloned().unwrap_or(Value::Null);
+    booking_ref(&entry)
+}
+
 fn booking_ref(entry: &Value) -> Result<BookingRef, ConnectorError> {
     let total = match entry.get("AmountFC").filter(|a| !a.is_null()) {
         Some(amount) => Some(
@@ -418,7 +536,12 @@ fn booking_ref(entry: &Value) -> Result<BookingRef, ConnectorError> {
 #[derive(Clone, Debug)]
 pub struct PreparedEntry {
     body: Value,
+    /// A sales invoice to be processed with an e-mail to the customer, rather than an entry.
+    invoice: bool,
 }
+
+/// `Type` of a sales invoice (8021 would be a credit invoice, which is never e-mailed here).
+const SALES_INVOICE_TYPE: i32 = 8020;
 
 /// `crm/Addresses` type of a delivery address.
 const DELIVERY_ADDRESS_TYPE: i32 = 4;

@@ -214,6 +214,11 @@ impl TrytonTarget {
                     "Registering a payment at once is not supported for Tryton: Tryton pays an invoice through its own payment wizard. Remove `paid = true` under [connections.booking.payment_terms] and let the bank statement settle it, then retry.",
                 ));
             }
+            if payment.email_invoice_item.is_some() {
+                return Err(ConnectorError::config(
+                    "Tryton does not e-mail invoices to customers (its core has no invoice e-mail). Remove `send_invoice_email = true` under [connections.booking.payment_terms] and send the invoice from Tryton's report, then retry.",
+                ));
+            }
             if let Some(due) = payment.due_date {
                 values["payment_term_date"] = json!(wire::date(due));
             }
