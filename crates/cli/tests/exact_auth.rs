@@ -79,6 +79,88 @@ async fn an_expired_token_is_refreshed_once_for_many_callers_and_rotated() {
 }
 
 #[tokio::test]
+async fn processes_sharing_a_ledger_refresh_once_and_share_one_rate_budget() {
+    use ledgerlink_targets::exact::{ExactApp, ExactSettings, ExactTarget};
+    let dir = tempfile::tempdir().unwrap();
+    let world = world(dir.path()).await;
+    let store = world.engine.store().clone();
+    let issued = store.token(CONNECTION).await.unwrap().unwrap();
+    world.exact.advance_clock(Duration::from_secs(601));
+    let aged = TokenRecord {
+        expires_at: Utc::now() - chrono::Duration::seconds(1),
+        issued_at: Utc::now() - chrono::Duration::seconds(601),
+        ..issued
+    };
+    store.save_token(CONNECTION, &aged).await.unwrap();
+    let before = token_requests(&world);
+
+    // Four "processes": clients of their own (no lock in common but the ledger's).
+    let config = world.exact.config();
+    let process = || {
+        ExactTarget::new(
+            ExactApp {
+                client_id: config.client_id.clone(),
+                client_secret: config.client_secret.clone().into(),
+                redirect_uri: config.redirect_uri.clone(),
+            },
+            ExactSettings {
+                base_url: world.exact_url.clone(),
+                division: 100001,
+            },
+            store.clone(),
+            CONNECTION,
+            Duration::from_secs(10),
+        )
+        .unwrap()
+    };
+    let processes: Vec<ExactTarget> = (0..4).map(|_| process()).collect();
+    let lookups = processes.iter().enumerate().map(|(i, target)| async move {
+        target
+            .find(&format!("WC-NONE-{i}"), EntryKind::SalesEntry)
+            .await
+    });
+    for result in futures::future::join_all(lookups).await {
+        assert_eq!(result.unwrap(), None, "every process got a working token");
+    }
+    assert_eq!(
+        token_requests(&world) - before,
+        1,
+        "one refresh for four processes"
+    );
+
+    // The company's budget is the ledger's: when one process learns the day's calls are used
+    // up, no process calls Exact until the reset.
+    let day_end = chrono::SubsecRound::trunc_subsecs(Utc::now() + chrono::Duration::hours(3), 3);
+    store
+        .set_budget(
+            &format!("exact:{}:100001", config.client_id),
+            &[ledgerlink_store::BudgetWindow {
+                name: "daily".into(),
+                remaining: 0,
+                resets_at: day_end,
+            }],
+        )
+        .await
+        .unwrap();
+    let calls_before = world.exact.recorder().total();
+    for target in &processes {
+        let error = target
+            .find("WC-NONE-9", EntryKind::SalesEntry)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error.kind, ErrorKind::RateLimited { until } if until == day_end),
+            "{error:?}"
+        );
+    }
+    assert_eq!(
+        world.exact.recorder().total(),
+        calls_before,
+        "no call was made"
+    );
+}
+
+#[tokio::test]
 async fn a_token_younger_than_570_seconds_is_never_refreshed() {
     let dir = tempfile::tempdir().unwrap();
     let world = world(dir.path()).await;

@@ -265,6 +265,14 @@ impl fmt::Debug for TokenRecord {
     }
 }
 
+/// One window of a target's API budget (e.g. per minute, per day), as the target reported it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BudgetWindow {
+    pub name: String,
+    pub remaining: i64,
+    pub resets_at: DateTime<Utc>,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     async fn upsert_connection(&self, connection: &ConnectionRecord) -> Result<()>;
@@ -389,6 +397,26 @@ pub trait Store: Send + Sync + 'static {
         key: &str,
     ) -> Result<Option<serde_json::Value>>;
     async fn cache_count(&self, connection_id: &str, scope: &str, entity: &str) -> Result<i64>;
+
+    /// Takes the lock `name` for `holder` until `until` (or renews it); `false` while another
+    /// holder has it and it has not run out. Every process on this database respects it.
+    async fn try_lock(
+        &self,
+        name: &str,
+        holder: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Releases the lock if `holder` still has it.
+    async fn unlock(&self, name: &str, holder: &str) -> Result<()>;
+
+    /// Takes one call from a target company's budget, shared by every process: `None` to go
+    /// ahead, or when the window that ran out resets. Windows already reset do not count
+    /// (their new size is known from the next answer).
+    async fn take_call(&self, budget: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>>;
+    /// Records the budget as the target reported it. Within the same window the smaller count
+    /// wins: other processes' calls may have been taken since the target counted.
+    async fn set_budget(&self, budget: &str, windows: &[BudgetWindow]) -> Result<()>;
 
     async fn token(&self, connection_id: &str) -> Result<Option<TokenRecord>>;
     async fn save_token(&self, connection_id: &str, token: &TokenRecord) -> Result<()>;

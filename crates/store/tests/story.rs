@@ -47,6 +47,8 @@ on_every_backend!(
     a_summary_collects_its_group_until_it_moves_on_and_books_its_members_with_it,
     distance_sales_count_sales_sent_to_the_target_in_the_year,
     the_audit_log_cache_and_deliveries_keep_what_they_are_given,
+    a_lock_is_held_by_one_holder_until_released_or_run_out,
+    the_rate_budget_is_shared_and_the_smaller_count_wins,
 );
 
 /// A fresh, empty database of one backend.
@@ -1111,4 +1113,81 @@ mod postgres_concurrency {
         })
         .await;
     }
+}
+
+async fn a_lock_is_held_by_one_holder_until_released_or_run_out(database: &Database) {
+    let store = shop(database).await;
+    let now = Utc::now();
+    let until = now + Duration::seconds(30);
+    assert!(store.try_lock("oauth:shop", "a", until, now).await.unwrap());
+    assert!(!store.try_lock("oauth:shop", "b", until, now).await.unwrap());
+    assert!(
+        store.try_lock("oauth:shop", "a", until, now).await.unwrap(),
+        "renewed by its holder"
+    );
+    assert!(
+        store
+            .try_lock("oauth:other", "b", until, now)
+            .await
+            .unwrap(),
+        "locks are by name"
+    );
+    // Released by someone else: nothing happens.
+    store.unlock("oauth:shop", "b").await.unwrap();
+    assert!(!store.try_lock("oauth:shop", "b", until, now).await.unwrap());
+    store.unlock("oauth:shop", "a").await.unwrap();
+    assert!(store.try_lock("oauth:shop", "b", until, now).await.unwrap());
+    // A holder that died: its lock runs out.
+    let later = until + Duration::seconds(1);
+    assert!(store
+        .try_lock("oauth:shop", "c", later + Duration::seconds(30), later)
+        .await
+        .unwrap());
+}
+
+async fn the_rate_budget_is_shared_and_the_smaller_count_wins(database: &Database) {
+    use chrono::SubsecRound;
+    let store = shop(database).await;
+    // Targets report resets in milliseconds; the store keeps microseconds.
+    let now = Utc::now().trunc_subsecs(3);
+    assert_eq!(
+        store.take_call("exact:1", now).await.unwrap(),
+        None,
+        "unknown: go"
+    );
+    let minute = now + Duration::seconds(40);
+    let day = now + Duration::hours(5);
+    let windows = |minutely: i64, daily: i64| {
+        vec![
+            BudgetWindow {
+                name: "minutely".into(),
+                remaining: minutely,
+                resets_at: minute,
+            },
+            BudgetWindow {
+                name: "daily".into(),
+                remaining: daily,
+                resets_at: day,
+            },
+        ]
+    };
+    store.set_budget("exact:1", &windows(2, 100)).await.unwrap();
+    assert_eq!(store.take_call("exact:1", now).await.unwrap(), None);
+    assert_eq!(store.take_call("exact:1", now).await.unwrap(), None);
+    assert_eq!(
+        store.take_call("exact:1", now).await.unwrap(),
+        Some(minute),
+        "the minute's calls are used up"
+    );
+    // An answer counted before our calls does not give them back.
+    store.set_budget("exact:1", &windows(1, 99)).await.unwrap();
+    assert_eq!(store.take_call("exact:1", now).await.unwrap(), Some(minute));
+    // Another budget is its own.
+    assert_eq!(store.take_call("exact:2", now).await.unwrap(), None);
+    // After the reset the window no longer holds calls back.
+    let next_minute = minute + Duration::seconds(1);
+    assert_eq!(store.take_call("exact:1", next_minute).await.unwrap(), None);
+    // The day runs out: wait for the day.
+    store.set_budget("exact:1", &windows(50, 0)).await.unwrap();
+    assert_eq!(store.take_call("exact:1", now).await.unwrap(), Some(day));
 }

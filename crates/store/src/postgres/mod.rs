@@ -14,9 +14,9 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
 
 use crate::{
-    reasons, reopens_on_change, AuditEntry, ConnectionRecord, DocState, IntakeOutcome, Lease,
-    LedgerRow, NewDocument, Result, Store, StoreError, SummaryJoin, TokenRecord, Transition,
-    TransitionRecord,
+    reasons, reopens_on_change, AuditEntry, BudgetWindow, ConnectionRecord, DocState,
+    IntakeOutcome, Lease, LedgerRow, NewDocument, Result, Store, StoreError, SummaryJoin,
+    TokenRecord, Transition, TransitionRecord,
 };
 
 #[derive(Clone)]
@@ -870,6 +870,86 @@ impl Store for PostgresStore {
             })
         })
         .transpose()
+    }
+
+    async fn try_lock(
+        &self,
+        name: &str,
+        holder: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let taken = sqlx::query(
+            "INSERT INTO locks (name, holder, until) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until \
+             WHERE locks.holder = excluded.holder OR locks.until < $4",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(until)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(taken.rows_affected() == 1)
+    }
+
+    async fn unlock(&self, name: &str, holder: &str) -> Result<()> {
+        sqlx::query("DELETE FROM locks WHERE name = $1 AND holder = $2")
+            .bind(name)
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn take_call(&self, budget: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+        let mut tx = self.write().await?;
+        // The budget's rows are locked for the decision, so two processes cannot both take
+        // the last call.
+        let windows: Vec<(i64, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT remaining, resets_at FROM rate_budgets WHERE budget = $1 AND resets_at > $2 FOR UPDATE",
+        )
+        .bind(budget)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+        let exhausted = windows
+            .iter()
+            .filter(|(remaining, _)| *remaining <= 0)
+            .map(|(_, resets_at)| *resets_at)
+            .max();
+        if exhausted.is_some() {
+            tx.rollback().await?;
+            return Ok(exhausted);
+        }
+        sqlx::query("UPDATE rate_budgets SET remaining = remaining - 1 WHERE budget = $1 AND resets_at > $2")
+            .bind(budget)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(None)
+    }
+
+    async fn set_budget(&self, budget: &str, windows: &[BudgetWindow]) -> Result<()> {
+        let mut tx = self.write().await?;
+        for window in windows {
+            sqlx::query(
+                "INSERT INTO rate_budgets (budget, name, remaining, resets_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (budget, name) DO UPDATE SET \
+                 remaining = CASE WHEN rate_budgets.resets_at = excluded.resets_at \
+                     THEN LEAST(rate_budgets.remaining, excluded.remaining) ELSE excluded.remaining END, \
+                 resets_at = excluded.resets_at",
+            )
+            .bind(budget)
+            .bind(&window.name)
+            .bind(window.remaining)
+            .bind(window.resets_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn save_token(&self, connection_id: &str, token: &TokenRecord) -> Result<()> {

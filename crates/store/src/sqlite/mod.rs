@@ -13,7 +13,7 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlitePool};
 
 use crate::{
-    parse_ts, reasons, reopens_on_change, ts, AuditEntry, ConnectionRecord, DocState,
+    parse_ts, reasons, reopens_on_change, ts, AuditEntry, BudgetWindow, ConnectionRecord, DocState,
     IntakeOutcome, Lease, LedgerRow, NewDocument, Result, Store, StoreError, SummaryJoin,
     TokenRecord, Transition, TransitionRecord,
 };
@@ -810,6 +810,80 @@ impl Store for SqliteStore {
             })
         })
         .transpose()
+    }
+
+    async fn try_lock(
+        &self,
+        name: &str,
+        holder: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let taken = sqlx::query(
+            "INSERT INTO locks (name, holder, until) VALUES (?, ?, ?) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until \
+             WHERE locks.holder = excluded.holder OR locks.until < ?",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(ts(until))
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(taken.rows_affected() == 1)
+    }
+
+    async fn unlock(&self, name: &str, holder: &str) -> Result<()> {
+        sqlx::query("DELETE FROM locks WHERE name = ? AND holder = ?")
+            .bind(name)
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn take_call(&self, budget: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+        let mut tx = self.write().await?;
+        let exhausted: Option<String> = sqlx::query_scalar(
+            "SELECT MAX(resets_at) FROM rate_budgets WHERE budget = ? AND resets_at > ? AND remaining <= 0",
+        )
+        .bind(budget)
+        .bind(ts(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        if let Some(until) = exhausted {
+            return Ok(Some(parse_ts(&until)?));
+        }
+        sqlx::query(
+            "UPDATE rate_budgets SET remaining = remaining - 1 WHERE budget = ? AND resets_at > ?",
+        )
+        .bind(budget)
+        .bind(ts(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(None)
+    }
+
+    async fn set_budget(&self, budget: &str, windows: &[BudgetWindow]) -> Result<()> {
+        let mut tx = self.write().await?;
+        for window in windows {
+            sqlx::query(
+                "INSERT INTO rate_budgets (budget, name, remaining, resets_at) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (budget, name) DO UPDATE SET \
+                 remaining = CASE WHEN rate_budgets.resets_at = excluded.resets_at \
+                     THEN MIN(rate_budgets.remaining, excluded.remaining) ELSE excluded.remaining END, \
+                 resets_at = excluded.resets_at",
+            )
+            .bind(budget)
+            .bind(&window.name)
+            .bind(window.remaining)
+            .bind(ts(window.resets_at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn save_token(&self, connection_id: &str, token: &TokenRecord) -> Result<()> {

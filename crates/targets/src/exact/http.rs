@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeZone, Utc};
 use ledgerlink_core::{ConnectorError, ErrorKind};
 use ledgerlink_store::audit::{Auditor, Exchange};
-use ledgerlink_store::Store;
+use ledgerlink_store::{BudgetWindow, Store};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -50,6 +50,22 @@ impl RateBudget {
             None
         }
     }
+
+    /// The windows as the store shares them between processes.
+    fn windows(&self) -> [BudgetWindow; 2] {
+        [
+            BudgetWindow {
+                name: "daily".into(),
+                remaining: self.daily_remaining.into(),
+                resets_at: self.daily_reset,
+            },
+            BudgetWindow {
+                name: "minutely".into(),
+                remaining: self.minutely_remaining.into(),
+                resets_at: self.minutely_reset,
+            },
+        ]
+    }
 }
 
 /// Waits for the minutely window shorter than this; longer waits go back to the engine.
@@ -61,6 +77,10 @@ pub(crate) struct ExactHttp {
     http: reqwest::Client,
     tokens: Tokens,
     auditor: Auditor,
+    store: Arc<dyn Store>,
+    /// The company's API budget in the store, shared by every process that books into it.
+    budget_key: String,
+    /// What the last answer said, for display.
     budget: Arc<Mutex<Option<RateBudget>>>,
     error_guard: Arc<ErrorGuard>,
 }
@@ -69,6 +89,7 @@ impl ExactHttp {
     pub(crate) fn new(
         app: ExactApp,
         base_url: &str,
+        division: i32,
         store: Arc<dyn Store>,
         connection_id: &str,
         auditor: Auditor,
@@ -79,10 +100,12 @@ impl ExactHttp {
             .build()
             .map_err(|e| ConnectorError::config(format!("cannot build an HTTP client: {e}")))?;
         let base_url = base_url.trim_end_matches('/').to_string();
+        // Exact counts calls per app and company.
+        let budget_key = format!("exact:{}:{division}", app.client_id);
         let tokens = Tokens::new(
             app,
             &base_url,
-            store,
+            store.clone(),
             connection_id,
             http.clone(),
             auditor.clone(),
@@ -92,6 +115,8 @@ impl ExactHttp {
             http,
             tokens,
             auditor,
+            store,
+            budget_key,
             budget: Arc::new(Mutex::new(None)),
             error_guard: Arc::default(),
         })
@@ -168,9 +193,20 @@ impl ExactHttp {
         self.send(Method::PUT, &url, Some(body)).await.map(drop)
     }
 
+    /// Takes a call from the company's budget, which every process shares through the
+    /// store; waits for the minute to turn, or gives the wait back to the engine when longer.
     async fn wait_for_budget(&self) -> Result<(), ConnectorError> {
-        let blocked = self.budget().and_then(|b| b.blocked_until(Utc::now()));
-        if let Some(until) = blocked {
+        loop {
+            let blocked = self
+                .store
+                .take_call(&self.budget_key, Utc::now())
+                .await
+                .map_err(|e| {
+                    ConnectorError::transient("The ledger database is unavailable.", e.to_string())
+                })?;
+            let Some(until) = blocked else {
+                return Ok(());
+            };
             let wait = (until - Utc::now()).to_std().unwrap_or_default();
             if wait > MAX_INLINE_WAIT {
                 return Err(ConnectorError::new(
@@ -181,7 +217,6 @@ impl ExactHttp {
             }
             tokio::time::sleep(wait).await;
         }
-        Ok(())
     }
 
     async fn send(
@@ -235,6 +270,14 @@ impl ExactHttp {
             let status = response.status();
             if let Some(budget) = RateBudget::from_headers(response.headers()) {
                 *self.budget.lock().expect("budget lock") = Some(budget);
+                if let Err(error) = self
+                    .store
+                    .set_budget(&self.budget_key, &budget.windows())
+                    .await
+                {
+                    // The next answer says it again; the call itself went through.
+                    tracing::warn!(%error, "could not record Exact's rate budget");
+                }
             }
             let text = response.text().await;
             let text = match text {

@@ -54,6 +54,7 @@ impl ExactTarget {
         let http = ExactHttp::new(
             app.clone(),
             &settings.base_url,
+            settings.division,
             store.clone(),
             connection_id,
             auditor,

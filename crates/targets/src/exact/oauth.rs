@@ -51,9 +51,17 @@ pub(crate) struct Tokens {
     connection_id: String,
     http: reqwest::Client,
     auditor: Auditor,
-    /// Single flight: one refresh at a time per connection in this process.
+    /// Single flight: one refresh at a time per connection in this process, and through the
+    /// store's lock `exact-oauth:<connection>` one across every process.
     refresh_lock: Arc<Mutex<()>>,
+    /// This process's name for the store's lock.
+    holder: String,
 }
+
+/// How long one process may hold the refresh lock (a token request is cut off well before).
+const REFRESH_LOCK_SECS: i64 = 60;
+/// How often a process waiting for another's refresh looks again.
+const REFRESH_POLL: std::time::Duration = std::time::Duration::from_millis(200);
 
 fn auth_error(message: &str, cause: String) -> ConnectorError {
     ConnectorError::new(ErrorKind::Auth, message, cause)
@@ -76,6 +84,7 @@ impl Tokens {
             http,
             auditor,
             refresh_lock: Arc::new(Mutex::new(())),
+            holder: uuid::Uuid::new_v4().to_string(),
         }
     }
 
@@ -103,8 +112,43 @@ impl Tokens {
             return Ok(current.access_token);
         }
         let _guard = self.refresh_lock.lock().await;
-        // Another task may have refreshed while this one waited for the lock.
-        let current = self.load().await?;
+        let lock = format!("exact-oauth:{}", self.connection_id);
+        // Another process may be refreshing: wait for its new token rather than spend the
+        // same single-use refresh token.
+        let current = loop {
+            let current = self.load().await?;
+            let still_good = current.expires_at - Duration::seconds(30) > Utc::now();
+            if still_good && rejected != Some(current.access_token.as_str()) {
+                return Ok(current.access_token);
+            }
+            let until = Utc::now() + Duration::seconds(REFRESH_LOCK_SECS);
+            let taken = self
+                .store
+                .try_lock(&lock, &self.holder, until, Utc::now())
+                .await
+                .map_err(|e| {
+                    ConnectorError::transient("The ledger database is unavailable.", e.to_string())
+                })?;
+            if taken {
+                // Taken: what was stored before may have changed while it was held elsewhere.
+                break self.load().await?;
+            }
+            tokio::time::sleep(REFRESH_POLL).await;
+        };
+        let refreshed = self.refresh(current, rejected).await;
+        if let Err(error) = self.store.unlock(&lock, &self.holder).await {
+            // It runs out by itself.
+            tracing::warn!(%error, "could not release the OAuth refresh lock");
+        }
+        refreshed
+    }
+
+    /// Spends the refresh token, unless what is stored now is already good.
+    async fn refresh(
+        &self,
+        current: TokenRecord,
+        rejected: Option<&str>,
+    ) -> Result<String, ConnectorError> {
         let still_good = current.expires_at - Duration::seconds(30) > Utc::now();
         if still_good && rejected != Some(current.access_token.as_str()) {
             return Ok(current.access_token);
