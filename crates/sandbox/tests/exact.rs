@@ -1483,3 +1483,635 @@ async fn sales_entry_payment_terms_references_and_line_extras() {
     }
     assert_eq!(env.sandbox.sales_entries(DIVISION).len(), 2);
 }
+
+/// The seeded item with `code`, with the fields an invoice line takes from it.
+async fn item(env: &Env, code: &str) -> Value {
+    let found = env
+        .get_json(&format!(
+            "{}?$filter=Code eq '{code}'&$select=ID,Code,Description,GLRevenue,GLRevenueCode,\
+             SalesVatCode,StandardSalesPrice,IsSalesItem",
+            api("logistics/Items")
+        ))
+        .await;
+    found["d"]["results"][0].clone()
+}
+
+fn invoice(customer: &str, tshirt: &str, shipping: &str, your_ref: &str) -> Value {
+    json!({
+        "OrderedBy": customer,
+        "Journal": "70",
+        "InvoiceDate": "2024-05-01T00:00:00",
+        "YourRef": your_ref,
+        "Description": format!("Webshop order {your_ref}"),
+        "SalesInvoiceLines": [
+            { "Item": tshirt, "Quantity": 2, "NetPrice": 16.49 },
+            { "Item": shipping, "AmountFC": 4.09, "Description": "Verzending" }
+        ]
+    })
+}
+
+async fn print(env: &Env, invoice_id: &str, email: bool) -> Response {
+    env.post(
+        &api("salesinvoice/PrintedSalesInvoices"),
+        &json!({ "InvoiceID": invoice_id, "SendEmailToCustomer": email }),
+        true,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn items_are_seeded_with_revenue_accounts_and_vat_codes() {
+    let env = env().await;
+    let tshirt = item(&env, "ART-1001").await;
+    assert_eq!(tshirt["Description"], "T-shirt katoen");
+    assert_eq!(tshirt["GLRevenue"], json!(env.gl("8000").await));
+    assert_eq!(tshirt["GLRevenueCode"], "8000");
+    assert_eq!(tshirt["SalesVatCode"], "1  ");
+    assert_eq!(tshirt["StandardSalesPrice"], json!(19.95));
+    assert_eq!(tshirt["IsSalesItem"], true);
+    let book = item(&env, "ART-2001").await;
+    assert_eq!(book["GLRevenue"], json!(env.gl("8010").await));
+}
+
+#[tokio::test]
+async fn sales_invoice_is_drafted_then_printed_booked_and_emailed_once() {
+    let env = env().await;
+    let customer = env
+        .create_account(json!({ "Name": "Jan Jansen", "Status": "C", "Email": "jan@example.nl" }))
+        .await["ID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let tshirt = item(&env, "ART-1001").await["ID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let shipping = item(&env, "VERZEND").await["ID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let response = env
+        .post(
+            &api("salesinvoice/SalesInvoices"),
+            &invoice(&customer, &tshirt, &shipping, "WEB-5001"),
+            true,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert!(response.headers().contains_key(header::LOCATION));
+    let d = response.json::<Value>().await.unwrap()["d"].clone();
+    let invoice_id = d["InvoiceID"].as_str().unwrap().to_string();
+    assert_eq!(d["Status"], 10);
+    assert_eq!(d["StatusDescription"], "Draft");
+    assert_eq!(d["Type"], 8020);
+    assert_eq!(d["InvoiceNumber"], Value::Null);
+    assert_eq!(d["OrderedBy"], json!(customer));
+    assert_eq!(d["InvoiceTo"], json!(customer), "defaults to the orderer");
+    assert_eq!(d["OrderedByName"], "Jan Jansen");
+    assert_eq!(d["InvoiceDate"], "/Date(1714521600000)/");
+    // 2 × 16.49 = 32.98 (VAT 6.9258 → 6.93) + 4.09 (VAT 0.8589 → 0.86)
+    assert_eq!(d["AmountFCExclVat"], json!(37.07));
+    assert_eq!(d["VATAmountFC"], json!(7.79));
+    assert_eq!(d["AmountFC"], json!(44.86));
+    let lines = d["SalesInvoiceLines"]["results"].as_array().unwrap();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(
+        lines[0]["GLAccount"],
+        json!(env.gl("8000").await),
+        "from the item"
+    );
+    assert_eq!(lines[0]["VATCode"], "1  ", "from the item");
+    assert_eq!(lines[0]["Description"], "T-shirt katoen", "from the item");
+    assert_eq!(lines[0]["AmountFC"], json!(32.98));
+    assert_eq!(lines[0]["ItemCode"], "ART-1001");
+    assert_eq!(lines[1]["Quantity"], json!(1.0));
+    assert_eq!(lines[1]["NetPrice"], json!(4.09));
+    assert_eq!(lines[1]["Description"], "Verzending");
+    assert!(
+        env.sandbox.sales_entries(DIVISION).is_empty(),
+        "a draft books nothing"
+    );
+
+    let found = env
+        .get_json(&format!(
+            "{}?$filter=YourRef eq 'WEB-5001' and Status eq 10\
+             &$select=InvoiceID,Status,InvoiceNumber,YourRef",
+            api("salesinvoice/SalesInvoices")
+        ))
+        .await;
+    let results = found["d"]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["InvoiceID"], json!(invoice_id));
+    assert!(results[0].get("AmountFC").is_none(), "only the $select-ed");
+    let lines = env
+        .get_json(&format!(
+            "{}?$filter=InvoiceID eq guid'{invoice_id}'&$select=LineNumber,AmountFC",
+            api("salesinvoice/SalesInvoiceLines")
+        ))
+        .await;
+    assert_eq!(lines["d"]["results"].as_array().unwrap().len(), 2);
+    let navigated = env
+        .get_json(&format!(
+            "{}(guid'{invoice_id}')/SalesInvoiceLines",
+            api("salesinvoice/SalesInvoices")
+        ))
+        .await;
+    assert_eq!(navigated["d"]["results"].as_array().unwrap().len(), 2);
+
+    let response = print(&env, &invoice_id, true).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let printed = response.json::<Value>().await.unwrap()["d"].clone();
+    assert_eq!(printed["InvoiceID"], json!(invoice_id));
+    assert!(printed["EmailCreationSuccess"]
+        .as_str()
+        .unwrap()
+        .contains("jan@example.nl"));
+    assert_eq!(printed["EmailCreationError"], Value::Null);
+    assert!(printed["DocumentCreationSuccess"].is_string());
+    assert_eq!(printed["DocumentCreationError"], Value::Null);
+
+    let invoices = env.sandbox.sales_invoices(DIVISION);
+    assert_eq!(invoices.len(), 1);
+    let record = &invoices[0];
+    assert_eq!(record.status, 50);
+    let number = record
+        .invoice_number
+        .expect("processing numbers the invoice");
+    assert_eq!(record.amount_fc, dec("44.86"));
+    assert!(!record.modified_after_creation);
+    let processed = env
+        .get_json(&format!(
+            "{}(guid'{invoice_id}')",
+            api("salesinvoice/SalesInvoices")
+        ))
+        .await;
+    assert_eq!(processed["d"]["Status"], 50);
+    assert_eq!(processed["d"]["StatusDescription"], "Processed");
+    assert_eq!(processed["d"]["InvoiceNumber"], json!(number));
+
+    // The sales entry it booked carries the invoice number and reconciles to the cent.
+    let entries = env.sandbox.sales_entries(DIVISION);
+    assert_eq!(entries.len(), 1);
+    let sale = &entries[0];
+    assert_eq!(sale.entry_id.to_string(), invoice_id);
+    assert_eq!(sale.invoice, Some(sale.entry_id));
+    assert_eq!(record.sales_entry, Some(sale.entry_id));
+    assert_eq!(sale.entry_number, number);
+    assert_eq!(sale.entry_type, 20);
+    assert_eq!(sale.journal, "70");
+    assert_eq!(sale.customer.to_string(), customer);
+    assert_eq!(sale.your_ref.as_deref(), Some("WEB-5001"));
+    assert_eq!(sale.entry_date, "2024-05-01");
+    assert_eq!(sale.amount_fc, record.amount_fc);
+    assert_eq!(sale.vat_amount_fc, dec("7.79"));
+    let booked: Decimal = sale
+        .lines
+        .iter()
+        .map(|l| l.amount_fc + l.vat_amount_fc)
+        .sum();
+    assert_eq!(booked, sale.amount_fc);
+    assert_eq!(sale.lines[1].description.as_deref(), Some("Verzending"));
+    let entry_json = env
+        .get_json(&format!(
+            "{}(guid'{invoice_id}')",
+            api("salesentry/SalesEntries")
+        ))
+        .await;
+    assert_eq!(entry_json["d"]["Status"], 50);
+    assert_eq!(entry_json["d"]["EntryNumber"], json!(number));
+    assert_eq!(entry_json["d"]["InvoiceNumber"], json!(number));
+
+    let emails = env.sandbox.sent_invoice_emails(DIVISION);
+    assert_eq!(emails.len(), 1);
+    assert_eq!(emails[0].to, "jan@example.nl");
+    assert_eq!(emails[0].invoice_number, number);
+    assert_eq!(emails[0].your_ref.as_deref(), Some("WEB-5001"));
+    assert_eq!(emails[0].invoice_id.to_string(), invoice_id);
+
+    // Printing again is refused: no second e-mail, no second entry.
+    let (status, message) = error_of(print(&env, &invoice_id, true).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(message.contains("already processed"), "{message}");
+    assert_eq!(env.sandbox.sent_invoice_emails(DIVISION).len(), 1);
+    assert_eq!(env.sandbox.sales_entries(DIVISION).len(), 1);
+
+    // Processed invoices and the entries they booked can't be changed anymore.
+    let invoice_url = format!("{}(guid'{invoice_id}')", api("salesinvoice/SalesInvoices"));
+    let (status, message) =
+        error_of(env.put(&invoice_url, &json!({ "Description": "x" })).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(message.contains("can't be changed"), "{message}");
+    let entry_url = format!("{}(guid'{invoice_id}')", api("salesentry/SalesEntries"));
+    let (status, message) =
+        error_of(env.put(&entry_url, &json!({ "Description": "x" })).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(message.contains("processed"), "{message}");
+
+    // An unknown invoice, and a GET of the processing endpoint.
+    let unknown = print(&env, "6c1d2b7a-0f8e-4b1c-9a55-3e2f4d5c6b70", true).await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let get = env.get(&api("salesinvoice/PrintedSalesInvoices")).await;
+    assert_eq!(get.status(), StatusCode::METHOD_NOT_ALLOWED);
+
+    // Invoices take their numbers from the journal's free numbers, as entries do.
+    let gl = env.gl("8000").await;
+    let next = env
+        .post(
+            &api("salesentry/SalesEntries"),
+            &entry(&customer, &gl, "WEB-5002"),
+            true,
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(next["d"]["EntryNumber"], json!(number + 1));
+}
+
+#[tokio::test]
+async fn customer_without_email_is_invoiced_but_not_emailed() {
+    let env = env().await;
+    let customer = env.customer().await;
+    let book = item(&env, "ART-2001").await["ID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // No journal, price, G/L account or VAT code: the defaults of the division and the item.
+    let body = json!({
+        "OrderedBy": customer,
+        "YourRef": "WEB-6001",
+        "InvoiceDate": "2024-06-03",
+        "PaymentCondition": "14",
+        "SalesInvoiceLines": [{ "Item": book, "Quantity": 2 }]
+    });
+    let response = env
+        .post(&api("salesinvoice/SalesInvoices"), &body, true)
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let d = response.json::<Value>().await.unwrap()["d"].clone();
+    assert_eq!(d["Journal"], "70");
+    assert_eq!(
+        d["DueDate"], "/Date(1718582400000)/",
+        "2024-06-03 + 14 days"
+    );
+    let line = &d["SalesInvoiceLines"]["results"][0];
+    assert_eq!(line["UnitPrice"], json!(24.95));
+    assert_eq!(line["AmountFC"], json!(49.9));
+    assert_eq!(line["VATCode"], "2  ");
+    assert_eq!(line["VATAmountFC"], json!(4.49), "49.90 × 9% = 4.491");
+    assert_eq!(line["GLAccount"], json!(env.gl("8010").await));
+    let invoice_id = d["InvoiceID"].as_str().unwrap().to_string();
+
+    let response = print(&env, &invoice_id, true).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let printed = response.json::<Value>().await.unwrap()["d"].clone();
+    assert_eq!(printed["EmailCreationSuccess"], Value::Null);
+    assert!(
+        printed["EmailCreationError"]
+            .as_str()
+            .unwrap()
+            .contains("has no e-mail address"),
+        "{printed}"
+    );
+    assert!(env.sandbox.sent_invoice_emails(DIVISION).is_empty());
+    let record = &env.sandbox.sales_invoices(DIVISION)[0];
+    assert_eq!(record.status, 50, "processed all the same");
+    let entries = env.sandbox.sales_entries(DIVISION);
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].amount_fc, dec("54.39"));
+
+    // A credit note for the same order is booked as a credit entry linked to the sale.
+    let credit = json!({
+        "OrderedBy": customer,
+        "Type": 8021,
+        "YourRef": "WEB-6001",
+        "SalesInvoiceLines": [{ "Item": book, "Quantity": -1, "NetPrice": 24.95 }]
+    });
+    let response = env
+        .post(&api("salesinvoice/SalesInvoices"), &credit, true)
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let d = response.json::<Value>().await.unwrap()["d"].clone();
+    assert_eq!(d["TypeDescription"], "Sales credit note");
+    assert_eq!(d["AmountFC"], json!(-27.2), "-24.95 - 2.25 VAT");
+    let response = print(&env, d["InvoiceID"].as_str().unwrap(), false).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let printed = response.json::<Value>().await.unwrap()["d"].clone();
+    assert_eq!(
+        printed["EmailCreationError"],
+        Value::Null,
+        "no e-mail asked"
+    );
+    let entries = env.sandbox.sales_entries(DIVISION);
+    assert_eq!(entries[1].entry_type, 21);
+    assert_eq!(entries[1].amount_fc, dec("-27.20"));
+    assert_eq!(entries[1].original_entry, Some(entries[0].entry_id));
+}
+
+#[tokio::test]
+async fn invalid_sales_invoices_are_rejected() {
+    let mut env = env().await;
+    let customer = env.customer().await;
+    let tshirt = item(&env, "ART-1001").await["ID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let shipping = item(&env, "VERZEND").await["ID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let receivables = env.gl("1300").await;
+    let unknown = "6c1d2b7a-0f8e-4b1c-9a55-3e2f4d5c6b70";
+    let with = |patch: &dyn Fn(&mut Value)| {
+        let mut body = invoice(&customer, &tshirt, &shipping, "WEB-BAD");
+        patch(&mut body);
+        body
+    };
+    let cases: Vec<(&str, Value, &str)> = vec![
+        (
+            "line without item",
+            with(&|b| {
+                b["SalesInvoiceLines"][1]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("Item");
+            }),
+            "Mandatory: Item (line 2)",
+        ),
+        (
+            "unknown item",
+            with(&|b| b["SalesInvoiceLines"][0]["Item"] = json!(unknown)),
+            "Invalid reference: Item",
+        ),
+        (
+            "no customer",
+            with(&|b| {
+                b.as_object_mut().unwrap().remove("OrderedBy");
+            }),
+            "Mandatory: OrderedBy",
+        ),
+        (
+            "unknown customer",
+            with(&|b| b["OrderedBy"] = json!(unknown)),
+            "Invalid reference: OrderedBy",
+        ),
+        (
+            "bank journal",
+            with(&|b| b["Journal"] = json!("20")),
+            "not a sales journal",
+        ),
+        (
+            "unknown journal",
+            with(&|b| b["Journal"] = json!("77")),
+            "Invalid reference: Journal",
+        ),
+        (
+            "balance-sheet account",
+            with(&|b| b["SalesInvoiceLines"][0]["GLAccount"] = json!(receivables)),
+            "G/L account type",
+        ),
+        (
+            "unknown VAT code",
+            with(&|b| b["SalesInvoiceLines"][0]["VATCode"] = json!("99")),
+            "Invalid reference: VATCode '99' (line 1)",
+        ),
+        (
+            "unknown payment condition",
+            with(&|b| b["PaymentCondition"] = json!("60")),
+            "Invalid reference: PaymentCondition '60'",
+        ),
+        (
+            "amount against price",
+            with(&|b| b["SalesInvoiceLines"][0]["AmountFC"] = json!(30.00)),
+            "differs from Quantity × NetPrice",
+        ),
+        (
+            "unbalanced header",
+            with(&|b| b["AmountFC"] = json!(50.00)),
+            "not in balance",
+        ),
+        (
+            "no lines",
+            with(&|b| b["SalesInvoiceLines"] = json!([])),
+            "Mandatory: SalesInvoiceLines",
+        ),
+        (
+            "foreign currency",
+            with(&|b| b["Currency"] = json!("USD")),
+            "no exchange rate",
+        ),
+        (
+            "direct invoice",
+            with(&|b| b["Type"] = json!(8023)),
+            "Invalid: Type 8023",
+        ),
+        (
+            "contact person",
+            with(&|b| b["OrderedByContactPerson"] = json!(unknown)),
+            "Invalid reference: OrderedByContactPerson",
+        ),
+        (
+            "unknown property",
+            with(&|b| b["OrderId"] = json!("x")),
+            "'OrderId' does not exist on type 'Exact.Web.Api.Models.SalesInvoice'",
+        ),
+        (
+            "unknown line property",
+            with(&|b| b["SalesInvoiceLines"][0]["Sku"] = json!("x")),
+            "'Sku' does not exist on type 'Exact.Web.Api.Models.SalesInvoiceLine'",
+        ),
+        (
+            "YourRef too long",
+            with(&|b| b["YourRef"] = json!("X".repeat(31))),
+            "YourRef",
+        ),
+    ];
+    for (index, (name, body, expected)) in cases.into_iter().enumerate() {
+        // Past ten errors an hour the endpoint is blocked: let the hour pass.
+        if index > 0 && index % 10 == 0 {
+            env.sandbox.advance_clock(Duration::from_secs(3_601));
+            env.renew().await;
+        }
+        let (status, message) = error_of(
+            env.post(&api("salesinvoice/SalesInvoices"), &body, true)
+                .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{name}");
+        assert!(message.contains(expected), "{name}: {message}");
+    }
+    assert!(env.sandbox.sales_invoices(DIVISION).is_empty());
+
+    // Printing needs an invoice; unknown layouts dangle.
+    let (status, message) = error_of(
+        env.post(
+            &api("salesinvoice/PrintedSalesInvoices"),
+            &json!({ "SendEmailToCustomer": true }),
+            true,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(message.contains("Mandatory: InvoiceID"), "{message}");
+    let created = env
+        .post(
+            &api("salesinvoice/SalesInvoices"),
+            &invoice(&customer, &tshirt, &shipping, "WEB-7001"),
+            true,
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let id = created["d"]["InvoiceID"].as_str().unwrap();
+    let (status, message) = error_of(
+        env.post(
+            &api("salesinvoice/PrintedSalesInvoices"),
+            &json!({ "InvoiceID": id, "DocumentLayout": unknown }),
+            true,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        message.contains("Invalid reference: DocumentLayout"),
+        "{message}"
+    );
+    assert_eq!(env.sandbox.sales_invoices(DIVISION)[0].status, 10);
+}
+
+#[tokio::test]
+async fn drafts_can_be_changed_and_deleted() {
+    let env = env().await;
+    let customer = env.customer().await;
+    let tshirt = item(&env, "ART-1001").await["ID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let shipping = item(&env, "VERZEND").await["ID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let invoices = api("salesinvoice/SalesInvoices");
+    let mut ids = Vec::new();
+    for your_ref in ["WEB-8001", "WEB-8002"] {
+        let created = env
+            .post(
+                &invoices,
+                &invoice(&customer, &tshirt, &shipping, your_ref),
+                false,
+            )
+            .await;
+        assert_eq!(created.status(), StatusCode::NO_CONTENT);
+        let location = created.headers()[header::LOCATION].to_str().unwrap();
+        let fetched = env.get_url(location).await.json::<Value>().await.unwrap();
+        ids.push(fetched["d"]["InvoiceID"].as_str().unwrap().to_string());
+    }
+    let first = format!("{invoices}(guid'{}')", ids[0]);
+    let changed = env
+        .put(
+            &first,
+            &json!({ "YourRef": "WEB-8001-A", "Remarks": "Cadeau" }),
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::NO_CONTENT);
+    let (status, message) = error_of(env.put(&first, &json!({ "OrderedBy": ids[1] })).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(message.contains("OrderedBy cannot be changed"), "{message}");
+    let deleted = env
+        .http
+        .delete(env.url(&format!("{invoices}(guid'{}')", ids[1])))
+        .bearer_auth(&env.token)
+        .header(header::ACCEPT, "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+
+    let records = env.sandbox.sales_invoices(DIVISION);
+    assert_eq!(records.len(), 2, "deleted drafts stay in the record");
+    assert_eq!(records[0].your_ref.as_deref(), Some("WEB-8001-A"));
+    assert!(records.iter().all(|r| r.modified_after_creation));
+    let listed = env
+        .get_json(&format!("{invoices}?$select=InvoiceID,YourRef,Remarks"))
+        .await;
+    let listed = listed["d"]["results"].as_array().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["Remarks"], "Cadeau");
+    let gone = print(&env, &ids[1], true).await;
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn printing_that_lands_despite_a_503_is_not_repeated() {
+    let env = env().await;
+    let customer = env
+        .create_account(json!({ "Name": "Piet Pieters", "Email": "piet@example.nl" }))
+        .await["ID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let tshirt = item(&env, "ART-1001").await["ID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let shipping = item(&env, "VERZEND").await["ID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let created = env
+        .post(
+            &api("salesinvoice/SalesInvoices"),
+            &invoice(&customer, &tshirt, &shipping, "WEB-9001"),
+            true,
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let id = created["d"]["InvoiceID"].as_str().unwrap().to_string();
+
+    env.sandbox.faults().arm(ArmedFault {
+        on: FaultMatch {
+            method: Some("POST".into()),
+            path_contains: Some("salesinvoice/PrintedSalesInvoices".into()),
+        },
+        fault: Fault::ServerErrorAfterApply,
+        times: 1,
+    });
+    let response = print(&env, &id, true).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        env.sandbox.sent_invoice_emails(DIVISION).len(),
+        1,
+        "applied"
+    );
+
+    // The caller finds it processed and does not print again.
+    let found = env
+        .get_json(&format!(
+            "{}?$filter=YourRef eq 'WEB-9001'&$select=InvoiceID,Status,InvoiceNumber",
+            api("salesinvoice/SalesInvoices")
+        ))
+        .await;
+    assert_eq!(found["d"]["results"][0]["Status"], 50);
+    assert_eq!(
+        print(&env, &id, true).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(env.sandbox.sent_invoice_emails(DIVISION).len(), 1);
+
+    let statuses: Vec<u16> = env
+        .sandbox
+        .recorder()
+        .all()
+        .into_iter()
+        .filter(|r| r.path.ends_with("salesinvoice/PrintedSalesInvoices"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, [503, 400]);
+    assert_eq!(env.sandbox.faults().injected().len(), 1);
+}

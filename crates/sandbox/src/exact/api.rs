@@ -13,7 +13,7 @@ use axum::response::Response;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::entities::{Ctx, Division, Resource, SALES_ENTRY_LINES};
+use super::entities::{Ctx, Division, Resource};
 use super::odata::{self, Query, Row, Val};
 use super::rate_limit::{Exceeded, RateHeaders};
 use super::ExactSandbox;
@@ -434,30 +434,32 @@ impl Renderer<'_> {
     }
 
     fn lines(&self, row: &Row) -> Vec<Value> {
-        let (Some(division), Some(id)) = (self.division, row.get("EntryID").and_then(Val::as_guid))
-        else {
+        let key = self.resource.set().key;
+        let (Some(division), Some((_, line_resource)), Some(id)) = (
+            self.division,
+            self.resource.lines(),
+            row.get(key).and_then(Val::as_guid),
+        ) else {
             return Vec::new();
         };
         let lines = Renderer {
-            resource: Resource::SalesEntryLines,
+            resource: line_resource,
             base: self.base.clone(),
             division: self.division,
             select: None,
             expand: Vec::new(),
         };
         division
-            .entries
-            .iter()
-            .find(|e| e.record.entry_id == id)
-            .map(|e| e.lines.iter().map(|l| lines.render(l)).collect())
+            .lines_of(self.resource, id)
+            .map(|rows| rows.iter().map(|l| lines.render(l)).collect())
             .unwrap_or_default()
     }
 
     fn render(&self, row: &Row) -> Value {
         let uri = self.uri(row);
         let expand = |name: &'static str| -> Option<Value> {
-            (self.expand.contains(&name) && name == "SalesEntryLines")
-                .then(|| json!({ "results": self.lines(row) }))
+            let is_lines = self.resource.lines().is_some_and(|(nav, _)| nav == name);
+            (is_lines && self.expand.contains(&name)).then(|| json!({ "results": self.lines(row) }))
         };
         self.resource
             .set()
@@ -496,7 +498,7 @@ fn dispatch(
     let set = resource.set();
     let query =
         Query::parse(set, uri.query()).map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, m))?;
-    if !query.expand.is_empty() && resource != Resource::SalesEntries {
+    if !query.expand.is_empty() && resource.lines().is_none() {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             format!(
@@ -538,25 +540,32 @@ fn dispatch(
 
     let reply = match (method.as_str(), target) {
         ("GET", Target::Navigation(key, nav)) => {
-            if resource != Resource::SalesEntries || nav != "SalesEntryLines" {
+            let Some((_, line_resource)) = resource.lines().filter(|(lines, _)| lines == nav)
+            else {
                 return Err(ApiError::new(
                     StatusCode::NOT_FOUND,
                     format!("Resource not found for the segment '{nav}'."),
                 ));
-            }
+            };
             let id = key.as_guid().unwrap_or_default();
-            let entry = division.entry(id).ok_or_else(|| entry_not_found(id))?;
-            let rows = entry.lines.clone();
-            let query = Query::parse(&SALES_ENTRY_LINES, uri.query())
+            let rows = division
+                .lines_of(resource, id)
+                .ok_or_else(|| not_found(resource, id))?
+                .to_vec();
+            let query = Query::parse(line_resource.set(), uri.query())
                 .map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, m))?;
             let renderer = Renderer {
-                resource: Resource::SalesEntryLines,
+                resource: line_resource,
                 base,
                 division: Some(division),
                 select: query.select.clone(),
                 expand: Vec::new(),
             };
             return read(&renderer, &query, &Target::Collection, rows, uri.path());
+        }
+        // PrintedSalesInvoices only processes: there is nothing to read back.
+        ("GET", _) if resource == Resource::PrintedSalesInvoices => {
+            return Err(not_allowed(method, resource))
         }
         ("GET", _) => {
             let rows = division.rows(resource);
@@ -579,6 +588,11 @@ fn dispatch(
                     let index = division.create_sales_entry(&body, &ctx)?;
                     division.entries[index].header.clone()
                 }
+                Resource::SalesInvoices => {
+                    let index = division.create_sales_invoice(&body, &ctx)?;
+                    division.invoices[index].header.clone()
+                }
+                Resource::PrintedSalesInvoices => division.print_sales_invoice(&body, &ctx)?,
                 _ => return Err(not_allowed(method, resource)),
             };
             let renderer = Renderer {
@@ -586,7 +600,10 @@ fn dispatch(
                 base,
                 division: Some(division),
                 select: None,
-                expand: vec!["SalesEntryLines"],
+                expand: resource
+                    .lines()
+                    .map(|(nav, _)| vec![nav])
+                    .unwrap_or_default(),
             };
             let location = renderer.uri(&row);
             let mut reply = if wants_representation(headers) {
@@ -613,8 +630,18 @@ fn dispatch(
             division.update_account(key.as_guid().unwrap_or_default(), &body, &ctx)?;
             no_content()
         }
+        ("PUT" | "PATCH" | "MERGE", Target::Key(key)) if resource == Resource::SalesInvoices => {
+            let body = parse_body(headers, body)?;
+            let id = key.as_guid().unwrap_or_default();
+            division.update_sales_invoice(id, &body, &ctx)?;
+            no_content()
+        }
         ("DELETE", Target::Key(key)) if resource == Resource::SalesEntries => {
             division.delete_sales_entry(key.as_guid().unwrap_or_default())?;
+            no_content()
+        }
+        ("DELETE", Target::Key(key)) if resource == Resource::SalesInvoices => {
+            division.delete_sales_invoice(key.as_guid().unwrap_or_default())?;
             no_content()
         }
         _ => return Err(not_allowed(method, resource)),
@@ -637,10 +664,14 @@ fn no_access(division: i32) -> ApiError {
     )
 }
 
-fn entry_not_found(id: Uuid) -> ApiError {
+fn not_found(resource: Resource, id: Uuid) -> ApiError {
+    let type_name = resource.set().type_name;
     ApiError::new(
         StatusCode::NOT_FOUND,
-        format!("SalesEntry {id} was not found."),
+        format!(
+            "{} {id} was not found.",
+            type_name.rsplit('.').next().unwrap_or_default()
+        ),
     )
 }
 

@@ -10,8 +10,9 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::api::ApiError;
+use super::invoices::StoredInvoice;
 use super::odata::{self, get, round, EntitySet, Kind, Row, Val};
-use super::{schema, seed, SalesEntryLineRecord, SalesEntryRecord, User};
+use super::{schema, seed, SalesEntryLineRecord, SalesEntryRecord, SentInvoiceEmail, User};
 
 pub static SALES_ENTRIES: EntitySet = EntitySet {
     type_name: "Exact.Web.Api.Models.SalesEntry",
@@ -22,6 +23,21 @@ pub static SALES_ENTRY_LINES: EntitySet = EntitySet {
     type_name: "Exact.Web.Api.Models.SalesEntryLine",
     key: "ID",
     fields: schema::SALES_ENTRY_LINE,
+};
+pub static SALES_INVOICES: EntitySet = EntitySet {
+    type_name: "Exact.Web.Api.Models.SalesInvoice",
+    key: "InvoiceID",
+    fields: schema::SALES_INVOICE,
+};
+pub static SALES_INVOICE_LINES: EntitySet = EntitySet {
+    type_name: "Exact.Web.Api.Models.SalesInvoiceLine",
+    key: "ID",
+    fields: schema::SALES_INVOICE_LINE,
+};
+pub static PRINTED_SALES_INVOICES: EntitySet = EntitySet {
+    type_name: "Exact.Web.Api.Models.PrintedSalesInvoice",
+    key: "InvoiceID",
+    fields: schema::PRINTED_SALES_INVOICE,
 };
 pub static ACCOUNTS: EntitySet = EntitySet {
     type_name: "Exact.Web.Api.Models.Account",
@@ -94,6 +110,9 @@ pub enum Resource {
     Journals,
     SalesEntries,
     SalesEntryLines,
+    SalesInvoices,
+    SalesInvoiceLines,
+    PrintedSalesInvoices,
     PaymentConditions,
 }
 
@@ -118,6 +137,17 @@ const RESOURCES: &[(Resource, &str, &str)] = &[
     (Resource::Journals, "financial", "Journals"),
     (Resource::SalesEntries, "salesentry", "SalesEntries"),
     (Resource::SalesEntryLines, "salesentry", "SalesEntryLines"),
+    (Resource::SalesInvoices, "salesinvoice", "SalesInvoices"),
+    (
+        Resource::SalesInvoiceLines,
+        "salesinvoice",
+        "SalesInvoiceLines",
+    ),
+    (
+        Resource::PrintedSalesInvoices,
+        "salesinvoice",
+        "PrintedSalesInvoices",
+    ),
     (Resource::PaymentConditions, "cashflow", "PaymentConditions"),
 ];
 
@@ -154,7 +184,19 @@ impl Resource {
             Resource::Journals => &JOURNALS,
             Resource::SalesEntries => &SALES_ENTRIES,
             Resource::SalesEntryLines => &SALES_ENTRY_LINES,
+            Resource::SalesInvoices => &SALES_INVOICES,
+            Resource::SalesInvoiceLines => &SALES_INVOICE_LINES,
+            Resource::PrintedSalesInvoices => &PRINTED_SALES_INVOICES,
             Resource::PaymentConditions => &PAYMENT_CONDITIONS,
+        }
+    }
+
+    /// The navigation property holding a document's lines, and the lines' own resource.
+    pub fn lines(self) -> Option<(&'static str, Resource)> {
+        match self {
+            Resource::SalesEntries => Some(("SalesEntryLines", Resource::SalesEntryLines)),
+            Resource::SalesInvoices => Some(("SalesInvoiceLines", Resource::SalesInvoiceLines)),
+            _ => None,
         }
     }
 }
@@ -188,6 +230,22 @@ pub struct StoredEntry {
     pub deleted: bool,
 }
 
+/// `Status` of a booked entry that can still be changed, and of one that cannot.
+pub const ENTRY_OPEN: i64 = 20;
+pub const ENTRY_PROCESSED: i64 = 50;
+
+/// Entries booked by processing a sales invoice are processed, and "processed invoices can't
+/// be changed anymore".
+fn check_unprocessed(entry: &StoredEntry) -> Result<(), ApiError> {
+    if entry.header.get("Status") == Some(&Val::Int(ENTRY_PROCESSED)) {
+        return Err(bad_request(format!(
+            "Invalid: entry {} is processed (Status 50) and can't be changed anymore",
+            entry.record.entry_number
+        )));
+    }
+    Ok(())
+}
+
 /// One administration ("division") and everything in it.
 pub struct Division {
     pub code: i32,
@@ -206,12 +264,16 @@ pub struct Division {
     pub vat_codes: Vec<Row>,
     pub journals: Vec<Row>,
     pub entries: Vec<StoredEntry>,
-    /// Last entry number used per (journal code, financial year).
+    /// Last entry number used per (journal code, financial year); processed sales invoices
+    /// take their numbers from the same free numbers.
     pub entry_numbers: HashMap<(String, i32), i64>,
+    pub invoices: Vec<StoredInvoice>,
+    /// Every invoice e-mail processing sent, in order.
+    pub invoice_emails: Vec<SentInvoiceEmail>,
 }
 
 /// Currencies the sandbox's currency table knows.
-const CURRENCIES: &[&str] = &[
+pub(super) const CURRENCIES: &[&str] = &[
     "EUR", "USD", "GBP", "CHF", "SEK", "DKK", "NOK", "PLN", "CZK", "HUF", "RON", "BGN", "JPY",
     "CAD", "AUD",
 ];
@@ -287,20 +349,20 @@ const CLASSIFICATION_FIELDS: [&str; 8] = [
     "Classification8",
 ];
 
-fn bad_request(message: impl Into<String>) -> ApiError {
+pub(super) fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, message)
 }
 
 /// SQL-collation equality (case-insensitive, trailing spaces ignored).
-fn same_text(a: &str, b: &str) -> bool {
+pub(super) fn same_text(a: &str, b: &str) -> bool {
     a.trim_end().eq_ignore_ascii_case(b.trim_end())
 }
 
-fn text<'r>(row: &'r Row, name: &str) -> Option<&'r str> {
+pub(super) fn text<'r>(row: &'r Row, name: &str) -> Option<&'r str> {
     row.get(name).and_then(Val::as_str)
 }
 
-fn midnight(ms: i64) -> i64 {
+pub(super) fn midnight(ms: i64) -> i64 {
     ms - ms.rem_euclid(86_400_000)
 }
 
@@ -333,7 +395,7 @@ fn set_country(row: &mut Row, country: Option<String>) {
 }
 
 /// Sets `PaymentCondition` and the properties Exact copies from the condition.
-fn set_payment_condition(header: &mut Row, condition: Option<&Row>) {
+pub(super) fn set_payment_condition(header: &mut Row, condition: Option<&Row>) {
     let copy = |name| condition.map_or(Val::Null, |c| get(c, name, Kind::Str));
     header.insert("PaymentCondition", copy("Code"));
     header.insert("PaymentConditionDescription", copy("Description"));
@@ -343,7 +405,7 @@ fn set_payment_condition(header: &mut Row, condition: Option<&Row>) {
 /// The due date a payment condition gives, as the reference describes it: first
 /// `PaymentEndOfMonths` month endings (17/01 with 2 → 31/03), then `PaymentDays` days
 /// (15 → 15/04).
-fn due_date(entry_date: i64, condition: &Row) -> i64 {
+pub(super) fn due_date(entry_date: i64, condition: &Row) -> i64 {
     let count = |name| condition.get(name).and_then(Val::as_int).unwrap_or(0);
     let mut date = date_of(entry_date).date_naive();
     if let Ok(months @ 1..) = u32::try_from(count("PaymentEndOfMonths")) {
@@ -357,7 +419,7 @@ fn due_date(entry_date: i64, condition: &Row) -> i64 {
     date.and_time(NaiveTime::MIN).and_utc().timestamp_millis() + count("PaymentDays") * 86_400_000
 }
 
-fn date_of(ms: i64) -> DateTime<Utc> {
+pub(super) fn date_of(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
@@ -399,13 +461,141 @@ pub fn parse_props(
     Ok(row)
 }
 
+/// The objects of a nested line collection (`SalesEntryLines`, …) of a POST body; none when
+/// absent.
+pub(super) fn nested_lines<'b>(
+    body: &'b Map<String, Value>,
+    name: &str,
+    lines: &EntitySet,
+) -> Result<Vec<&'b Map<String, Value>>, ApiError> {
+    let line_type = lines.type_name.rsplit('.').next().unwrap_or_default();
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(values)) => values
+            .iter()
+            .map(|v| {
+                v.as_object().ok_or_else(|| {
+                    bad_request(format!(
+                        "Error processing request stream. Each element of {name} must be a \
+                         {line_type} object."
+                    ))
+                })
+            })
+            .collect(),
+        Some(_) => Err(bad_request(format!(
+            "Error processing request stream. {name} must be an array of {line_type} objects."
+        ))),
+    }
+}
+
 /// A line of a sales entry after validation.
-struct CheckedLine {
-    props: Row,
-    gl: Row,
-    vat: Option<Row>,
-    amount: Decimal,
-    vat_amount: Decimal,
+pub(super) struct CheckedLine {
+    /// The line's own properties (`Description`, `Quantity`, `Notes`, …).
+    pub props: Row,
+    pub gl: Row,
+    pub vat: Option<Row>,
+    /// Excluding VAT.
+    pub amount: Decimal,
+    pub vat_amount: Decimal,
+}
+
+/// The VAT of a line: the `VATAmountFC` sent, else the code's percentage of `amount` for codes
+/// that charge VAT on top ("E").
+pub(super) fn line_vat_amount(props: &Row, amount: Decimal, vat: Option<&Row>) -> Decimal {
+    match props.get("VATAmountFC").and_then(Val::as_num) {
+        Some(given) => round(given, 2),
+        None => vat
+            .filter(|v| text(v, "Type") == Some("E"))
+            .and_then(|v| v.get("Percentage").and_then(Val::as_num))
+            .map_or(Decimal::ZERO, |pct| round(amount * pct, 2)),
+    }
+}
+
+pub(super) fn valid_email(email: &str) -> bool {
+    email
+        .split_once('@')
+        .is_some_and(|(user, host)| !user.is_empty() && host.contains('.'))
+}
+
+pub(super) fn entry_type_description(entry_type: i64) -> &'static str {
+    if entry_type == 21 {
+        "Sales credit note"
+    } else {
+        "Sales entry"
+    }
+}
+
+pub(super) fn check_your_ref(your_ref: Option<&str>, errors: &mut Vec<String>) {
+    if your_ref.is_some_and(|r| r.chars().count() > YOUR_REF_MAX) {
+        errors.push(format!(
+            "Invalid: YourRef is longer than {YOUR_REF_MAX} characters"
+        ));
+    }
+}
+
+/// The `SalesEntryLines` rows of entry `entry_id` and their records; a line without its own
+/// description takes the entry's.
+pub(super) fn entry_lines(
+    division: i32,
+    entry_id: Uuid,
+    entry_type: i64,
+    rate: Decimal,
+    description: Option<&str>,
+    lines: Vec<CheckedLine>,
+) -> (Vec<Row>, Vec<SalesEntryLineRecord>) {
+    let mut line_rows = Vec::new();
+    let mut line_records = Vec::new();
+    for (index, line) in lines.into_iter().enumerate() {
+        let CheckedLine {
+            mut props,
+            gl,
+            vat,
+            amount,
+            vat_amount,
+        } = line;
+        let line_description = text(&props, "Description")
+            .or(description)
+            .map(str::to_string);
+        props.insert("ID", Val::Guid(Uuid::new_v4()));
+        props.insert("EntryID", Val::Guid(entry_id));
+        props.insert("Division", Val::Int(i64::from(division)));
+        props.insert("LineNumber", Val::Int(index as i64 + 1));
+        props.insert("Type", Val::Int(entry_type));
+        props.insert("GLAccount", gl["ID"].clone());
+        props.insert("GLAccountCode", gl["Code"].clone());
+        props.insert("GLAccountDescription", gl["Description"].clone());
+        props.insert("AmountFC", Val::Num(amount));
+        props.insert("AmountDC", Val::Num(round(amount * rate, 2)));
+        props.insert("VATAmountFC", Val::Num(vat_amount));
+        props.insert("VATAmountDC", Val::Num(round(vat_amount * rate, 2)));
+        props.insert("VATBaseAmountFC", Val::Num(amount));
+        props.insert("VATBaseAmountDC", Val::Num(round(amount * rate, 2)));
+        props.insert("Description", Val::opt_str(line_description.as_deref()));
+        match &vat {
+            Some(v) => {
+                props.insert("VATCode", v["Code"].clone());
+                props.insert("VATCodeDescription", v["Description"].clone());
+                props.insert("VATPercentage", get(v, "Percentage", Kind::Double));
+            }
+            None => {
+                props.insert("VATCode", Val::Null);
+                props.insert("VATCodeDescription", Val::Null);
+                props.insert("VATPercentage", Val::Num(Decimal::ZERO));
+            }
+        }
+        line_records.push(SalesEntryLineRecord {
+            gl_account: gl["ID"].as_guid().expect("G/L accounts have an ID"),
+            amount_fc: amount,
+            vat_code: vat
+                .as_ref()
+                .and_then(|v| text(v, "Code"))
+                .map(|c| c.trim().to_string()),
+            vat_amount_fc: vat_amount,
+            description: line_description,
+        });
+        line_rows.push(props);
+    }
+    (line_rows, line_records)
 }
 
 impl Division {
@@ -415,7 +605,7 @@ impl Division {
 
     /// The payment condition a `PaymentCondition` value names, `None` when it names none; an
     /// unknown code is an error.
-    fn check_payment_condition(
+    pub(super) fn check_payment_condition(
         &self,
         value: Option<&Val>,
         errors: &mut Vec<String>,
@@ -434,16 +624,48 @@ impl Division {
         found.cloned()
     }
 
-    fn vat_code(&self, code: &str) -> Option<&Row> {
+    pub(super) fn vat_code(&self, code: &str) -> Option<&Row> {
         self.vat_codes
             .iter()
             .find(|r| text(r, "Code").is_some_and(|c| same_text(c, code)))
+    }
+
+    /// The sales entry a credit note (type 21) of `customer` credits: the earliest live type-20
+    /// entry of the customer with the same `YourRef` (see `SalesEntryRecord::original_entry`).
+    pub(super) fn original_entry(
+        &self,
+        customer: Uuid,
+        your_ref: Option<&str>,
+        entry_type: i64,
+    ) -> Option<Uuid> {
+        let your_ref = your_ref.filter(|_| entry_type == 21)?;
+        self.entries
+            .iter()
+            .find(|e| {
+                !e.deleted
+                    && e.record.entry_type == 20
+                    && e.record.customer == customer
+                    && e.record
+                        .your_ref
+                        .as_deref()
+                        .is_some_and(|o| same_text(o, your_ref))
+            })
+            .map(|e| e.record.entry_id)
     }
 
     pub fn entry(&self, id: Uuid) -> Option<&StoredEntry> {
         self.entries
             .iter()
             .find(|e| !e.deleted && e.record.entry_id == id)
+    }
+
+    /// The lines of the live document `id` of `resource` (an entry or an invoice).
+    pub fn lines_of(&self, resource: Resource, id: Uuid) -> Option<&[Row]> {
+        match resource {
+            Resource::SalesEntries => self.entry(id).map(|e| e.lines.as_slice()),
+            Resource::SalesInvoices => self.invoice(id).map(|i| i.lines.as_slice()),
+            _ => None,
+        }
     }
 
     /// All rows of a division-scoped resource as the API lists them.
@@ -470,7 +692,19 @@ impl Division {
                 .filter(|e| !e.deleted)
                 .flat_map(|e| e.lines.iter().cloned())
                 .collect(),
-            Resource::Me | Resource::Divisions => Vec::new(),
+            Resource::SalesInvoices => self
+                .invoices
+                .iter()
+                .filter(|i| !i.deleted)
+                .map(|i| i.header.clone())
+                .collect(),
+            Resource::SalesInvoiceLines => self
+                .invoices
+                .iter()
+                .filter(|i| !i.deleted)
+                .flat_map(|i| i.lines.iter().cloned())
+                .collect(),
+            Resource::Me | Resource::Divisions | Resource::PrintedSalesInvoices => Vec::new(),
         }
     }
 
@@ -581,10 +815,7 @@ impl Division {
         }
         let country = check_country(row, &mut errors);
         if let Some(email) = text(row, "Email").filter(|e| !e.is_empty()) {
-            let valid = email
-                .split_once('@')
-                .is_some_and(|(user, host)| !user.is_empty() && host.contains('.'));
-            if !valid {
+            if !valid_email(email) {
                 errors.push(format!("Invalid: Email '{email}'"));
             }
         }
@@ -776,19 +1007,66 @@ impl Division {
     // salesentry/SalesEntries
     // -----------------------------------------------------------------------------------------
 
+    /// The G/L account `id` of line `number` of a `line_kind` ("sales entry line"): it must
+    /// exist, be a profit-and-loss or general account and not be blocked.
+    pub(super) fn check_line_gl(
+        &self,
+        id: Uuid,
+        number: usize,
+        line_kind: &str,
+        errors: &mut Vec<String>,
+    ) -> Option<Row> {
+        let Some(gl) = Self::find(&self.gl_accounts, "ID", id) else {
+            errors.push(format!("Invalid reference: GLAccount {id} (line {number})"));
+            return None;
+        };
+        let gl_type = gl.get("Type").and_then(Val::as_int).unwrap_or_default();
+        if FORBIDDEN_LINE_GL_TYPES.contains(&gl_type) {
+            errors.push(format!(
+                "Invalid: G/L account type (line {number}: {} {} is a {} account and cannot be \
+                 used on a {line_kind})",
+                text(gl, "Code").unwrap_or_default(),
+                text(gl, "Description").unwrap_or_default(),
+                seed::gl_type_description(gl_type).to_lowercase()
+            ));
+        }
+        if gl.get("IsBlocked") == Some(&Val::Bool(true)) {
+            errors.push(format!("Blocked: GLAccount (line {number})"));
+        }
+        Some(gl.clone())
+    }
+
+    /// The VAT code `code` of line `number`: it must exist, be a sales code and not be blocked.
+    pub(super) fn check_line_vat(
+        &self,
+        code: &str,
+        number: usize,
+        errors: &mut Vec<String>,
+    ) -> Option<Row> {
+        let Some(v) = self.vat_code(code) else {
+            errors.push(format!(
+                "Invalid reference: VATCode '{code}' (line {number})"
+            ));
+            return None;
+        };
+        if text(v, "VATTransactionType") == Some("P") {
+            errors.push(format!(
+                "Invalid: VATCode '{code}' is a purchase VAT code (line {number})"
+            ));
+        }
+        if v.get("IsBlocked") == Some(&Val::Bool(true)) {
+            errors.push(format!("Blocked: VATCode '{code}' (line {number})"));
+        }
+        Some(v.clone())
+    }
+
     fn check_line(
         &self,
         number: usize,
-        value: &Value,
+        value: &Map<String, Value>,
         errors: &mut Vec<String>,
     ) -> Result<Option<CheckedLine>, ApiError> {
-        let Value::Object(map) = value else {
-            return Err(bad_request(
-                "Error processing request stream. Each element of SalesEntryLines must be a \
-                 SalesEntryLine object.",
-            ));
-        };
-        let mut props = parse_props(&SALES_ENTRY_LINES, map, &[])?;
+        let mut props = parse_props(&SALES_ENTRY_LINES, value, &[])?;
         let start = errors.len();
         // `From`/`To` bound the accrual period in days, like `EntryDate`.
         for name in ["From", "To"] {
@@ -809,28 +1087,7 @@ impl Division {
                 errors.push(format!("Mandatory: GLAccount (line {number})"));
                 None
             }
-            Some(id) => match Self::find(&self.gl_accounts, "ID", id) {
-                None => {
-                    errors.push(format!("Invalid reference: GLAccount {id} (line {number})"));
-                    None
-                }
-                Some(gl) => {
-                    let gl_type = gl.get("Type").and_then(Val::as_int).unwrap_or_default();
-                    if FORBIDDEN_LINE_GL_TYPES.contains(&gl_type) {
-                        errors.push(format!(
-                            "Invalid: G/L account type (line {number}: {} {} is a {} account \
-                             and cannot be used on a sales entry line)",
-                            text(gl, "Code").unwrap_or_default(),
-                            text(gl, "Description").unwrap_or_default(),
-                            seed::gl_type_description(gl_type).to_lowercase()
-                        ));
-                    }
-                    if gl.get("IsBlocked") == Some(&Val::Bool(true)) {
-                        errors.push(format!("Blocked: GLAccount (line {number})"));
-                    }
-                    Some(gl.clone())
-                }
-            },
+            Some(id) => self.check_line_gl(id, number, "sales entry line", errors),
         };
         let amount = match props.get("AmountFC").and_then(Val::as_num) {
             Some(a) => Some(round(a, 2)),
@@ -847,42 +1104,16 @@ impl Division {
             .and_then(|g| text(g, "VATCode"))
             .map(str::trim)
             .filter(|c| !c.is_empty());
-        let vat = match requested_code.or(default_code) {
-            None => None,
-            Some(code) => match self.vat_code(code) {
-                None => {
-                    errors.push(format!(
-                        "Invalid reference: VATCode '{code}' (line {number})"
-                    ));
-                    None
-                }
-                Some(v) => {
-                    if text(v, "VATTransactionType") == Some("P") {
-                        errors.push(format!(
-                            "Invalid: VATCode '{code}' is a purchase VAT code (line {number})"
-                        ));
-                    }
-                    if v.get("IsBlocked") == Some(&Val::Bool(true)) {
-                        errors.push(format!("Blocked: VATCode '{code}' (line {number})"));
-                    }
-                    Some(v.clone())
-                }
-            },
-        };
+        let vat = requested_code
+            .or(default_code)
+            .and_then(|code| self.check_line_vat(code, number, errors));
         if errors.len() > start {
             return Ok(None);
         }
         let (Some(gl), Some(amount)) = (gl, amount) else {
             return Ok(None);
         };
-        let vat_amount = match props.get("VATAmountFC").and_then(Val::as_num) {
-            Some(given) => round(given, 2),
-            None => vat
-                .as_ref()
-                .filter(|v| text(v, "Type") == Some("E"))
-                .and_then(|v| v.get("Percentage").and_then(Val::as_num))
-                .map_or(Decimal::ZERO, |pct| round(amount * pct, 2)),
-        };
+        let vat_amount = line_vat_amount(&props, amount, vat.as_ref());
         Ok(Some(CheckedLine {
             props,
             gl,
@@ -892,7 +1123,52 @@ impl Division {
         }))
     }
 
-    fn next_entry_number(&mut self, journal: &str, year: i32) -> i64 {
+    /// The sales journal with `code`: it must exist, be a sales (or return invoice) journal and
+    /// not be blocked.
+    pub(super) fn check_sales_journal(&self, code: &str, errors: &mut Vec<String>) -> Option<Row> {
+        let Some(j) = self
+            .journals
+            .iter()
+            .find(|j| text(j, "Code").is_some_and(|c| same_text(c, code)))
+        else {
+            errors.push(format!("Invalid reference: Journal '{code}'"));
+            return None;
+        };
+        let journal_type = j.get("Type").and_then(Val::as_int).unwrap_or_default();
+        if !matches!(journal_type, 20 | 21) {
+            errors.push(format!(
+                "Invalid: Journal '{code}' ({}) is not a sales journal",
+                text(j, "Description").unwrap_or_default()
+            ));
+        }
+        if j.get("IsBlocked") == Some(&Val::Bool(true)) {
+            errors.push(format!("Blocked: Journal '{code}'"));
+        }
+        Some(j.clone())
+    }
+
+    /// The account a customer property (`field`) names: mandatory, existing, not blocked.
+    pub(super) fn check_customer(
+        &self,
+        field: &str,
+        id: Option<Uuid>,
+        errors: &mut Vec<String>,
+    ) -> Option<Row> {
+        let Some(id) = id else {
+            errors.push(format!("Mandatory: {field}"));
+            return None;
+        };
+        let Some(account) = Self::find(&self.accounts, "ID", id) else {
+            errors.push(format!("Invalid reference: {field} {id}"));
+            return None;
+        };
+        if account.get("Blocked") == Some(&Val::Bool(true)) {
+            errors.push(format!("Blocked: {field}"));
+        }
+        Some(account.clone())
+    }
+
+    pub(super) fn next_entry_number(&mut self, journal: &str, year: i32) -> i64 {
         let seq = self
             .entry_numbers
             .entry((journal.to_string(), year))
@@ -909,16 +1185,7 @@ impl Division {
         ctx: &Ctx,
     ) -> Result<usize, ApiError> {
         let mut header = parse_props(&SALES_ENTRIES, body, &["SalesEntryLines"])?;
-        let line_values: Vec<Value> = match body.get("SalesEntryLines") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(lines)) => lines.clone(),
-            Some(_) => {
-                return Err(bad_request(
-                    "Error processing request stream. SalesEntryLines must be an array of \
-                     SalesEntryLine objects.",
-                ))
-            }
-        };
+        let line_values = nested_lines(body, "SalesEntryLines", &SALES_ENTRY_LINES)?;
         let mut errors: Vec<String> = Vec::new();
 
         let journal = match text(&header, "Journal")
@@ -929,48 +1196,13 @@ impl Division {
                 errors.push("Mandatory: Journal".into());
                 None
             }
-            Some(code) => match self
-                .journals
-                .iter()
-                .find(|j| text(j, "Code").is_some_and(|c| same_text(c, code)))
-            {
-                None => {
-                    errors.push(format!("Invalid reference: Journal '{code}'"));
-                    None
-                }
-                Some(j) => {
-                    let journal_type = j.get("Type").and_then(Val::as_int).unwrap_or_default();
-                    if !matches!(journal_type, 20 | 21) {
-                        errors.push(format!(
-                            "Invalid: Journal '{code}' ({}) is not a sales journal",
-                            text(j, "Description").unwrap_or_default()
-                        ));
-                    }
-                    if j.get("IsBlocked") == Some(&Val::Bool(true)) {
-                        errors.push(format!("Blocked: Journal '{code}'"));
-                    }
-                    Some(j.clone())
-                }
-            },
+            Some(code) => self.check_sales_journal(code, &mut errors),
         };
-        let customer = match header.get("Customer").and_then(Val::as_guid) {
-            None => {
-                errors.push("Mandatory: Customer".into());
-                None
-            }
-            Some(id) => match Self::find(&self.accounts, "ID", id) {
-                None => {
-                    errors.push(format!("Invalid reference: Customer {id}"));
-                    None
-                }
-                Some(account) => {
-                    if account.get("Blocked") == Some(&Val::Bool(true)) {
-                        errors.push("Blocked: Customer".into());
-                    }
-                    Some(account.clone())
-                }
-            },
-        };
+        let customer = self.check_customer(
+            "Customer",
+            header.get("Customer").and_then(Val::as_guid),
+            &mut errors,
+        );
         let payment_condition =
             self.check_payment_condition(header.get("PaymentCondition"), &mut errors);
         let entry_type = match header.get("Type") {
@@ -985,13 +1217,7 @@ impl Division {
             }
         };
         let your_ref = text(&header, "YourRef").map(str::to_string);
-        if let Some(r) = &your_ref {
-            if r.chars().count() > YOUR_REF_MAX {
-                errors.push(format!(
-                    "Invalid: YourRef is longer than {YOUR_REF_MAX} characters"
-                ));
-            }
-        }
+        check_your_ref(your_ref.as_deref(), &mut errors);
         let currency = text(&header, "Currency")
             .map(|c| c.trim().to_ascii_uppercase())
             .filter(|c| !c.is_empty())
@@ -1101,89 +1327,25 @@ impl Division {
                 .unwrap_or(i64::from(derived));
             header.insert(name, Val::Int(value));
         }
-        header.insert("Status", Val::Int(20));
+        header.insert("Status", Val::Int(ENTRY_OPEN));
         header.insert("StatusDescription", Val::str("Open"));
         header.insert("Type", Val::Int(entry_type));
         header.insert(
             "TypeDescription",
-            Val::str(if entry_type == 21 {
-                "Sales credit note"
-            } else {
-                "Sales entry"
-            }),
+            Val::str(entry_type_description(entry_type)),
         );
         ctx.stamp_created(&mut header, self.code);
 
-        let mut line_rows = Vec::new();
-        let mut line_records = Vec::new();
-        for (index, line) in lines.into_iter().enumerate() {
-            let CheckedLine {
-                mut props,
-                gl,
-                vat,
-                amount,
-                vat_amount,
-            } = line;
-            let line_description = text(&props, "Description")
-                .map(str::to_string)
-                .or_else(|| description.clone());
-            props.insert("ID", Val::Guid(Uuid::new_v4()));
-            props.insert("EntryID", Val::Guid(entry_id));
-            props.insert("Division", Val::Int(i64::from(self.code)));
-            props.insert("LineNumber", Val::Int(index as i64 + 1));
-            props.insert("Type", Val::Int(entry_type));
-            props.insert("GLAccount", gl["ID"].clone());
-            props.insert("GLAccountCode", gl["Code"].clone());
-            props.insert("GLAccountDescription", gl["Description"].clone());
-            props.insert("AmountFC", Val::Num(amount));
-            props.insert("AmountDC", Val::Num(round(amount * rate, 2)));
-            props.insert("VATAmountFC", Val::Num(vat_amount));
-            props.insert("VATAmountDC", Val::Num(round(vat_amount * rate, 2)));
-            props.insert("VATBaseAmountFC", Val::Num(amount));
-            props.insert("VATBaseAmountDC", Val::Num(round(amount * rate, 2)));
-            props.insert("Description", Val::opt_str(line_description.as_deref()));
-            match &vat {
-                Some(v) => {
-                    props.insert("VATCode", v["Code"].clone());
-                    props.insert("VATCodeDescription", v["Description"].clone());
-                    props.insert("VATPercentage", get(v, "Percentage", Kind::Double));
-                }
-                None => {
-                    props.insert("VATCode", Val::Null);
-                    props.insert("VATCodeDescription", Val::Null);
-                    props.insert("VATPercentage", Val::Num(Decimal::ZERO));
-                }
-            }
-            line_records.push(SalesEntryLineRecord {
-                gl_account: gl["ID"].as_guid().expect("G/L accounts have an ID"),
-                amount_fc: amount,
-                vat_code: vat
-                    .as_ref()
-                    .and_then(|v| text(v, "Code"))
-                    .map(|c| c.trim().to_string()),
-                vat_amount_fc: vat_amount,
-                description: line_description,
-            });
-            line_rows.push(props);
-        }
-
+        let (line_rows, line_records) = entry_lines(
+            self.code,
+            entry_id,
+            entry_type,
+            rate,
+            description.as_deref(),
+            lines,
+        );
         let customer_id = customer["ID"].as_guid().expect("accounts have an ID");
-        let original_entry = match (&your_ref, entry_type) {
-            (Some(r), 21) => self
-                .entries
-                .iter()
-                .find(|e| {
-                    !e.deleted
-                        && e.record.entry_type == 20
-                        && e.record.customer == customer_id
-                        && e.record
-                            .your_ref
-                            .as_deref()
-                            .is_some_and(|o| same_text(o, r))
-                })
-                .map(|e| e.record.entry_id),
-            _ => None,
-        };
+        let original_entry = self.original_entry(customer_id, your_ref.as_deref(), entry_type);
         let record = SalesEntryRecord {
             entry_id,
             entry_number,
@@ -1197,6 +1359,7 @@ impl Division {
             amount_fc: total,
             vat_amount_fc: total_vat,
             original_entry,
+            invoice: None,
             modified_after_creation: false,
         };
         self.entries.push(StoredEntry {
@@ -1238,6 +1401,7 @@ impl Division {
         let payment_condition =
             self.check_payment_condition(changes.get("PaymentCondition"), &mut errors);
         let entry = self.live_entry_mut(id)?;
+        check_unprocessed(entry)?;
         for (name, value) in &changes {
             let current = entry.header.get(name).cloned().unwrap_or(Val::Null);
             if ENTRY_UPDATABLE.contains(name) || ENTRY_COMPUTED.contains(name) {
@@ -1249,13 +1413,7 @@ impl Division {
                 ));
             }
         }
-        if let Some(r) = changes.get("YourRef").and_then(Val::as_str) {
-            if r.chars().count() > YOUR_REF_MAX {
-                errors.push(format!(
-                    "Invalid: YourRef is longer than {YOUR_REF_MAX} characters"
-                ));
-            }
-        }
+        check_your_ref(changes.get("YourRef").and_then(Val::as_str), &mut errors);
         if !errors.is_empty() {
             return Err(bad_request(errors.join("\r\n")));
         }
@@ -1293,6 +1451,7 @@ impl Division {
     /// DELETE salesentry/SalesEntries(guid'…').
     pub fn delete_sales_entry(&mut self, id: Uuid) -> Result<(), ApiError> {
         let entry = self.live_entry_mut(id)?;
+        check_unprocessed(entry)?;
         entry.deleted = true;
         entry.record.modified_after_creation = true;
         Ok(())

@@ -10,7 +10,10 @@
 //!   `financial/Journals`, `vat/VATCodes`, `cashflow/PaymentConditions` (GET),
 //!   `salesentry/SalesEntries` (GET, POST with inline lines, PUT/PATCH/MERGE/DELETE by key;
 //!   `PaymentCondition` must be an existing code and gives the default `DueDate`),
-//!   `salesentry/SalesEntryLines` (GET) — with the OData options of [`odata`], the limits of
+//!   `salesentry/SalesEntryLines` (GET), `salesinvoice/SalesInvoices` (GET, POST with inline
+//!   lines as a draft, PUT/PATCH/MERGE/DELETE of drafts by key), `salesinvoice/SalesInvoiceLines`
+//!   (GET) and `salesinvoice/PrintedSalesInvoices` (POST: processes a draft, books its sales
+//!   entry, e-mails it; see [`invoices`]) — with the OData options of [`odata`], the limits of
 //!   [`rate_limit`] and the checks of [`api`].
 //! - Admin endpoints without auth under `/__sandbox/`: `GET requests`, `POST faults`
 //!   (an `ArmedFault`), `GET divisions/{d}/sales-entries`, `POST authorize` (→ `{"code": …}`).
@@ -24,6 +27,7 @@
 
 mod api;
 mod entities;
+mod invoices;
 mod oauth;
 mod odata;
 mod rate_limit;
@@ -109,6 +113,9 @@ pub struct SalesEntryRecord {
     /// (compared as Exact compares strings: case-insensitive, trailing spaces ignored). `None`
     /// for sales entries and for credit notes without such an entry.
     pub original_entry: Option<Uuid>,
+    /// The sales invoice whose processing booked the entry (same ID as the entry); `None` for
+    /// entries posted to `salesentry/SalesEntries`.
+    pub invoice: Option<Uuid>,
     /// True once any PUT/PATCH/MERGE/DELETE touched the entry after it was created.
     pub modified_after_creation: bool,
 }
@@ -123,6 +130,66 @@ pub struct SalesEntryLineRecord {
     pub vat_code: Option<String>,
     pub vat_amount_fc: Decimal,
     pub description: Option<String>,
+}
+
+/// A sales invoice as Exact holds it, for tests to judge what the "vendor" holds.
+#[derive(Clone, Debug, Serialize)]
+pub struct SalesInvoiceRecord {
+    pub invoice_id: Uuid,
+    /// Assigned when the invoice is processed; `None` for drafts.
+    pub invoice_number: Option<i64>,
+    /// 10 = draft, 50 = processed.
+    pub status: i32,
+    /// 8020 = sales invoice, 8021 = sales credit note.
+    pub invoice_type: i32,
+    pub your_ref: Option<String>,
+    /// The account that ordered (`OrderedBy`).
+    pub customer: Uuid,
+    /// The account invoiced (`InvoiceTo`): the customer of the booked sales entry and the
+    /// recipient of the e-mail.
+    pub invoice_to: Uuid,
+    /// Journal code, e.g. "70".
+    pub journal: String,
+    pub currency: String,
+    /// `YYYY-MM-DD`.
+    pub invoice_date: String,
+    pub lines: Vec<SalesInvoiceLineRecord>,
+    /// Total including VAT (the header `AmountFC`).
+    pub amount_fc: Decimal,
+    pub vat_amount_fc: Decimal,
+    /// The sales entry processing booked; `None` while a draft.
+    pub sales_entry: Option<Uuid>,
+    /// True once any PUT/PATCH/MERGE/DELETE touched the invoice after it was created.
+    pub modified_after_creation: bool,
+}
+
+/// One line of a [`SalesInvoiceRecord`].
+#[derive(Clone, Debug, Serialize)]
+pub struct SalesInvoiceLineRecord {
+    pub item: Uuid,
+    pub item_code: String,
+    pub quantity: Decimal,
+    /// Price per unit after discount, excluding VAT.
+    pub net_price: Decimal,
+    pub gl_account: Uuid,
+    /// Amount excluding VAT.
+    pub amount_fc: Decimal,
+    /// VAT code without Exact's padding (e.g. "1").
+    pub vat_code: Option<String>,
+    pub vat_amount_fc: Decimal,
+    pub description: Option<String>,
+}
+
+/// An invoice e-mail processing "sent" to the invoice customer.
+#[derive(Clone, Debug, Serialize)]
+pub struct SentInvoiceEmail {
+    pub invoice_id: Uuid,
+    pub invoice_number: i64,
+    /// The invoice customer's e-mail address.
+    pub to: String,
+    pub your_ref: Option<String>,
+    /// `SenderEmailAddress` of the request; `None` means the company's address.
+    pub sender: Option<String>,
 }
 
 /// The one user who consents to the app and owns every division.
@@ -262,6 +329,29 @@ impl ExactSandbox {
             .unwrap()
             .get(&division)
             .map(|d| d.entries.iter().map(|e| e.record.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Every sales invoice ever created in the division, in creation order (deleted drafts
+    /// included).
+    pub fn sales_invoices(&self, division: i32) -> Vec<SalesInvoiceRecord> {
+        self.inner
+            .divisions
+            .lock()
+            .unwrap()
+            .get(&division)
+            .map(|d| d.invoices.iter().map(|i| i.record.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Every invoice e-mail processing sent in the division, in order.
+    pub fn sent_invoice_emails(&self, division: i32) -> Vec<SentInvoiceEmail> {
+        self.inner
+            .divisions
+            .lock()
+            .unwrap()
+            .get(&division)
+            .map(|d| d.invoice_emails.clone())
             .unwrap_or_default()
     }
 

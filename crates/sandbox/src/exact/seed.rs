@@ -534,5 +534,7 @@ pub fn division(code: i32, name: &str, ctx: &Ctx) -> Division {
         journals,
         entries: Vec::new(),
         entry_numbers: Default::default(),
+        invoices: Vec::new(),
+        invoice_emails: Vec::new(),
     }
 }
