@@ -656,3 +656,94 @@ async fn revenue_follows_the_product_category_the_shop_keeps_on_the_product() {
     // The product's category is read once and remembered.
     assert_eq!(world.shop.recorder().count("GET", "/products"), 1);
 }
+
+#[tokio::test]
+async fn an_emailed_invoice_is_booked_once_and_mailed_once_even_when_processing_fails() {
+    use ledgerlink_sandbox::faults::{ArmedFault, Fault, FaultMatch};
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings();
+    settings.customers.private.collective_debtor = None;
+    settings.payment_terms = Some(PaymentTerms {
+        by_method: [(
+            "bacs".to_string(),
+            PaymentTerm {
+                due_days: Some(14),
+                send_invoice_email: true,
+                ..PaymentTerm::default()
+            },
+        )]
+        .into(),
+        invoice_item: Some("ART-1001".into()),
+        ..PaymentTerms::default()
+    });
+    let world = world(dir.path(), settings).await;
+    let by_transfer = |email: &str| OrderSpec {
+        payment_method: "bacs".into(),
+        payment_method_title: "Direct bank transfer".into(),
+        ..private_order(email, "NL", "3512 PH", dec!(10.00), dec!(21), 0)
+    };
+    // The first processing fails before Exact applies it, the second after: each is looked up
+    // and finished, never created or mailed twice.
+    for fault in [Fault::ServerError, Fault::LoseResponse] {
+        world.exact.faults().arm(ArmedFault {
+            on: FaultMatch {
+                method: Some("POST".into()),
+                path_contains: Some("PrintedSalesInvoices".into()),
+            },
+            fault,
+            times: 1,
+        });
+    }
+    world.shop.create_order(by_transfer("eerste@example.nl"));
+    world.shop.create_order(by_transfer("tweede@example.nl"));
+    // Paid by iDEAL: an ordinary sales entry, no invoice, no mail.
+    world.shop.create_order(OrderSpec {
+        payment_method: "ideal".into(),
+        payment_method_title: "iDEAL".into(),
+        ..private_order(
+            "ideal@example.nl",
+            "NL",
+            "3512 PH",
+            dec!(10.00),
+            dec!(21),
+            0,
+        )
+    });
+    world.settle().await.unwrap();
+
+    let rows = world
+        .engine
+        .store()
+        .documents(CONNECTION, None)
+        .await
+        .unwrap();
+    assert!(
+        rows.iter().all(|r| r.state == DocState::Booked),
+        "{:#?}",
+        rows.iter()
+            .map(|r| (&r.number, r.state, &r.reason))
+            .collect::<Vec<_>>()
+    );
+    let invoices = world.exact.sales_invoices(DIVISION);
+    assert_eq!(invoices.len(), 2, "{invoices:#?}");
+    assert!(invoices.iter().all(|i| i.status == 50), "both processed");
+    let mails = world.exact.sent_invoice_emails(DIVISION);
+    let mut to: Vec<String> = mails.iter().map(|m| m.to.clone()).collect();
+    to.sort();
+    assert_eq!(
+        to,
+        ["eerste@example.nl", "tweede@example.nl"],
+        "one mail each"
+    );
+    // Booked in the sales journal: three entries, each to the cent of its order (24.20).
+    let entries = world.exact.sales_entries(DIVISION);
+    assert_eq!(entries.len(), 3);
+    assert!(entries.iter().all(|e| e.amount_fc == dec!(24.20)));
+    assert_eq!(entries.iter().filter(|e| e.invoice.is_some()).count(), 2);
+    assert!(entries.iter().all(|e| !e.modified_after_creation));
+    assert_eq!(
+        world.exact.faults().injected().len(),
+        2,
+        "both faults struck"
+    );
+}

@@ -71,9 +71,22 @@ fn one() -> u32 {
     1
 }
 
+/// Faults at random: each matching request is hit with probability `rate`, by one of
+/// `faults`, drawn from a generator seeded with `seed` — the same seed and the same order of
+/// requests give the same faults, and `injected` logs each one.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RandomFaults {
+    #[serde(rename = "match", default)]
+    pub on: FaultMatch,
+    pub rate: f64,
+    pub faults: Vec<Fault>,
+    pub seed: u64,
+}
+
 #[derive(Default)]
 pub struct FaultPlan {
     armed: Mutex<VecDeque<ArmedFault>>,
+    random: Mutex<Option<(RandomFaults, rand::rngs::StdRng)>>,
     injected: Mutex<Vec<(String, String, Fault)>>,
 }
 
@@ -82,8 +95,28 @@ impl FaultPlan {
         self.armed.lock().unwrap().push_back(fault);
     }
 
-    /// Takes the first armed fault that matches this request, if any.
+    /// Hits matching requests at random from now on; `None` stops it.
+    pub fn set_random(&self, faults: Option<RandomFaults>) {
+        use rand::SeedableRng;
+        *self.random.lock().unwrap() = faults.map(|f| {
+            let rng = rand::rngs::StdRng::seed_from_u64(f.seed);
+            (f, rng)
+        });
+    }
+
+    /// Takes the first armed fault that matches this request, else one at random, if any.
     pub fn take(&self, method: &str, path: &str) -> Option<Fault> {
+        let fault = self
+            .take_armed(method, path)
+            .or_else(|| self.take_random(method, path))?;
+        self.injected
+            .lock()
+            .unwrap()
+            .push((method.to_string(), path.to_string(), fault.clone()));
+        Some(fault)
+    }
+
+    fn take_armed(&self, method: &str, path: &str) -> Option<Fault> {
         let mut armed = self.armed.lock().unwrap();
         let index = armed.iter().position(|a| a.on.matches(method, path))?;
         let entry = &mut armed[index];
@@ -92,12 +125,21 @@ impl FaultPlan {
         if entry.times == 0 {
             armed.remove(index);
         }
-        drop(armed);
-        self.injected
-            .lock()
-            .unwrap()
-            .push((method.to_string(), path.to_string(), fault.clone()));
         Some(fault)
+    }
+
+    fn take_random(&self, method: &str, path: &str) -> Option<Fault> {
+        use rand::Rng;
+        let mut random = self.random.lock().unwrap();
+        let (faults, rng) = random.as_mut()?;
+        if faults.faults.is_empty() || !faults.on.matches(method, path) {
+            return None;
+        }
+        if !rng.gen_bool(faults.rate.clamp(0.0, 1.0)) {
+            return None;
+        }
+        let index = rng.gen_range(0..faults.faults.len());
+        Some(faults.faults[index].clone())
     }
 
     pub fn injected(&self) -> Vec<(String, String, Fault)> {
@@ -134,4 +176,48 @@ fn futures_stream(
 
 pub async fn delay(millis: u64) {
     tokio::time::sleep(Duration::from_millis(millis)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn random(rate: f64, seed: u64) -> FaultPlan {
+        let plan = FaultPlan::default();
+        plan.set_random(Some(RandomFaults {
+            on: FaultMatch {
+                method: Some("POST".into()),
+                path_contains: None,
+            },
+            rate,
+            faults: vec![Fault::ServerError, Fault::LoseResponse],
+            seed,
+        }));
+        plan
+    }
+
+    #[test]
+    fn random_faults_follow_their_seed_and_rate() {
+        let draw = |plan: &FaultPlan| {
+            (0..200)
+                .map(|_| plan.take("POST", "/x"))
+                .collect::<Vec<_>>()
+        };
+        let first = draw(&random(0.3, 7));
+        assert_eq!(
+            first,
+            draw(&random(0.3, 7)),
+            "the same seed, the same faults"
+        );
+        let hits = first.iter().flatten().count();
+        assert!((30..=90).contains(&hits), "about 30% of 200: {hits}");
+        assert!(draw(&random(0.0, 7)).iter().all(Option::is_none));
+        assert!(draw(&random(1.0, 7)).iter().all(Option::is_some));
+        let plan = random(1.0, 7);
+        assert_eq!(plan.take("GET", "/x"), None, "only matching requests");
+        plan.take("POST", "/x");
+        assert_eq!(plan.injected().len(), 1, "each one logged");
+        plan.set_random(None);
+        assert_eq!(plan.take("POST", "/x"), None);
+    }
 }

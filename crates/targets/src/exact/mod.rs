@@ -209,7 +209,10 @@ impl ExactTarget {
                 }
                 None => body["AmountFC"] = amount_json(line.amount),
             }
-            line_extras(&mut body, &line.extra);
+            match &invoice_item {
+                Some(_) => invoice_line_extras(&mut body, &line.extra),
+                None => line_extras(&mut body, &line.extra),
+            }
             lines.push(body);
         }
         let customer = self.customer_id(plan).await?;
@@ -583,6 +586,21 @@ fn line_extras(body: &mut Value, extra: &std::collections::BTreeMap<String, Stri
     let notes: Vec<String> = [("notes", ""), ("tracking_number", "Tracking number: ")]
         .iter()
         .filter_map(|(name, label)| extra.get(*name).map(|v| format!("{label}{v}")))
+        .collect();
+    if !notes.is_empty() {
+        body["Notes"] = json!(notes.join("\n"));
+    }
+}
+
+/// A sales invoice line has only `Notes` of the extra fields (Intrastat and the like come
+/// from the item there), so each one is kept in the notes as "name: value".
+fn invoice_line_extras(body: &mut Value, extra: &std::collections::BTreeMap<String, String>) {
+    let notes: Vec<String> = extra
+        .iter()
+        .map(|(name, value)| match name.as_str() {
+            "notes" => value.clone(),
+            _ => format!("{}: {value}", name.replace('_', " ")),
+        })
         .collect();
     if !notes.is_empty() {
         body["Notes"] = json!(notes.join("\n"));
