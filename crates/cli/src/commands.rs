@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use ledgerlink_engine::config::Config;
-use ledgerlink_engine::{Engine, EngineOptions, Source};
+use ledgerlink_engine::{Engine, Source};
 use ledgerlink_rules::BookingSettings;
 use ledgerlink_sources::{prestashop, woocommerce};
 use ledgerlink_store::DocState;
@@ -42,6 +42,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status { config } => status(&config).await,
         Command::Retry { config, document } => retry(&config, document).await,
         Command::Sandbox { system, port } => sandbox(system, port).await,
+        Command::Chaos {
+            orders,
+            workers,
+            kills,
+            fault_rate,
+            seed,
+            postgres,
+            dir,
+            json,
+        } => {
+            let binary = std::env::current_exe().context("finding the ledgerlink executable")?;
+            let options = crate::chaos::ChaosOptions {
+                workers,
+                fault_rate,
+                postgres,
+                ..crate::chaos::options(&binary, &dir, orders, kills, seed)
+            };
+            let report = crate::chaos::run(options).await?;
+            print!("{}", crate::chaos::describe(&report));
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
+            }
+            if !report.passed() {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
     }
 }
 
@@ -66,14 +93,7 @@ async fn engine_from(config_path: &Path) -> anyhow::Result<(Config, Arc<Engine>)
             config_path.display()
         );
     }
-    let options = EngineOptions::default();
-    if config.http_timeout() >= options.lease {
-        anyhow::bail!(
-            "http_timeout_seconds ({}) must be shorter than a worker's lease ({} s): a booking call must end while its worker still owns the document",
-            config.http_timeout_seconds,
-            options.lease.as_secs()
-        );
-    }
+    let options = config.engine_options();
     let engine = Engine::new(store, connections, options);
     Ok((config, Arc::new(engine)))
 }

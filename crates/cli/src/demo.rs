@@ -271,12 +271,22 @@ async fn subscribe_webhooks(
     config: &WooConfig,
     delivery_url: &str,
 ) -> anyhow::Result<()> {
+    subscribe_webhooks_with(shop_url, config, delivery_url, WEBHOOK_SECRET).await
+}
+
+/// [`subscribe_webhooks`] with the webhooks signed by `secret`.
+pub(crate) async fn subscribe_webhooks_with(
+    shop_url: &str,
+    config: &WooConfig,
+    delivery_url: &str,
+    secret: &str,
+) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     for topic in ["order.created", "order.updated", "order.deleted"] {
         let response = client
             .post(format!("{shop_url}/wp-json/wc/v3/webhooks"))
             .basic_auth(&config.consumer_key, Some(&config.consumer_secret))
-            .json(&json!({ "name": format!("ledgerlink {topic}"), "topic": topic, "delivery_url": delivery_url, "secret": WEBHOOK_SECRET, "status": "active" }))
+            .json(&json!({ "name": format!("ledgerlink {topic}"), "topic": topic, "delivery_url": delivery_url, "secret": secret, "status": "active" }))
             .send()
             .await?;
         anyhow::ensure!(

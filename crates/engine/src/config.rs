@@ -36,6 +36,10 @@ pub struct Config {
     /// Seconds before an HTTP call to a source or target is given up (its outcome then unknown).
     #[serde(default = "default_timeout")]
     pub http_timeout_seconds: u64,
+    /// The longest wait before a document that keeps failing (the target down, faults) is
+    /// tried again; waits double from 2 s up to this.
+    #[serde(default = "default_retry_max")]
+    pub retry_max_seconds: u64,
     /// The VIES REST API, for connections with `vies_check` on (the EC's:
     /// `https://ec.europa.eu/taxation_customs/vies/rest-api`).
     #[serde(default)]
@@ -102,6 +106,9 @@ fn default_listen() -> String {
 }
 fn default_sweep() -> u64 {
     300
+}
+fn default_retry_max() -> u64 {
+    600
 }
 fn default_timeout() -> u64 {
     30
@@ -231,11 +238,12 @@ fn add_source_defaults(file: &mut toml::Table) {
 }
 
 /// Settings that `LEDGERLINK_<NAME>` environment variables override.
-const OVERRIDABLE: [&str; 5] = [
+const OVERRIDABLE: [&str; 6] = [
     "database",
     "listen",
     "sweep_seconds",
     "http_timeout_seconds",
+    "retry_max_seconds",
     "vies_url",
 ];
 
@@ -304,6 +312,20 @@ impl Config {
 
     pub fn http_timeout(&self) -> Duration {
         Duration::from_secs(self.http_timeout_seconds)
+    }
+
+    /// The engine's timing from the settings: the longest retry wait, and a lease four HTTP
+    /// timeouts long — long enough for a booking call to end under it, short enough that a
+    /// killed worker's documents are taken up soon (120 s with the default 30 s timeout).
+    pub fn engine_options(&self) -> crate::EngineOptions {
+        let defaults = crate::EngineOptions::default();
+        let max_backoff = Duration::from_secs(self.retry_max_seconds.max(1));
+        crate::EngineOptions {
+            lease: (self.http_timeout() * 4).max(Duration::from_secs(10)),
+            max_backoff,
+            retry_base: defaults.retry_base.min(max_backoff),
+            ..defaults
+        }
     }
 }
 

@@ -13,6 +13,9 @@ pub struct RecordedRequest {
     pub status: u16,
     /// Tenant the request was made for (Exact division, shop id, ...), where the API has one.
     pub tenant: Option<String>,
+    /// Whose credentials it was made with (Exact: the consent its bearer token belongs to),
+    /// where the emulator can tell.
+    pub credential: Option<String>,
 }
 
 #[derive(Default)]

@@ -263,6 +263,9 @@ pub async fn handle(
         query: uri.query().map(str::to_string),
         status: response.status().as_u16(),
         tenant: route.valid_division.then(|| route.division.to_string()),
+        credential: bearer(&headers)
+            .and_then(|token| sandbox.inner.auth.lock().unwrap().grant_of(token))
+            .map(|grant| format!("consent-{grant}")),
     });
     response
 }

@@ -314,6 +314,13 @@ impl ExactSandbox {
             .issue_code(&self.inner.config.redirect_uri, now)
     }
 
+    /// Ages every issued token by `by`, as if that time had passed for them alone: access
+    /// tokens expire and may be refreshed, while rate-limit windows keep the real clock.
+    pub fn age_tokens(&self, by: Duration) {
+        let millis = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        self.inner.auth.lock().unwrap().age(millis);
+    }
+
     /// Moves the emulator clock forward (token expiry, rate-limit windows, error-rate hour).
     pub fn advance_clock(&self, by: Duration) {
         let millis = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
@@ -422,6 +429,7 @@ impl ExactSandbox {
             query: uri.query().map(str::to_string),
             status: status.as_u16(),
             tenant: None,
+            credential: None,
         });
     }
 

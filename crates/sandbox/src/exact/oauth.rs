@@ -183,6 +183,23 @@ impl AuthState {
         Ok(self.mint(grant, now, lifetime_secs))
     }
 
+    /// Makes every token older by `by_ms` (time passing for the tokens only, not for the rate
+    /// limits): access tokens expire, refreshes become allowed.
+    pub fn age(&mut self, by_ms: i64) {
+        for grant in &mut self.grants {
+            grant.access_issued_ms -= by_ms;
+            grant.refresh_issued_ms -= by_ms;
+        }
+        for (_, expires) in self.access.values_mut() {
+            *expires -= by_ms;
+        }
+    }
+
+    /// The consent an access token was issued under (expired or not).
+    pub fn grant_of(&self, token: &str) -> Option<usize> {
+        self.access.get(token).map(|&(grant, _)| grant)
+    }
+
     /// `Err` carries the reason a bearer token is refused.
     pub fn check_access(&self, token: &str, now: i64) -> Result<(), &'static str> {
         match self.access.get(token) {

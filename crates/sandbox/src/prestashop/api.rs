@@ -349,6 +349,7 @@ pub(crate) async fn webservice(
         query,
         status,
         tenant: None,
+        credential: None,
     });
     let Some(reply) = reply else {
         return match fault {

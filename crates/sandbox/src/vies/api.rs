@@ -350,6 +350,7 @@ async fn respond(
         query: uri.query().map(str::to_string),
         status: reply.status.as_u16(),
         tenant: reply.tenant.clone(),
+        credential: None,
     });
     match fault {
         Some(Fault::LoseResponse) => broken_response(reply.status),

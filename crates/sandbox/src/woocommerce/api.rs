@@ -579,6 +579,7 @@ pub(crate) async fn rest(
         query,
         status,
         tenant: None,
+        credential: None,
     });
     match fault {
         Some(Fault::ServerErrorAfterApply) => Response::builder()

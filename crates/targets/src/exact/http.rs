@@ -68,8 +68,9 @@ impl RateBudget {
     }
 }
 
-/// Waits for the minutely window shorter than this; longer waits go back to the engine.
-const MAX_INLINE_WAIT: Duration = Duration::from_secs(65);
+/// Waits shorter than this are waited out; longer ones go back to the engine, which books
+/// other documents (of other companies) meanwhile and takes this one up again at the reset.
+const MAX_INLINE_WAIT: Duration = Duration::from_secs(2);
 
 #[derive(Clone)]
 pub(crate) struct ExactHttp {
@@ -212,7 +213,7 @@ impl ExactHttp {
                 return Err(ConnectorError::new(
                     ErrorKind::RateLimited { until },
                     format!("The Exact Online API budget for this company is used up until {until}; ledgerlink continues then."),
-                    "daily rate limit reached",
+                    "rate limit reached",
                 ));
             }
             tokio::time::sleep(wait).await;
