@@ -80,7 +80,10 @@ async fn engine_from(config_path: &Path) -> anyhow::Result<(Config, Arc<Engine>)
             options.lease.as_secs()
         );
     }
-    let engine = Engine::new(store, connections, options);
+    let notifications = config
+        .notify_settings()
+        .map_err(|problems| anyhow::anyhow!("{}", problems.join("; ")))?;
+    let engine = Engine::new(store, connections, options).with_notifications(notifications)?;
     Ok((config, Arc::new(engine)))
 }
 
@@ -127,6 +130,7 @@ async fn serve(config_path: &Path) -> anyhow::Result<()> {
     }
     let sweep_every = Duration::from_secs(config.sweep_seconds.max(1));
     let mut last_sweep: Option<std::time::Instant> = None;
+    let mut last_report_check: Option<std::time::Instant> = None;
     loop {
         if last_sweep.is_none_or(|at| at.elapsed() >= sweep_every) {
             for id in engine.connection_ids() {
@@ -135,6 +139,17 @@ async fn serve(config_path: &Path) -> anyhow::Result<()> {
                 }
             }
             last_sweep = Some(std::time::Instant::now());
+        }
+        // Reports are due on the hour: a look a minute is enough.
+        if last_report_check.is_none_or(|at| at.elapsed() >= Duration::from_secs(60)) {
+            if let Err(error) = engine
+                .notifier()
+                .queue_due_reports(chrono::Utc::now())
+                .await
+            {
+                tracing::warn!(%error, "the transfer reports could not be made; retried in a minute");
+            }
+            last_report_check = Some(std::time::Instant::now());
         }
         match engine.run_due().await {
             Ok(0) => {
@@ -167,6 +182,7 @@ async fn sync(config_path: &Path, once: bool) -> anyhow::Result<()> {
         }
         engine.run_until_idle(1_000).await?;
         print_status(&engine).await?;
+        engine.notifier().flush().await;
         if once {
             return Ok(());
         }
@@ -207,6 +223,7 @@ async fn backfill(
         bar.finish_with_message(format!("{id}: {count} orders taken in"));
     }
     engine.run_until_idle(10_000).await?;
+    engine.notifier().flush().await;
     print_status(&engine).await
 }
 
@@ -307,6 +324,7 @@ async fn retry(config_path: &Path, document: i64) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("document #{document} is not held"))?;
     engine.run_until_idle(100).await?;
+    engine.notifier().flush().await;
     let row = engine
         .store()
         .document(document)
