@@ -39,6 +39,8 @@ impl SmtpTls {
 pub(crate) struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+    /// Message ids are made in the sender's domain.
+    domain: String,
 }
 
 impl Mailer {
@@ -61,13 +63,26 @@ impl Mailer {
         Ok(Mailer {
             transport: builder.build(),
             from: mailbox(&smtp.from).map_err(|e| anyhow::anyhow!("`smtp.from`: {e}"))?,
+            domain: smtp.from.domain().to_string(),
         })
     }
 
-    pub(crate) async fn send(&self, to: &[Email], subject: &str, text: &str) -> Result<(), String> {
+    /// The message, made once: every retry sends it with the same Message-ID, so a mail that
+    /// did arrive before a connection broke can be recognised as the same one.
+    pub(crate) fn compose(
+        &self,
+        to: &[Email],
+        subject: &str,
+        text: &str,
+    ) -> Result<Message, String> {
         let mut message = Message::builder()
             .from(self.from.clone())
             .subject(subject)
+            .message_id(Some(format!(
+                "<{}@{}>",
+                uuid::Uuid::new_v4().simple(),
+                self.domain
+            )))
             .header(ContentType::TEXT_PLAIN);
         for address in to {
             message = message.to(mailbox(address)?);
@@ -76,9 +91,12 @@ impl Mailer {
         let body =
             Body::new_with_encoding(text.to_string(), ContentTransferEncoding::QuotedPrintable)
                 .map_err(|_| "the text cannot be encoded".to_string())?;
-        let message = message.body(body).map_err(|e| e.to_string())?;
+        message.body(body).map_err(|e| e.to_string())
+    }
+
+    pub(crate) async fn send(&self, message: &Message) -> Result<(), String> {
         self.transport
-            .send(message)
+            .send(message.clone())
             .await
             .map(drop)
             .map_err(|e| e.to_string())

@@ -13,6 +13,7 @@ mod webhook;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
+use std::future::Future;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -416,31 +417,50 @@ impl Sender {
         let Some(route) = self.routes.get(connection) else {
             return;
         };
-        let policy = ExponentialBuilder::default()
-            .with_min_delay(self.retry.first_delay)
-            .with_max_delay(self.retry.max_delay)
-            .with_max_times(self.retry.retries);
         if let (false, Some(mailer)) = (route.email.is_empty(), &self.mailer) {
-            let sent = (|| mailer.send(&route.email, &message.subject, &message.text))
-                .retry(policy)
-                .sleep(tokio::time::sleep)
-                .notify(|error, delay| tracing::warn!(connection, %error, ?delay, "sending a notification e-mail failed; retrying"))
-                .await;
+            let sent = match mailer.compose(&route.email, &message.subject, &message.text) {
+                Ok(mail) => {
+                    self.retried(connection, "email", || mailer.send(&mail))
+                        .await
+                }
+                Err(error) => Err(error),
+            };
             if let Err(error) = sent {
                 self.gave_up(connection, "email", &error);
             }
         }
         if let Some(hook) = &route.webhook {
             let body = message.json.to_string();
-            let sent = (|| self.webhooks.post(hook, &body))
-                .retry(policy)
-                .sleep(tokio::time::sleep)
-                .notify(|error, delay| tracing::warn!(connection, %error, ?delay, "a notification webhook failed; retrying"))
+            let sent = self
+                .retried(connection, "webhook", || self.webhooks.post(hook, &body))
                 .await;
             if let Err(error) = sent {
                 self.gave_up(connection, "webhook", &error);
             }
         }
+    }
+
+    async fn retried<F, Fut>(
+        &self,
+        connection: &str,
+        channel: &'static str,
+        attempt: F,
+    ) -> Result<(), String>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<(), String>>,
+    {
+        let policy = ExponentialBuilder::default()
+            .with_min_delay(self.retry.first_delay)
+            .with_max_delay(self.retry.max_delay)
+            .with_max_times(self.retry.retries);
+        attempt
+            .retry(policy)
+            .sleep(tokio::time::sleep)
+            .notify(|error, delay| {
+                tracing::warn!(connection, channel, %error, ?delay, "a notification failed; retrying");
+            })
+            .await
     }
 
     fn gave_up(&self, connection: &str, channel: &'static str, error: &str) {
@@ -451,5 +471,145 @@ impl Sender {
             "a notification could not be sent after its retries"
         );
         self.metrics.notification_failed(connection, channel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ledgerlink_store::{DocState, SqliteStore};
+
+    use super::*;
+
+    /// A webhook receiver keeping the bodies it gets.
+    async fn receiver() -> (reqwest::Url, Arc<Mutex<Vec<serde_json::Value>>>) {
+        let received: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post({
+                let received = received.clone();
+                move |axum::Json(body): axum::Json<serde_json::Value>| async move {
+                    received.lock().unwrap().push(body);
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (url.parse().unwrap(), received)
+    }
+
+    async fn notifier(events: &[EventKind]) -> (Notifier, Arc<Mutex<Vec<serde_json::Value>>>) {
+        let (url, received) = receiver().await;
+        let route = Route {
+            name: "Shop".into(),
+            target: TargetKind::Exact,
+            email: Vec::new(),
+            webhook: Some(Webhook { url, secret: None }),
+            events: events.iter().copied().collect(),
+            report: ReportEvery::Off,
+            report_hour: 7,
+        };
+        let settings = Settings {
+            routes: HashMap::from([("shop".to_string(), route)]),
+            ..Settings::default()
+        };
+        let store = Arc::new(SqliteStore::in_memory().await.unwrap());
+        let notifier = Notifier::start(settings, store, Arc::default()).unwrap();
+        (notifier, received)
+    }
+
+    fn row(id: i64) -> LedgerRow {
+        LedgerRow {
+            id,
+            connection_id: "shop".into(),
+            kind: "order".into(),
+            source_id: id.to_string(),
+            number: format!("10{id}"),
+            state: DocState::Held,
+            reason: None,
+            document_json: json!({}),
+            plan_json: None,
+            reference: None,
+            target_id: None,
+            summary_id: None,
+            attempts: 0,
+            fencing_token: 1,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    fn events(received: &Mutex<Vec<serde_json::Value>>) -> Vec<String> {
+        received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["event"].as_str().unwrap(),
+                    e["document"]["number"]
+                        .as_str()
+                        .or(e["message"].as_str())
+                        .unwrap()
+                )
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_held_document_is_announced_once_per_reason() {
+        let (notifier, received) = notifier(&EventKind::ALL).await;
+        for (id, why) in [(1, "A"), (1, "A"), (1, "B"), (1, "A"), (2, "A")] {
+            notifier.held(&row(id), why);
+        }
+        notifier.flush().await;
+        assert_eq!(events(&received), ["held 101", "held 101", "held 102"]);
+        let reasons: Vec<_> = received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| e["reason"].clone())
+            .collect();
+        assert_eq!(reasons, ["A", "B", "A"]);
+    }
+
+    #[tokio::test]
+    async fn access_refused_and_a_used_up_budget_are_announced_at_most_hourly() {
+        let (notifier, received) = notifier(&EventKind::ALL).await;
+        let error = |kind| ConnectorError::new(kind, "what to do", "cause");
+        let later = |minutes| ErrorKind::RateLimited {
+            until: Utc::now() + chrono::TimeDelta::minutes(minutes),
+        };
+        for kind in [
+            ErrorKind::Auth,
+            ErrorKind::Auth,
+            // The minutely window: waited out, not worth a word.
+            later(1),
+            later(300),
+            later(300),
+            ErrorKind::Rejected,
+            ErrorKind::Transient { retry_after: None },
+        ] {
+            notifier.target_failed("shop", &error(kind));
+        }
+        notifier.target_failed("elsewhere", &error(ErrorKind::Auth));
+        notifier.flush().await;
+        assert_eq!(
+            events(&received),
+            ["auth_failure what to do", "budget_exhausted what to do"]
+        );
+        let budget = &received.lock().unwrap()[1];
+        assert_eq!(budget["system"], "exact");
+        assert!(budget["until"].is_string());
+    }
+
+    #[tokio::test]
+    async fn only_the_events_a_connection_asks_for_are_sent() {
+        let (notifier, received) = notifier(&[EventKind::BudgetExhausted]).await;
+        notifier.held(&row(1), "A");
+        notifier.target_failed("shop", &ConnectorError::new(ErrorKind::Auth, "m", "c"));
+        notifier.flush().await;
+        assert!(received.lock().unwrap().is_empty());
     }
 }

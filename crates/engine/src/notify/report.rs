@@ -181,13 +181,18 @@ impl<'a> Report<'a> {
             for booked in &self.booked {
                 text.push_str(&format!(
                     "  {:<10} {:>6}   {} {:>12}\n",
-                    booked.kind, booked.documents, booked.currency, booked.total
+                    booked.kind,
+                    booked.documents,
+                    booked.currency,
+                    booked.total.to_string()
                 ));
             }
             for (currency, total) in self.totals() {
                 text.push_str(&format!(
-                    "  {:<10} {:>6}   {currency} {total:>12}\n",
-                    "total", ""
+                    "  {:<10} {:>6}   {currency} {:>12}\n",
+                    "total",
+                    "",
+                    total.to_string()
                 ));
             }
         }
