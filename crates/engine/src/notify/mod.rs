@@ -296,12 +296,15 @@ impl Notifier {
         let message = match error.kind {
             ErrorKind::RateLimited { until } => {
                 json["until"] = json!(until);
+                let until = until.format("%Y-%m-%d %H:%M UTC");
                 Outgoing {
-                    subject: format!("[ledgerlink] {name}: the {system} API budget is used up until {}", until.format("%Y-%m-%d %H:%M UTC")),
+                    subject: format!(
+                        "[ledgerlink] {name}: the {system} API budget is used up until {until}"
+                    ),
                     text: format!(
-                        "{}\n\nBookings of {name} ({connection}) wait until {} and then continue by themselves; nothing is lost. This is sent at most once an hour.\n",
-                        error.message_for_user,
-                        until.format("%Y-%m-%d %H:%M UTC")
+                        "{}\n\nBookings of {name} ({connection}) wait until {until} and then \
+                         continue by themselves; nothing is lost. This is sent at most once an hour.\n",
+                        error.message_for_user
                     ),
                     json,
                 }
@@ -309,7 +312,9 @@ impl Notifier {
             _ => Outgoing {
                 subject: format!("[ledgerlink] {name}: {system} refused access"),
                 text: format!(
-                    "{system} refused the access of {name} ({connection}):\n\n{}\n\nNothing is booked into {system} for this connection until this is fixed; the documents wait and nothing is lost. This is sent at most once an hour.\n",
+                    "{system} refused the access of {name} ({connection}):\n\n{}\n\n\
+                     Nothing is booked into {system} for this connection until this is fixed; \
+                     the documents wait and nothing is lost. This is sent at most once an hour.\n",
                     error.message_for_user
                 ),
                 json,
