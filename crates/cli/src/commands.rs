@@ -94,7 +94,10 @@ async fn engine_from(config_path: &Path) -> anyhow::Result<(Config, Arc<Engine>)
         );
     }
     let options = config.engine_options();
-    let engine = Engine::new(store, connections, options);
+    let notifications = config
+        .notify_settings()
+        .map_err(|problems| anyhow::anyhow!("{}", problems.join("; ")))?;
+    let engine = Engine::new(store, connections, options).with_notifications(notifications)?;
     Ok((config, Arc::new(engine)))
 }
 
@@ -141,6 +144,7 @@ async fn serve(config_path: &Path) -> anyhow::Result<()> {
     }
     let sweep_every = Duration::from_secs(config.sweep_seconds.max(1));
     let mut last_sweep: Option<std::time::Instant> = None;
+    let mut last_report_check: Option<std::time::Instant> = None;
     loop {
         if last_sweep.is_none_or(|at| at.elapsed() >= sweep_every) {
             for id in engine.connection_ids() {
@@ -149,6 +153,17 @@ async fn serve(config_path: &Path) -> anyhow::Result<()> {
                 }
             }
             last_sweep = Some(std::time::Instant::now());
+        }
+        // Reports are due on the hour: a look a minute is enough.
+        if last_report_check.is_none_or(|at| at.elapsed() >= Duration::from_secs(60)) {
+            if let Err(error) = engine
+                .notifier()
+                .queue_due_reports(chrono::Utc::now())
+                .await
+            {
+                tracing::warn!(%error, "the transfer reports could not be made; retried in a minute");
+            }
+            last_report_check = Some(std::time::Instant::now());
         }
         match engine.run_due().await {
             Ok(0) => {
@@ -181,6 +196,7 @@ async fn sync(config_path: &Path, once: bool) -> anyhow::Result<()> {
         }
         engine.run_until_idle(1_000).await?;
         print_status(&engine).await?;
+        engine.notifier().flush().await;
         if once {
             return Ok(());
         }
@@ -221,6 +237,7 @@ async fn backfill(
         bar.finish_with_message(format!("{id}: {count} orders taken in"));
     }
     engine.run_until_idle(10_000).await?;
+    engine.notifier().flush().await;
     print_status(&engine).await
 }
 
@@ -321,6 +338,7 @@ async fn retry(config_path: &Path, document: i64) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("document #{document} is not held"))?;
     engine.run_until_idle(100).await?;
+    engine.notifier().flush().await;
     let row = engine
         .store()
         .document(document)

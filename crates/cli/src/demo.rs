@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use ledgerlink_core::{Document, Money};
-use ledgerlink_engine::config::{ConnectionConfig, SourceConfig, TargetConfig};
-use ledgerlink_engine::{Engine, EngineOptions};
+use ledgerlink_engine::config::{
+    notify_settings, ConnectionConfig, NotificationsConfig, SmtpConfig, SourceConfig, TargetConfig,
+};
+use ledgerlink_engine::{notify, Engine, EngineOptions};
 use ledgerlink_rules::BookingSettings;
 use ledgerlink_sandbox::exact::{ExactConfig, ExactSandbox};
 use ledgerlink_sandbox::vies::{ViesConfig, ViesSandbox};
@@ -79,6 +81,13 @@ impl ExactCalls {
     }
 }
 
+/// Notifications for a demo world: where they go and how hard they are tried.
+pub struct DemoNotifications {
+    pub smtp: Option<SmtpConfig>,
+    pub notifications: NotificationsConfig,
+    pub retry: notify::Retry,
+}
+
 /// A running demo environment: both emulators, the webhook server and the engine.
 pub struct DemoWorld {
     pub shop: WooSandbox,
@@ -124,6 +133,33 @@ impl DemoWorld {
         ledger: DemoLedger,
         settings: Option<BookingSettings>,
     ) -> anyhow::Result<DemoWorld> {
+        Self::start_world(database, options, ledger, settings, None).await
+    }
+
+    /// [`DemoWorld::start`], announcing held documents and failures and sending reports as
+    /// `notifications` say.
+    pub async fn start_notifying(
+        database: &Path,
+        options: EngineOptions,
+        notifications: DemoNotifications,
+    ) -> anyhow::Result<DemoWorld> {
+        Self::start_world(
+            database,
+            options,
+            DemoLedger::Exact,
+            None,
+            Some(notifications),
+        )
+        .await
+    }
+
+    async fn start_world(
+        database: &Path,
+        options: EngineOptions,
+        ledger: DemoLedger,
+        settings: Option<BookingSettings>,
+        notifications: Option<DemoNotifications>,
+    ) -> anyhow::Result<DemoWorld> {
         let (exact_running, exact) = ExactSandbox::start(ExactConfig::default(), 0).await?;
         let (shop_running, shop) = WooSandbox::start(WooConfig::default(), 0).await?;
         let (vies_running, vies) = ViesSandbox::start(ViesConfig::default(), 0).await?;
@@ -168,6 +204,7 @@ impl DemoWorld {
                 DemoLedger::Exact => demo_settings(),
                 DemoLedger::Tryton { .. } => demo_settings_tryton(),
             }),
+            notifications: notifications.as_ref().map(|n| n.notifications.clone()),
         };
         let connection = config
             .build_with_vies(
@@ -183,7 +220,15 @@ impl DemoWorld {
                 .await
                 .map_err(|e| anyhow::anyhow!("connecting Exact Online failed: {e}"))?;
         }
-        let engine = Arc::new(Engine::new(store, vec![connection], options));
+        let mut engine = Engine::new(store, vec![connection], options);
+        if let Some(notifications) = notifications {
+            let mut settings =
+                notify_settings(notifications.smtp.as_ref(), std::slice::from_ref(&config))
+                    .map_err(|problems| anyhow::anyhow!("{}", problems.join("; ")))?;
+            settings.retry = notifications.retry;
+            engine = engine.with_notifications(settings)?;
+        }
+        let engine = Arc::new(engine);
         let server = ledgerlink_server::serve(engine.clone(), "127.0.0.1:0").await?;
         let server_url = format!("http://{}", server.addr);
         let webhook_url = format!("{server_url}/webhooks/woocommerce/{CONNECTION}");

@@ -56,6 +56,7 @@ async fn the_prestashop_mix_is_booked_once_and_to_the_cent() {
             redirect_uri: exact.config().redirect_uri.clone(),
         },
         booking,
+        notifications: None,
     };
     let connection = config
         .build(store.clone(), Duration::from_secs(5))

@@ -145,6 +145,7 @@ async fn prestashop_orders_are_posted_in_tryton_as_charged() {
             password: TRYTON_PASSWORD.to_string().into(),
         },
         booking,
+        notifications: None,
     };
     let connection = config
         .build(store.clone(), Duration::from_secs(30))

@@ -1,6 +1,7 @@
 //! The settings file (TOML) with `LEDGERLINK_` environment overrides, and building the
 //! engine's connections from it.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
+use ledgerlink_core::Email;
 use ledgerlink_lookups::vies::{ViesClient, VIES_REST_API};
 use ledgerlink_rules::BookingSettings;
 use ledgerlink_sources::prestashop::{PrestaClient, PrestaCredentials};
@@ -19,6 +21,7 @@ use ledgerlink_targets::tryton::{TrytonSettings, TrytonTarget};
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use crate::notify::{self, EventKind, ReportEvery, Route, SmtpTls, Webhook};
 use crate::{Connection, Source, Target};
 
 #[derive(Clone, Debug, Deserialize)]
@@ -44,6 +47,9 @@ pub struct Config {
     /// `https://ec.europa.eu/taxation_customs/vies/rest-api`).
     #[serde(default)]
     pub vies_url: Option<String>,
+    /// The mail server that notifications are sent through.
+    #[serde(default)]
+    pub smtp: Option<SmtpConfig>,
     #[serde(default)]
     pub connections: Vec<ConnectionConfig>,
 }
@@ -124,6 +130,226 @@ pub struct ConnectionConfig {
     pub target: TargetConfig,
     #[serde(default)]
     pub booking: BookingSettings,
+    /// Who hears of held documents and failures, and gets the transfer report.
+    #[serde(default)]
+    pub notifications: Option<NotificationsConfig>,
+}
+
+/// `[smtp]`: the mail server notifications go out through.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    /// Default: 25 without TLS, 587 with STARTTLS, 465 with TLS.
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<SecretString>,
+    #[serde(default)]
+    pub tls: SmtpTls,
+    /// The sender of the notifications.
+    pub from: Email,
+}
+
+impl SmtpConfig {
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(self.tls.default_port())
+    }
+}
+
+/// `[connections.notifications]`, as written; [`notify_settings`] checks it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationsConfig {
+    /// Addresses that get the e-mails (through `[smtp]`).
+    #[serde(default)]
+    pub email: Vec<String>,
+    /// Where the same facts are POSTed as JSON.
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    /// Signs each webhook body (`X-Ledgerlink-Signature`).
+    #[serde(default)]
+    pub webhook_secret: Option<SecretString>,
+    /// `held`, `auth_failure`, `budget_exhausted`; all by default.
+    #[serde(default = "all_events")]
+    pub events: Vec<String>,
+    /// `off`, `daily` or `weekly` (Mondays).
+    #[serde(default = "daily")]
+    pub report: String,
+    /// The hour (UTC) the report is due.
+    #[serde(default = "report_hour")]
+    pub report_hour: u32,
+}
+
+fn all_events() -> Vec<String> {
+    EventKind::ALL
+        .iter()
+        .map(|e| e.as_str().to_string())
+        .collect()
+}
+fn daily() -> String {
+    ReportEvery::Daily.as_str().into()
+}
+fn report_hour() -> u32 {
+    7
+}
+
+impl Default for NotificationsConfig {
+    fn default() -> Self {
+        NotificationsConfig {
+            email: Vec::new(),
+            webhook_url: None,
+            webhook_secret: None,
+            events: all_events(),
+            report: daily(),
+            report_hour: report_hour(),
+        }
+    }
+}
+
+/// The notifier's settings from the file's `[smtp]` and each connection's
+/// `[connections.notifications]`; `Err` names every setting to fix.
+pub fn notify_settings(
+    smtp: Option<&SmtpConfig>,
+    connections: &[ConnectionConfig],
+) -> Result<notify::Settings, Vec<String>> {
+    let mut problems = Vec::new();
+    if let Some(smtp) = smtp {
+        if smtp.host.trim().is_empty() {
+            problems.push("`smtp.host`: empty; name the mail server".to_string());
+        }
+        match (&smtp.username, &smtp.password) {
+            (Some(_), None) => {
+                problems.push("`smtp.password`: missing, and `smtp.username` is set".into())
+            }
+            (None, Some(_)) => {
+                problems.push("`smtp.username`: missing, and `smtp.password` is set".into())
+            }
+            _ => {}
+        }
+        if let Err(e) = notify::mailbox(&smtp.from) {
+            problems.push(format!("`smtp.from`: {e}"));
+        }
+    }
+    let mut routes = std::collections::HashMap::new();
+    for connection in connections {
+        let Some(wanted) = &connection.notifications else {
+            continue;
+        };
+        match route(connection, wanted, smtp.is_some()) {
+            Ok(route) => {
+                routes.insert(connection.id.clone(), route);
+            }
+            Err(found) => problems.extend(found),
+        }
+    }
+    if problems.is_empty() {
+        Ok(notify::Settings {
+            smtp: smtp.cloned(),
+            routes,
+            retry: notify::Retry::default(),
+        })
+    } else {
+        Err(problems)
+    }
+}
+
+fn route(
+    connection: &ConnectionConfig,
+    wanted: &NotificationsConfig,
+    has_smtp: bool,
+) -> Result<Route, Vec<String>> {
+    let mut problems = Vec::new();
+    let mut problem = |key: &str, text: String| {
+        problems.push(format!(
+            "`connections.{}.notifications.{key}`: {text}",
+            connection.id
+        ))
+    };
+    let mut email = Vec::new();
+    for address in &wanted.email {
+        match address.parse::<Email>() {
+            Ok(parsed) => match notify::mailbox(&parsed) {
+                Ok(_) => email.push(parsed),
+                Err(e) => problem("email", e),
+            },
+            Err(e) => problem("email", e.to_string()),
+        }
+    }
+    if !email.is_empty() && !has_smtp {
+        problem(
+            "email",
+            "e-mail needs a mail server: add an `[smtp]` table (see docs/settings.md)".into(),
+        );
+    }
+    // The address is not quoted: webhook addresses often carry a token.
+    let url = match &wanted.webhook_url {
+        Some(url) => match reqwest::Url::parse(url) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => Some(url),
+            _ => {
+                problem("webhook_url", "not an http:// or https:// address".into());
+                None
+            }
+        },
+        None => None,
+    };
+    if wanted.webhook_secret.is_some() && wanted.webhook_url.is_none() {
+        problem(
+            "webhook_secret",
+            "set, but there is no `webhook_url` to sign for".into(),
+        );
+    }
+    let mut events = BTreeSet::new();
+    for event in &wanted.events {
+        match event.parse::<EventKind>() {
+            Ok(kind) => {
+                events.insert(kind);
+            }
+            Err(()) => problem(
+                "events",
+                format!(
+                    "`{event}` is not an event; choose from held, auth_failure, budget_exhausted"
+                ),
+            ),
+        }
+    }
+    let report = wanted.report.parse::<ReportEvery>().unwrap_or_else(|()| {
+        problem(
+            "report",
+            format!("`{}` is not one of off, daily, weekly", wanted.report),
+        );
+        ReportEvery::Off
+    });
+    if wanted.report_hour > 23 {
+        problem(
+            "report_hour",
+            format!(
+                "{} is not an hour of the day (0 to 23, UTC)",
+                wanted.report_hour
+            ),
+        );
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Route {
+        name: if connection.name.is_empty() {
+            connection.id.clone()
+        } else {
+            connection.name.clone()
+        },
+        target: connection.target.kind(),
+        email,
+        webhook: url.map(|url| Webhook {
+            url,
+            secret: wanted.webhook_secret.clone(),
+        }),
+        events,
+        report,
+        report_hour: wanted.report_hour,
+    })
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -279,13 +505,21 @@ impl Config {
                     describe(e)
                 )
             })?;
-        config.check_booking().map_err(|problems| {
-            anyhow::anyhow!(
-                "the settings in {} are not valid: {problems}",
-                path.display()
-            )
-        })?;
+        let mut problems: Vec<String> = config.check_booking().err().into_iter().collect();
+        problems.extend(config.notify_settings().err().unwrap_or_default());
+        if !problems.is_empty() {
+            anyhow::bail!(
+                "the settings in {} are not valid: {}",
+                path.display(),
+                problems.join("; ")
+            );
+        }
         Ok(config)
+    }
+
+    /// What the notifier needs from `[smtp]` and the connections' notifications.
+    pub fn notify_settings(&self) -> Result<notify::Settings, Vec<String>> {
+        notify_settings(self.smtp.as_ref(), &self.connections)
     }
 
     /// Misconfigured bookkeeping rules are reported now, naming the setting, rather than as
@@ -325,6 +559,15 @@ impl Config {
             max_backoff,
             retry_base: defaults.retry_base.min(max_backoff),
             ..defaults
+        }
+    }
+}
+
+impl TargetConfig {
+    pub fn kind(&self) -> ledgerlink_targets::TargetKind {
+        match self {
+            TargetConfig::Tryton { .. } => ledgerlink_targets::TargetKind::Tryton,
+            TargetConfig::Exact { .. } => ledgerlink_targets::TargetKind::Exact,
         }
     }
 }
@@ -469,6 +712,87 @@ mod tests {
         assert_eq!(booking.vat_codes["domestic/21"], "1");
         assert_eq!(booking.rounding_tolerance.to_string(), "0.02");
         assert_eq!(config.http_timeout(), Duration::from_secs(30));
+        let smtp = config.smtp.as_ref().unwrap();
+        assert_eq!((smtp.tls, smtp.port()), (SmtpTls::Starttls, 587));
+        let notify = config.notify_settings().unwrap();
+        let route = &notify.routes["my-shop"];
+        assert_eq!(route.email[0].as_str(), "bookkeeper@example.nl");
+        assert_eq!(route.events.len(), 3);
+        assert_eq!((route.report, route.report_hour), (ReportEvery::Daily, 7));
+    }
+
+    #[test]
+    fn notification_settings_are_checked_when_loaded_naming_each_setting_and_no_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        let example = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/ledgerlink.toml"
+        ))
+        .unwrap();
+        let bad = example
+            .replace("password = \"the mail account's password\"\n", "")
+            .replace(
+                "username = \"ledgerlink@example.nl\"",
+                "username = \"ledgerlink@example.nl\"\npassword = \"SUPERSECRET\"\nport = 2525",
+            )
+            .replace(
+                "email = [\"bookkeeper@example.nl\"]",
+                "email = [\"bookkeeper@example.nl\", \"not-an-address\"]",
+            )
+            .replace("\"budget_exhausted\"]", "\"budget_gone\"]")
+            .replace("report = \"daily\"", "report = \"hourly\"")
+            .replace("report_hour = 7", "report_hour = 24")
+            .replace(
+                "# webhook_secret = \"signs",
+                "webhook_secret = \"WHSECRET\"\n# \"",
+            );
+        std::fs::write(&path, &bad).unwrap();
+        let error = Config::load(&path).unwrap_err().to_string();
+        let id = "`connections.my-shop.notifications";
+        for expected in [
+            format!("{id}.email`: `not-an-address` is not an e-mail address"),
+            format!("{id}.events`: `budget_gone` is not an event"),
+            format!("{id}.report`: `hourly` is not one of off, daily, weekly"),
+            format!("{id}.report_hour`: 24 is not an hour of the day"),
+            format!("{id}.webhook_secret`: set, but there is no `webhook_url`"),
+        ] {
+            assert!(error.contains(&expected), "{expected} in {error}");
+        }
+        assert!(
+            !error.contains("SUPERSECRET") && !error.contains("WHSECRET"),
+            "{error}"
+        );
+
+        // E-mail needs a mail server; a webhook must be one.
+        let without_smtp = example
+            .split_once("[smtp]")
+            .map(|(head, tail)| format!("{head}{}", &tail[tail.find("[[connections]]").unwrap()..]))
+            .unwrap()
+            .replace("# webhook_url = ", "webhook_url = ")
+            .replace("https://hooks.example.nl", "ftp://hooks.example.nl");
+        std::fs::write(&path, without_smtp).unwrap();
+        let error = Config::load(&path).unwrap_err().to_string();
+        assert!(
+            error.contains(&format!("{id}.email`: e-mail needs a mail server")),
+            "{error}"
+        );
+        assert!(
+            error.contains(&format!(
+                "{id}.webhook_url`: not an http:// or https:// address"
+            )),
+            "{error}"
+        );
+        assert!(!error.contains("ftp://"), "{error}");
+
+        let bad_sender =
+            example.replace("from = \"ledgerlink@example.nl\"", "from = \"ledgerlink\"");
+        std::fs::write(&path, bad_sender).unwrap();
+        let error = Config::load(&path).unwrap_err().to_string();
+        assert!(
+            error.contains("`smtp.from`: `ledgerlink` is not an e-mail address"),
+            "{error}"
+        );
     }
 
     #[test]

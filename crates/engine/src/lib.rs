@@ -9,9 +9,14 @@
 //!    reference before anything is posted again; a document is only ever worked on under a
 //!    lease whose fencing token makes a stale worker's writes fail;
 //! 6. rejections are `held` with the target's words.
+//!
+//! Held documents and a target's failures are announced through the [`notify::Notifier`];
+//! what the engine did is counted for `GET /metrics`.
 
 pub mod config;
 mod intake;
+mod metrics;
+pub mod notify;
 mod poll;
 mod vies;
 mod worker;
@@ -26,6 +31,8 @@ use ledgerlink_sources::prestashop::PrestaClient;
 use ledgerlink_sources::woocommerce::WooClient;
 use ledgerlink_store::Store;
 pub use ledgerlink_targets::Target;
+use metrics::Metrics;
+use notify::Notifier;
 use secrecy::SecretString;
 
 pub use intake::WebhookReply;
@@ -83,6 +90,8 @@ pub struct Engine {
     connections: HashMap<String, Arc<Connection>>,
     worker_id: String,
     options: EngineOptions,
+    notifier: Notifier,
+    metrics: Arc<Metrics>,
 }
 
 impl Engine {
@@ -91,6 +100,10 @@ impl Engine {
         connections: Vec<Connection>,
         options: EngineOptions,
     ) -> Self {
+        let metrics = Arc::new(Metrics::default());
+        for connection in &connections {
+            metrics.add_connection(&connection.id);
+        }
         Engine {
             store,
             connections: connections
@@ -99,7 +112,35 @@ impl Engine {
                 .collect(),
             worker_id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4()),
             options,
+            notifier: Notifier::default(),
+            metrics,
         }
+    }
+
+    /// Sends notifications as `settings` say, from a background task (needs a tokio runtime).
+    pub fn with_notifications(mut self, settings: notify::Settings) -> anyhow::Result<Self> {
+        self.notifier = Notifier::start(settings, self.store.clone(), self.metrics.clone())?;
+        Ok(self)
+    }
+
+    pub fn notifier(&self) -> &Notifier {
+        &self.notifier
+    }
+
+    /// The metrics in Prometheus's text format, with the ledger's numbers read now.
+    pub async fn render_metrics(&self) -> anyhow::Result<String> {
+        let now = chrono::Utc::now();
+        for (id, connection) in &self.connections {
+            self.metrics
+                .documents(id, &self.store.state_counts(id).await?);
+            let system = connection.target.kind().as_str();
+            let calls = self
+                .store
+                .audit_count(id, system, chrono::DateTime::UNIX_EPOCH, now)
+                .await?;
+            self.metrics.target_calls(id, system, calls);
+        }
+        Ok(self.metrics.render())
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

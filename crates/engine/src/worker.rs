@@ -107,10 +107,7 @@ impl Engine {
             Some(Ok(plan)) => plan,
             _ => {
                 let why = "The stored plan of this document is unreadable. Check the target for its reference before retrying.";
-                return Ok(self
-                    .store
-                    .transition(lease, DocState::Held, reason(why), Utc::now())
-                    .await?);
+                return self.release(&row, lease, DocState::Held, reason(why)).await;
             }
         };
         self.continue_plan(&connection, &row, lease, &plan).await
@@ -171,10 +168,7 @@ impl Engine {
                 let plan = match self.summary_plan(&row).await? {
                     Ok(plan) => plan,
                     Err(why) => {
-                        return Ok(self
-                            .store
-                            .transition(lease, DocState::Held, reason(why), now)
-                            .await?)
+                        return self.release(&row, lease, DocState::Held, reason(why)).await
                     }
                 };
                 let change = Transition {
@@ -227,10 +221,7 @@ impl Engine {
                 .as_str()
                 .unwrap_or("The stored document is unreadable");
             let why = format!("{why}. Correct it in the shop; its next change is read again.");
-            return Ok(self
-                .store
-                .transition(lease, DocState::Held, reason(why), now)
-                .await?);
+            return self.release(row, lease, DocState::Held, reason(why)).await;
         };
         let checks = match self.checks(connection, &document, row.id).await? {
             Ok(checks) => checks,
@@ -240,16 +231,10 @@ impl Engine {
                     next_attempt_at: Some(until),
                     ..Transition::default()
                 };
-                return Ok(self
-                    .store
-                    .transition(lease, DocState::Received, wait, now)
-                    .await?);
+                return self.release(row, lease, DocState::Received, wait).await;
             }
             Err(NotChecked::Hold { reason: why }) => {
-                return Ok(self
-                    .store
-                    .transition(lease, DocState::Held, reason(why), now)
-                    .await?);
+                return self.release(row, lease, DocState::Held, reason(why)).await;
             }
         };
         match ledgerlink_rules::decide_checked(&document, &connection.settings, &checks) {
@@ -282,18 +267,17 @@ impl Engine {
                     .await?;
                 self.post(connection, row, lease, &plan).await
             }
-            Decision::NotYet { reason: why } => Ok(self
-                .store
-                .transition(lease, DocState::Waiting, reason(why), now)
-                .await?),
-            Decision::Skip { reason: why } => Ok(self
-                .store
-                .transition(lease, DocState::Skipped, reason(why), now)
-                .await?),
-            Decision::Hold { reason: why } => Ok(self
-                .store
-                .transition(lease, DocState::Held, reason(why), now)
-                .await?),
+            Decision::NotYet { reason: why } => {
+                self.release(row, lease, DocState::Waiting, reason(why))
+                    .await
+            }
+            Decision::Skip { reason: why } => {
+                self.release(row, lease, DocState::Skipped, reason(why))
+                    .await
+            }
+            Decision::Hold { reason: why } => {
+                self.release(row, lease, DocState::Held, reason(why)).await
+            }
         }
     }
 
@@ -309,7 +293,7 @@ impl Engine {
     ) -> anyhow::Result<Option<()>> {
         match connection.target.find_booking(plan).await {
             Ok(Some(found)) => {
-                self.found(lease, plan, found).await?;
+                self.found(row, lease, plan, found).await?;
                 Ok(Some(()))
             }
             Ok(None) => Ok(None),
@@ -332,10 +316,7 @@ impl Engine {
         if plan.kind == EntryKind::CreditNote {
             match self.wait_for_original(connection, row).await? {
                 Original::Wait(state, change) => {
-                    return Ok(self
-                        .store
-                        .transition(lease, state, change, Utc::now())
-                        .await?)
+                    return self.release(row, lease, state, change).await
                 }
                 Original::Booked {
                     summary_reference: Some(summary),
@@ -382,7 +363,7 @@ impl Engine {
             .await?;
         let outcome = tokio::time::timeout(self.options.lease - margin, target.post(&entry)).await;
         match outcome {
-            Ok(Ok(booked)) => self.booked(lease, plan, booked, "booked").await,
+            Ok(Ok(booked)) => self.booked(row, lease, plan, booked, "booked").await,
             Ok(Err(error)) => self.failed(row, lease, Phase::Posting, error).await,
             Err(_) => {
                 let error =
@@ -466,6 +447,7 @@ impl Engine {
     /// A booking found by reference is only accepted when it is this document's booking.
     async fn found(
         &self,
+        row: &LedgerRow,
         lease: Lease,
         plan: &BookingPlan,
         found: BookingRef,
@@ -481,20 +463,24 @@ impl Engine {
                     plan.currency,
                     plan.total
                 );
-                Ok(self
-                    .store
-                    .transition(lease, DocState::Held, reason(why), Utc::now())
-                    .await?)
+                self.release(row, lease, DocState::Held, reason(why)).await
             }
             _ => {
-                self.booked(lease, plan, found, "found in the target by its reference")
-                    .await
+                self.booked(
+                    row,
+                    lease,
+                    plan,
+                    found,
+                    "found in the target by its reference",
+                )
+                .await
             }
         }
     }
 
     async fn booked(
         &self,
+        row: &LedgerRow,
         lease: Lease,
         plan: &BookingPlan,
         booked: BookingRef,
@@ -509,10 +495,9 @@ impl Engine {
             reason: Some(how),
             ..Transition::default()
         };
-        Ok(self
-            .store
-            .transition(lease, DocState::Booked, change, Utc::now())
-            .await?)
+        self.release(row, lease, DocState::Booked, change).await?;
+        self.metrics.booked(&row.connection_id, plan);
+        Ok(())
     }
 
     /// One place decides what a failed call means for the document.
@@ -524,6 +509,7 @@ impl Engine {
         error: ConnectorError,
     ) -> anyhow::Result<()> {
         tracing::warn!(document = row.id, ?phase, cause = %error.internal_cause, "booking step failed");
+        self.notifier.target_failed(&row.connection_id, &error);
         let backoff = self.backoff(row.attempts);
         let retry = |state: DocState, when: DateTime<Utc>| {
             (
@@ -564,10 +550,24 @@ impl Engine {
             ),
             (ErrorKind::Rejected | ErrorKind::Config | ErrorKind::NotFound, _) => (DocState::Held, reason(error.message_for_user.clone())),
         };
-        Ok(self
-            .store
-            .transition(lease, state, change, Utc::now())
-            .await?)
+        self.release(row, lease, state, change).await
+    }
+
+    /// Moves the document on and lets go of it; a document held is counted and announced.
+    async fn release(
+        &self,
+        row: &LedgerRow,
+        lease: Lease,
+        to: DocState,
+        change: Transition,
+    ) -> anyhow::Result<()> {
+        let held = (to == DocState::Held).then(|| change.reason.clone().unwrap_or_default());
+        self.store.transition(lease, to, change, Utc::now()).await?;
+        if let Some(reason) = held {
+            self.metrics.held(&row.connection_id);
+            self.notifier.held(row, &reason);
+        }
+        Ok(())
     }
 
     fn backoff(&self, attempts: i64) -> Duration {

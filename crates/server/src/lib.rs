@@ -1,5 +1,5 @@
-//! The HTTP service of `ledgerlink serve`: webhook intake and the Exact Online OAuth flow
-//! (the JSON API and the control panel come next).
+//! The HTTP service of `ledgerlink serve`: webhook intake, the Exact Online OAuth flow and
+//! `/metrics` for Prometheus (the JSON API and the control panel come next).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -60,6 +60,7 @@ pub fn router(engine: Arc<Engine>, connect_key: &str) -> Router {
     };
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
         .route(
             "/webhooks/woocommerce/{connection_id}",
             post(woocommerce_webhook),
@@ -170,6 +171,21 @@ async fn exact_oauth_callback(
         Err(error) => {
             tracing::warn!(connection_id, cause = %error.internal_cause, "Exact Online authorisation failed");
             page(StatusCode::BAD_GATEWAY, &error.message_for_user)
+        }
+    }
+}
+
+/// Prometheus's text format (docs/notifications.md lists the series).
+async fn metrics(State(app): State<AppState>) -> Response {
+    match app.engine.render_metrics().await {
+        Ok(text) => (
+            [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
+            text,
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!(%error, "the metrics could not be read from the ledger");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
     }
 }

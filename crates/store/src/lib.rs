@@ -246,6 +246,16 @@ pub struct AuditEntry {
     pub at: DateTime<Utc>,
 }
 
+/// What was booked in a period, per kind of document and currency: how many documents and the
+/// sum of their plans' totals (refunds count negative).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BookedTotal {
+    pub kind: String,
+    pub currency: String,
+    pub documents: i64,
+    pub total: ledgerlink_core::Money,
+}
+
 #[derive(Clone, PartialEq, Eq)]
 pub struct TokenRecord {
     pub access_token: String,
@@ -357,6 +367,15 @@ pub trait Store: Send + Sync + 'static {
     /// Documents that still need the engine (open states), over all connections.
     async fn open_count(&self) -> Result<i64>;
 
+    /// The documents booked in `[from, to)`, by when they became `booked`, per kind and
+    /// currency. A summary entry is not counted itself: its members are, with their own plans.
+    async fn booked_totals(
+        &self,
+        connection_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<BookedTotal>>;
+
     async fn cursor(&self, connection_id: &str, name: &str) -> Result<Option<String>>;
     async fn set_cursor(
         &self,
@@ -379,6 +398,15 @@ pub trait Store: Send + Sync + 'static {
 
     async fn audit(&self, entry: AuditEntry) -> Result<()>;
     async fn audit_entries(&self, connection_id: &str, limit: i64) -> Result<Vec<AuditEntry>>;
+    /// Requests to `system` (e.g. `exact`) the audit log recorded in `[from, to)`: the calls
+    /// a connection used of that system's budget.
+    async fn audit_count(
+        &self,
+        connection_id: &str,
+        system: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<i64>;
 
     async fn cache_put(
         &self,
@@ -446,6 +474,37 @@ pub(crate) fn reopens_on_change(state: DocState, never_sent: bool) -> bool {
         | DocState::Pooled
         | DocState::Collecting => false,
     }
+}
+
+/// Sums the (kind, currency, total) of booked plans per kind and currency, exactly: amounts
+/// pass `Money`'s own parser on every backend.
+pub(crate) fn sum_booked(
+    rows: Vec<(String, Option<String>, Option<String>)>,
+) -> Result<Vec<BookedTotal>> {
+    let mut sums: std::collections::BTreeMap<(String, String), (i64, ledgerlink_core::Money)> =
+        std::collections::BTreeMap::new();
+    for (kind, currency, total) in rows {
+        let (Some(currency), Some(total)) = (currency, total) else {
+            return Err(StoreError::Corrupt(format!(
+                "a booked {kind} has no plan with a currency and total"
+            )));
+        };
+        let total: ledgerlink_core::Money = total
+            .parse()
+            .map_err(|e| StoreError::Corrupt(format!("plan total `{total}`: {e}")))?;
+        let sum = sums.entry((kind, currency)).or_default();
+        sum.0 += 1;
+        sum.1 += total;
+    }
+    Ok(sums
+        .into_iter()
+        .map(|((kind, currency), (documents, total))| BookedTotal {
+            kind,
+            currency,
+            documents,
+            total,
+        })
+        .collect())
 }
 
 /// The reasons the store itself records, worded the same on every backend.

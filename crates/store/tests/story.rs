@@ -49,6 +49,7 @@ on_every_backend!(
     the_audit_log_cache_and_deliveries_keep_what_they_are_given,
     a_lock_is_held_by_one_holder_until_released_or_run_out,
     the_rate_budget_is_shared_and_the_smaller_count_wins,
+    a_period_reports_what_was_booked_in_it_and_the_calls_it_used,
 );
 
 /// A fresh, empty database of one backend.
@@ -858,6 +859,206 @@ async fn the_audit_log_cache_and_deliveries_keep_what_they_are_given(database: &
         .await
         .unwrap()
         .is_none());
+}
+
+/// Takes a document in and books it at `at` with a plan of `total` in `currency`.
+async fn booked_at(
+    store: &dyn Store,
+    kind: &str,
+    number: &str,
+    currency: &str,
+    total: &str,
+    at: chrono::DateTime<Utc>,
+) -> i64 {
+    let document = NewDocument {
+        kind: kind.into(),
+        ..numbered(number)
+    };
+    let id = store.intake(document, at).await.unwrap().document_id();
+    let claimed = store
+        .claim_due("w", at, at + Duration::seconds(30), 100)
+        .await
+        .unwrap();
+    let lease = claimed.iter().find(|r| r.id == id).unwrap().lease();
+    let change = Transition {
+        plan_json: Some(json!({ "currency": currency, "total": total })),
+        target_id: Some(format!("E-{number}")),
+        ..Transition::default()
+    };
+    store
+        .transition(lease, DocState::Booked, change, at)
+        .await
+        .unwrap();
+    id
+}
+
+async fn a_period_reports_what_was_booked_in_it_and_the_calls_it_used(database: &Database) {
+    let store = shop(database).await;
+    let from = Utc.with_ymd_and_hms(2026, 11, 23, 7, 0, 0).unwrap();
+    let to = from + Duration::days(1);
+    // Pooled and booked with its summary: the member counts, the summary entry does not.
+    let closes_at = from + Duration::hours(4);
+    let member = store
+        .intake(numbered("7"), from)
+        .await
+        .unwrap()
+        .document_id();
+    let lease = store
+        .claim_due("w", from, from + Duration::seconds(30), 100)
+        .await
+        .unwrap()[0]
+        .lease();
+    let plan = json!({ "currency": "EUR", "total": "10.00" });
+    let (summary, _) = store
+        .pool(
+            lease,
+            plan.clone(),
+            "WC-7",
+            join("domestic", closes_at),
+            from,
+        )
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_due("w", closes_at, closes_at + Duration::seconds(30), 100)
+        .await
+        .unwrap();
+    assert_eq!(claimed[0].id, summary);
+    let change = Transition {
+        plan_json: Some(plan),
+        ..Transition::default()
+    };
+    store
+        .transition(claimed[0].lease(), DocState::Booked, change, closes_at)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.document(member).await.unwrap().unwrap().state,
+        DocState::Booked
+    );
+    booked_at(&*store, "order", "1", "EUR", "121.00", from).await;
+    booked_at(
+        &*store,
+        "order",
+        "2",
+        "EUR",
+        "24.95",
+        to - Duration::seconds(1),
+    )
+    .await;
+    booked_at(
+        &*store,
+        "refund",
+        "3",
+        "EUR",
+        "-20.00",
+        from + Duration::hours(2),
+    )
+    .await;
+    booked_at(
+        &*store,
+        "order",
+        "4",
+        "USD",
+        "10.00",
+        from + Duration::hours(3),
+    )
+    .await;
+    // Outside the period, on either side.
+    booked_at(
+        &*store,
+        "order",
+        "5",
+        "EUR",
+        "99.00",
+        from - Duration::seconds(1),
+    )
+    .await;
+    booked_at(&*store, "order", "6", "EUR", "99.00", to).await;
+
+    let totals = store.booked_totals("shop", from, to).await.unwrap();
+    let seen: Vec<(&str, &str, i64, String)> = totals
+        .iter()
+        .map(|t| {
+            (
+                t.kind.as_str(),
+                t.currency.as_str(),
+                t.documents,
+                t.total.to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("order", "EUR", 3, "155.95".to_string()),
+            ("order", "USD", 1, "10.00".to_string()),
+            ("refund", "EUR", 1, "-20.00".to_string()),
+        ]
+    );
+    let before_noon = store
+        .booked_totals("shop", from, from + Duration::hours(3))
+        .await
+        .unwrap();
+    assert_eq!(
+        before_noon
+            .iter()
+            .map(|t| (t.kind.as_str(), t.documents))
+            .collect::<Vec<_>>(),
+        [("order", 1), ("refund", 1)]
+    );
+    assert!(store
+        .booked_totals("elsewhere", from, to)
+        .await
+        .unwrap()
+        .is_empty());
+
+    for (system, minutes) in [("exact", [0, 10, 1439]), ("woocommerce", [5, 6, 7])] {
+        for minute in minutes {
+            store
+                .audit(AuditEntry {
+                    connection_id: "shop".into(),
+                    system: system.into(),
+                    method: "GET".into(),
+                    url: "https://example.nl/".into(),
+                    request_body: None,
+                    status: Some(200),
+                    response_body: None,
+                    error: None,
+                    duration_ms: 1,
+                    at: from + Duration::minutes(minute),
+                })
+                .await
+                .unwrap();
+        }
+    }
+    assert_eq!(
+        store.audit_count("shop", "exact", from, to).await.unwrap(),
+        3
+    );
+    assert_eq!(
+        store
+            .audit_count(
+                "shop",
+                "exact",
+                from + Duration::minutes(1),
+                to - Duration::minutes(1)
+            )
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .audit_count("shop", "woocommerce", from, to)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        store.audit_count("other", "exact", from, to).await.unwrap(),
+        0
+    );
 }
 
 /// What many worker processes on one PostgreSQL database do at the same moment. (SQLite has one

@@ -1,9 +1,11 @@
 //! Compliance suites: the behaviour every source and target must show, written once and run
 //! against each connector through a harness ([`source_suite::SourceHarness`],
 //! [`target_suite::TargetHarness`]) that knows how to provoke it there (an emulator's own
-//! controls and fault injection, or the real server's means).
+//! controls and fault injection, or the real server's means). And real servers the tests
+//! talk to: Tryton, and an SMTP server for notifications.
 
 pub mod postgres;
+pub mod smtp;
 pub mod source_suite;
 pub mod target_suite;
 pub mod tryton;

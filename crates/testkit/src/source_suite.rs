@@ -201,6 +201,7 @@ pub async fn engine_reading(source: ledgerlink_engine::config::SourceConfig) -> 
             redirect_uri: "http://127.0.0.1/unused".into(),
         },
         booking: ledgerlink_rules::BookingSettings::default(),
+        notifications: None,
     };
     let connection = config
         .build(store.clone(), std::time::Duration::from_secs(5))

@@ -14,9 +14,9 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
 
 use crate::{
-    reasons, reopens_on_change, AuditEntry, BudgetWindow, ConnectionRecord, DocState,
-    IntakeOutcome, Lease, LedgerRow, NewDocument, Result, Store, StoreError, SummaryJoin,
-    TokenRecord, Transition, TransitionRecord,
+    reasons, reopens_on_change, sum_booked, AuditEntry, BookedTotal, BudgetWindow,
+    ConnectionRecord, DocState, IntakeOutcome, Lease, LedgerRow, NewDocument, Result, Store,
+    StoreError, SummaryJoin, TokenRecord, Transition, TransitionRecord,
 };
 
 #[derive(Clone)]
@@ -689,6 +689,27 @@ impl Store for PostgresStore {
         .await?)
     }
 
+    async fn booked_totals(
+        &self,
+        connection_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<BookedTotal>> {
+        // Summed in Rust, as `distance_sales`, so that every amount passes `Money`'s parser.
+        let rows: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT d.kind, d.plan_json->>'currency', d.plan_json->>'total' \
+             FROM document_transitions t JOIN documents d ON d.id = t.document_id \
+             WHERE d.connection_id = $1 AND d.kind <> 'summary' AND t.to_state = 'booked' \
+               AND t.at >= $2 AND t.at < $3",
+        )
+        .bind(connection_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        sum_booked(rows)
+    }
+
     async fn cursor(&self, connection_id: &str, name: &str) -> Result<Option<String>> {
         Ok(
             sqlx::query_scalar("SELECT value FROM cursors WHERE connection_id = $1 AND name = $2")
@@ -796,6 +817,25 @@ impl Store for PostgresStore {
                 })
             })
             .collect()
+    }
+
+    async fn audit_count(
+        &self,
+        connection_id: &str,
+        system: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_log \
+             WHERE connection_id = $1 AND system = $2 AND at >= $3 AND at < $4",
+        )
+        .bind(connection_id)
+        .bind(system)
+        .bind(from)
+        .bind(to)
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     async fn cache_put(

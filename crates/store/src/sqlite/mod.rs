@@ -13,9 +13,9 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlitePool};
 
 use crate::{
-    parse_ts, reasons, reopens_on_change, ts, AuditEntry, BudgetWindow, ConnectionRecord, DocState,
-    IntakeOutcome, Lease, LedgerRow, NewDocument, Result, Store, StoreError, SummaryJoin,
-    TokenRecord, Transition, TransitionRecord,
+    parse_ts, reasons, reopens_on_change, sum_booked, ts, AuditEntry, BookedTotal, BudgetWindow,
+    ConnectionRecord, DocState, IntakeOutcome, Lease, LedgerRow, NewDocument, Result, Store,
+    StoreError, SummaryJoin, TokenRecord, Transition, TransitionRecord,
 };
 
 #[derive(Clone)]
@@ -637,6 +637,26 @@ impl Store for SqliteStore {
             .await?)
     }
 
+    async fn booked_totals(
+        &self,
+        connection_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<BookedTotal>> {
+        let rows: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT d.kind, json_extract(d.plan_json, '$.currency'), json_extract(d.plan_json, '$.total') \
+             FROM document_transitions t JOIN documents d ON d.id = t.document_id \
+             WHERE d.connection_id = ? AND d.kind != 'summary' AND t.to_state = 'booked' \
+               AND t.at >= ? AND t.at < ?",
+        )
+        .bind(connection_id)
+        .bind(ts(from))
+        .bind(ts(to))
+        .fetch_all(&self.pool)
+        .await?;
+        sum_booked(rows)
+    }
+
     async fn cursor(&self, connection_id: &str, name: &str) -> Result<Option<String>> {
         Ok(
             sqlx::query_scalar("SELECT value FROM cursors WHERE connection_id = ? AND name = ?")
@@ -740,6 +760,24 @@ impl Store for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn audit_count(
+        &self,
+        connection_id: &str,
+        system: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE connection_id = ? AND system = ? AND at >= ? AND at < ?",
+        )
+        .bind(connection_id)
+        .bind(system)
+        .bind(ts(from))
+        .bind(ts(to))
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     async fn cache_put(
