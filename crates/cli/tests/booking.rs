@@ -291,7 +291,8 @@ async fn a_crash_while_posting_is_resolved_by_reference_after_restart() {
     world
         .shop
         .create_order(order_for("crash-before@example.nl", dec!(20)));
-    world.shop.deliver_pending_webhooks().await;
+    // Taken in by the sweeper (webhook deliveries would wait in the inbox for a worker round).
+    world.engine.sweep(CONNECTION).await.unwrap();
 
     // The first process: plans both, marks them posting, gets one POST out, and dies.
     let store = world.engine.store().clone();
@@ -439,7 +440,45 @@ async fn different_events_sharing_a_delivery_id_are_all_taken_in() {
             .unwrap();
         assert_eq!(response.status(), 200);
     }
+    // Kept before the 2xx; a worker round takes them in.
+    assert!(rows(&world).await.is_empty());
+    world.engine.run_due().await.unwrap();
     assert_eq!(rows(&world).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_delivery_is_kept_before_it_is_acknowledged_then_taken_in_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = world(dir.path()).await;
+    let order = world
+        .shop
+        .create_order(order_for("kept@example.nl", dec!(7)));
+    let body = serde_json::to_vec(&order).unwrap();
+    let deliver = || {
+        reqwest::Client::new()
+            .post(&world.webhook_url)
+            .header("x-wc-webhook-topic", "order.created")
+            .header("x-wc-webhook-delivery-id", "kept-1")
+            .header("x-wc-webhook-signature", sign(&body))
+            .body(body.clone())
+            .send()
+    };
+    assert_eq!(deliver().await.unwrap().status(), 200);
+    // Acknowledged, and not taken in yet: the delivery waits in the ledger's inbox (committed
+    // before the answer) for a worker round, whichever process runs it.
+    assert!(rows(&world).await.is_empty());
+    world.engine.run_due().await.unwrap();
+    assert_eq!(rows(&world).await.len(), 1);
+    // The same delivery again is recognised, also after it was taken in.
+    let again = deliver().await.unwrap();
+    assert_eq!(again.status(), 200);
+    assert!(again
+        .text()
+        .await
+        .unwrap()
+        .contains("duplicate delivery ignored"));
+    world.settle().await.unwrap();
+    assert_eq!(world.exact.sales_entries(DIVISION).len(), 1);
 }
 
 fn sign(body: &[u8]) -> String {

@@ -4,7 +4,7 @@
 use chrono::Utc;
 use ledgerlink_core::Document;
 use ledgerlink_sources::woocommerce::{verify_signature, WebhookEvent};
-use ledgerlink_store::{IntakeOutcome, NewDocument};
+use ledgerlink_store::{InboxItem, IntakeOutcome, NewDocument};
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -73,8 +73,7 @@ impl Engine {
             return WebhookReply::new(404, "unknown connection");
         };
         let Source::Woocommerce {
-            client,
-            webhook_secrets,
+            webhook_secrets, ..
         } = &connection.source
         else {
             return WebhookReply::new(
@@ -104,49 +103,87 @@ impl Engine {
             Ok(event) => event,
             Err(reason) => return WebhookReply::new(400, reason),
         };
+        if let WebhookEvent::Ignored { topic } = &event {
+            return WebhookReply::new(200, format!("topic {topic} is not booked"));
+        }
         // WooCommerce derives the delivery id from the webhook and the second it was sent, so
         // different events in one second share it: a duplicate is the same id and body.
         let delivery_key = delivery_id.map(|id| format!("{id}:{:x}", Sha256::digest(body)));
-        if let Some(key) = &delivery_key {
-            match self
-                .store
-                .record_delivery(connection_id, key, Utc::now())
-                .await
-            {
-                Ok(true) => {}
-                Ok(false) => return WebhookReply::new(200, "duplicate delivery ignored"),
+        // Kept verbatim before the shop hears 2xx; taken into the ledger by the workers.
+        let payload = String::from_utf8_lossy(body);
+        match self
+            .store
+            .enqueue_delivery(
+                connection_id,
+                delivery_key.as_deref(),
+                topic.unwrap_or_default(),
+                &payload,
+                Utc::now(),
+            )
+            .await
+        {
+            Ok(true) => WebhookReply::new(200, "accepted"),
+            Ok(false) => WebhookReply::new(200, "duplicate delivery ignored"),
+            Err(error) => {
+                tracing::error!(connection_id, %error, "cannot keep a webhook delivery");
+                WebhookReply::new(503, "could not take the delivery in; it will be retried")
+            }
+        }
+    }
+
+    /// Takes kept webhook deliveries into the ledger (reading what they need from the shop:
+    /// refunds, product categories). A delivery that cannot be taken in yet is tried again
+    /// later; the sweeper would also catch its order. Returns how many were taken.
+    pub(crate) async fn run_inbox(&self) -> anyhow::Result<usize> {
+        let now = Utc::now();
+        let lease = chrono::Duration::from_std(self.options.lease)?;
+        let items = self
+            .store
+            .claim_deliveries(now, now + lease, self.options.batch)
+            .await?;
+        let mut taken = 0;
+        for item in items {
+            match self.take_in(&item).await {
+                Ok(()) => {
+                    self.store.delivery_done(item.id).await?;
+                    taken += 1;
+                }
                 Err(error) => {
-                    tracing::error!(connection_id, %error, "cannot record a webhook delivery");
-                    return WebhookReply::new(
-                        503,
-                        "could not take the delivery in; it will be retried",
-                    );
+                    tracing::warn!(delivery = item.id, connection_id = item.connection_id, %error, "a kept webhook delivery could not be taken in yet");
+                    let backoff =
+                        self.options.retry_base.saturating_mul(2u32.saturating_pow(
+                            u32::try_from(item.attempts.clamp(0, 10)).unwrap_or(10),
+                        ));
+                    let retry_at = Utc::now()
+                        + chrono::Duration::from_std(backoff.min(self.options.max_backoff))?;
+                    self.store
+                        .delivery_failed(item.id, &format!("{error:#}"), retry_at)
+                        .await?;
                 }
             }
         }
-        let result = match event {
-            WebhookEvent::Order(order) => {
-                self.intake_woo_order(connection_id, client, &order).await
-            }
-            WebhookEvent::OrderDeleted { id } => self.order_deleted(connection_id, &id).await,
-            WebhookEvent::Ignored { topic } => {
-                return WebhookReply::new(200, format!("topic {topic} is not booked"))
-            }
-            WebhookEvent::Ping { .. } => return WebhookReply::new(200, "pong"),
+        Ok(taken)
+    }
+
+    async fn take_in(&self, item: &InboxItem) -> anyhow::Result<()> {
+        let Some(connection) = self.connection(&item.connection_id) else {
+            // Another process serves this connection; its lease runs out for it.
+            anyhow::bail!("connection {} is not served here", item.connection_id);
         };
-        match result {
-            Ok(()) => WebhookReply::new(200, "accepted"),
-            Err(error) => {
-                tracing::error!(connection_id, %error, "webhook intake failed");
-                // Forget the delivery so that its redelivery is processed; the sweeper would
-                // also catch the order on its next pass.
-                if let Some(key) = &delivery_key {
-                    if let Err(error) = self.store.forget_delivery(connection_id, key).await {
-                        tracing::error!(connection_id, %error, "cannot forget a failed webhook delivery");
-                    }
-                }
-                WebhookReply::new(503, "could not take the delivery in; it will be retried")
+        let Source::Woocommerce { client, .. } = &connection.source else {
+            anyhow::bail!("connection {} takes no webhooks", item.connection_id);
+        };
+        match WebhookEvent::parse(Some(&item.topic), item.payload.as_bytes()) {
+            Ok(WebhookEvent::Order(order)) => {
+                self.intake_woo_order(&item.connection_id, client, &order)
+                    .await
             }
+            Ok(WebhookEvent::OrderDeleted { id }) => {
+                self.order_deleted(&item.connection_id, &id).await
+            }
+            // Checked when it arrived; nothing else is kept.
+            Ok(WebhookEvent::Ignored { .. } | WebhookEvent::Ping { .. }) => Ok(()),
+            Err(reason) => anyhow::bail!("the kept delivery no longer parses: {reason}"),
         }
     }
 

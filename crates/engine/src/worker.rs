@@ -67,6 +67,8 @@ impl Engine {
     /// A failure on one document is logged and leaves the others unharmed; the failed one is
     /// due again when its lease runs out.
     pub async fn run_due(&self) -> anyhow::Result<usize> {
+        // Webhook deliveries first: they become the documents worked on below.
+        let taken_in = self.run_inbox().await?;
         let now = Utc::now();
         let lease_until = now + chrono::Duration::from_std(self.options.lease)?;
         let rows = self
@@ -88,7 +90,7 @@ impl Engine {
                 }
             }
         }
-        Ok(count)
+        Ok(taken_in + count)
     }
 
     async fn work_on(&self, row: LedgerRow) -> anyhow::Result<()> {

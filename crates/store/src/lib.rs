@@ -275,6 +275,16 @@ impl fmt::Debug for TokenRecord {
     }
 }
 
+/// A kept webhook delivery, as the source sent it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InboxItem {
+    pub id: i64,
+    pub connection_id: String,
+    pub topic: String,
+    pub payload: String,
+    pub attempts: i64,
+}
+
 /// One window of a target's API budget (e.g. per minute, per day), as the target reported it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BudgetWindow {
@@ -385,16 +395,29 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<()>;
 
-    /// Records a webhook delivery; `false` when it was seen before (a duplicate).
-    async fn record_delivery(
+    /// Keeps a verified webhook delivery verbatim, in one transaction with its dedupe record
+    /// (`delivery_key`, when the source gives one): committed before the shop is answered, so
+    /// nothing acknowledged can be lost. `false` when the delivery was seen before.
+    async fn enqueue_delivery(
         &self,
         connection_id: &str,
-        delivery_key: &str,
+        delivery_key: Option<&str>,
+        topic: &str,
+        payload: &str,
         now: DateTime<Utc>,
     ) -> Result<bool>;
-
-    /// Forgets a delivery whose processing failed, so that its redelivery is processed.
-    async fn forget_delivery(&self, connection_id: &str, delivery_key: &str) -> Result<()>;
+    /// Leases up to `limit` kept deliveries that are due, oldest first.
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<InboxItem>>;
+    /// The delivery is in the ledger: it is let go (its dedupe record stays).
+    async fn delivery_done(&self, id: i64) -> Result<()>;
+    /// Taking the delivery in failed (e.g. the shop did not answer a look-up): tried again at
+    /// `retry_at`.
+    async fn delivery_failed(&self, id: i64, error: &str, retry_at: DateTime<Utc>) -> Result<()>;
 
     async fn audit(&self, entry: AuditEntry) -> Result<()>;
     async fn audit_entries(&self, connection_id: &str, limit: i64) -> Result<Vec<AuditEntry>>;

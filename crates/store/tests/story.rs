@@ -260,8 +260,14 @@ async fn cursors_deliveries_cache_and_tokens_persist_across_reopen(database: &Da
             .set_cursor("shop", "modified_after", "2026-11-01T10:00:00", now)
             .await
             .unwrap();
-        assert!(store.record_delivery("shop", "d-1", now).await.unwrap());
-        assert!(!store.record_delivery("shop", "d-1", now).await.unwrap());
+        assert!(store
+            .enqueue_delivery("shop", Some("d-1"), "order.updated", "{}", now)
+            .await
+            .unwrap());
+        assert!(!store
+            .enqueue_delivery("shop", Some("d-1"), "order.updated", "{}", now)
+            .await
+            .unwrap());
         store
             .cache_put(
                 "shop",
@@ -294,7 +300,10 @@ async fn cursors_deliveries_cache_and_tokens_persist_across_reopen(database: &Da
             .as_deref(),
         Some("2026-11-01T10:00:00")
     );
-    assert!(!store.record_delivery("shop", "d-1", now).await.unwrap());
+    assert!(!store
+        .enqueue_delivery("shop", Some("d-1"), "order.updated", "{}", now)
+        .await
+        .unwrap());
     assert_eq!(
         store
             .cache_get("shop", "100001", "GLAccounts", "8000")
@@ -826,11 +835,55 @@ async fn the_audit_log_cache_and_deliveries_keep_what_they_are_given(database: &
         None
     );
 
-    // A delivery whose processing failed is forgotten, so that its redelivery is processed.
-    assert!(store.record_delivery("shop", "d-1", now).await.unwrap());
-    store.forget_delivery("shop", "d-1").await.unwrap();
-    assert!(store.record_delivery("shop", "d-1", now).await.unwrap());
-    assert!(!store.record_delivery("shop", "d-1", now).await.unwrap());
+    // A kept delivery is worked on under a lease, tried again after a failure, and let go
+    // once it is in the ledger; its duplicate is still recognised afterwards.
+    assert!(store
+        .enqueue_delivery("shop", Some("d-7"), "order.created", "{\"id\": 7}", now)
+        .await
+        .unwrap());
+    let lease = now + Duration::seconds(30);
+    let claimed = store.claim_deliveries(now, lease, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].payload, "{\"id\": 7}");
+    assert_eq!(claimed[0].topic, "order.created");
+    assert!(
+        store
+            .claim_deliveries(now, lease, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased"
+    );
+    let retry_at = now + Duration::seconds(5);
+    store
+        .delivery_failed(claimed[0].id, "the shop did not answer", retry_at)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_deliveries(now, lease, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not due yet"
+    );
+    let again = store.claim_deliveries(retry_at, lease, 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempts, 1);
+    store.delivery_done(again[0].id).await.unwrap();
+    let later = lease + Duration::seconds(1);
+    assert!(
+        store
+            .claim_deliveries(later, later, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "let go"
+    );
+    assert!(!store
+        .enqueue_delivery("shop", Some("d-7"), "order.created", "{\"id\": 7}", later)
+        .await
+        .unwrap());
 
     let rotated = TokenRecord {
         access_token: "a2".into(),

@@ -15,8 +15,8 @@ use sqlx::{Postgres, Row, Transaction};
 
 use crate::{
     reasons, reopens_on_change, sum_booked, AuditEntry, BookedTotal, BudgetWindow,
-    ConnectionRecord, DocState, IntakeOutcome, Lease, LedgerRow, NewDocument, Result, Store,
-    StoreError, SummaryJoin, TokenRecord, Transition, TransitionRecord,
+    ConnectionRecord, DocState, InboxItem, IntakeOutcome, Lease, LedgerRow, NewDocument, Result,
+    Store, StoreError, SummaryJoin, TokenRecord, Transition, TransitionRecord,
 };
 
 #[derive(Clone)]
@@ -741,30 +741,89 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn record_delivery(
+    async fn enqueue_delivery(
         &self,
         connection_id: &str,
-        delivery_key: &str,
+        delivery_key: Option<&str>,
+        topic: &str,
+        payload: &str,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let inserted = sqlx::query(
-            "INSERT INTO webhook_deliveries (connection_id, delivery_key, received_at) \
-             VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        let mut tx = self.write().await?;
+        if let Some(key) = delivery_key {
+            let inserted = sqlx::query(
+                "INSERT INTO webhook_deliveries (connection_id, delivery_key, received_at) \
+                 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(connection_id)
+            .bind(key)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if inserted.rows_affected() == 0 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+        }
+        sqlx::query(
+            "INSERT INTO inbox (connection_id, topic, payload, received_at, next_attempt_at) VALUES ($1, $2, $3, $4, $4)",
         )
         .bind(connection_id)
-        .bind(delivery_key)
+        .bind(topic)
+        .bind(payload)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(inserted.rows_affected() == 1)
+        tx.commit().await?;
+        Ok(true)
     }
 
-    async fn forget_delivery(&self, connection_id: &str, delivery_key: &str) -> Result<()> {
-        sqlx::query(
-            "DELETE FROM webhook_deliveries WHERE connection_id = $1 AND delivery_key = $2",
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<InboxItem>> {
+        // SKIP LOCKED: processes claiming at once take different deliveries.
+        let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
+            "UPDATE inbox SET lease_until = $1 WHERE id IN (SELECT id FROM inbox WHERE next_attempt_at <= $2 \
+             AND (lease_until IS NULL OR lease_until < $2) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             RETURNING id, connection_id, topic, payload, attempts",
         )
-        .bind(connection_id)
-        .bind(delivery_key)
+        .bind(lease_until)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut items: Vec<InboxItem> = rows
+            .into_iter()
+            .map(|(id, connection_id, topic, payload, attempts)| InboxItem {
+                id,
+                connection_id,
+                topic,
+                payload,
+                attempts,
+            })
+            .collect();
+        items.sort_by_key(|i| i.id);
+        Ok(items)
+    }
+
+    async fn delivery_done(&self, id: i64) -> Result<()> {
+        sqlx::query("DELETE FROM inbox WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delivery_failed(&self, id: i64, error: &str, retry_at: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE inbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, lease_until = NULL WHERE id = $3",
+        )
+        .bind(error)
+        .bind(retry_at)
+        .bind(id)
         .execute(&self.pool)
         .await?;
         Ok(())

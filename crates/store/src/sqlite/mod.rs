@@ -14,8 +14,8 @@ use sqlx::{Row, SqlitePool};
 
 use crate::{
     parse_ts, reasons, reopens_on_change, sum_booked, ts, AuditEntry, BookedTotal, BudgetWindow,
-    ConnectionRecord, DocState, IntakeOutcome, Lease, LedgerRow, NewDocument, Result, Store,
-    StoreError, SummaryJoin, TokenRecord, Transition, TransitionRecord,
+    ConnectionRecord, DocState, InboxItem, IntakeOutcome, Lease, LedgerRow, NewDocument, Result,
+    Store, StoreError, SummaryJoin, TokenRecord, Transition, TransitionRecord,
 };
 
 #[derive(Clone)]
@@ -687,29 +687,92 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn record_delivery(
+    async fn enqueue_delivery(
         &self,
         connection_id: &str,
-        delivery_key: &str,
+        delivery_key: Option<&str>,
+        topic: &str,
+        payload: &str,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let inserted = sqlx::query(
-            "INSERT INTO webhook_deliveries (connection_id, delivery_key, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        let mut tx = self.write().await?;
+        if let Some(key) = delivery_key {
+            let inserted = sqlx::query(
+                "INSERT INTO webhook_deliveries (connection_id, delivery_key, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            )
+            .bind(connection_id)
+            .bind(key)
+            .bind(ts(now))
+            .execute(&mut *tx)
+            .await?;
+            if inserted.rows_affected() == 0 {
+                return Ok(false);
+            }
+        }
+        sqlx::query(
+            "INSERT INTO inbox (connection_id, topic, payload, received_at, next_attempt_at) VALUES (?, ?, ?, ?, ?)",
         )
         .bind(connection_id)
-        .bind(delivery_key)
+        .bind(topic)
+        .bind(payload)
         .bind(ts(now))
-        .execute(&self.pool)
+        .bind(ts(now))
+        .execute(&mut *tx)
         .await?;
-        Ok(inserted.rows_affected() == 1)
+        tx.commit().await?;
+        Ok(true)
     }
 
-    async fn forget_delivery(&self, connection_id: &str, delivery_key: &str) -> Result<()> {
-        sqlx::query("DELETE FROM webhook_deliveries WHERE connection_id = ? AND delivery_key = ?")
-            .bind(connection_id)
-            .bind(delivery_key)
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<InboxItem>> {
+        let rows = sqlx::query(
+            "UPDATE inbox SET lease_until = ? WHERE id IN (SELECT id FROM inbox WHERE next_attempt_at <= ? \
+             AND (lease_until IS NULL OR lease_until < ?) ORDER BY id LIMIT ?) \
+             RETURNING id, connection_id, topic, payload, attempts",
+        )
+        .bind(ts(lease_until))
+        .bind(ts(now))
+        .bind(ts(now))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut items = rows
+            .iter()
+            .map(|r| {
+                Ok(InboxItem {
+                    id: r.try_get("id")?,
+                    connection_id: r.try_get("connection_id")?,
+                    topic: r.try_get("topic")?,
+                    payload: r.try_get("payload")?,
+                    attempts: r.try_get("attempts")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        items.sort_by_key(|i| i.id);
+        Ok(items)
+    }
+
+    async fn delivery_done(&self, id: i64) -> Result<()> {
+        sqlx::query("DELETE FROM inbox WHERE id = ?")
+            .bind(id)
             .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+
+    async fn delivery_failed(&self, id: i64, error: &str, retry_at: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE inbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, lease_until = NULL WHERE id = ?",
+        )
+        .bind(error)
+        .bind(ts(retry_at))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
