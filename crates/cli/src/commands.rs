@@ -49,6 +49,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             fault_rate,
             seed,
             postgres,
+            database_crashes,
             dir,
             json,
         } => {
@@ -57,6 +58,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 workers,
                 fault_rate,
                 postgres,
+                database_crashes,
                 ..crate::chaos::options(&binary, &dir, orders, kills, seed)
             };
             let report = crate::chaos::run(options).await?;

@@ -124,6 +124,10 @@ pub enum Command {
         /// A PostgreSQL database URL for the ledger; without it, a SQLite file in `--dir`.
         #[arg(long)]
         postgres: Option<String>,
+        /// Run on a PostgreSQL cluster of the run's own (created in `--dir`) and stop it hard
+        /// (`pg_ctl stop -m immediate`) this many times during the run.
+        #[arg(long, conflicts_with = "postgres")]
+        database_crashes: Option<usize>,
         /// Where the settings, the ledger and the workers' logs go.
         #[arg(long, default_value = "ledgerlink-chaos")]
         dir: PathBuf,

@@ -10,6 +10,7 @@
 //! settle within a bounded time, every webhook is replayed, and the judge looks.
 
 mod check;
+mod database;
 mod load;
 mod proxy;
 mod workers;
@@ -49,6 +50,8 @@ pub struct ChaosOptions {
     pub seed: u64,
     /// `None`: a SQLite file in `dir`; else a PostgreSQL URL.
     pub postgres: Option<String>,
+    /// Run on a PostgreSQL cluster of the run's own and stop it hard this many times.
+    pub database_crashes: Option<usize>,
     /// Where the settings, ledger and worker logs go.
     pub dir: PathBuf,
     /// The `ledgerlink` executable the workers run.
@@ -65,6 +68,7 @@ pub struct ChaosReport {
     pub refunds: usize,
     pub workers: usize,
     pub kills: usize,
+    pub database_crashes: usize,
     pub exact_calls: usize,
     pub faults_injected: usize,
     pub token_expiries: usize,
@@ -155,8 +159,16 @@ async fn authorize(config_path: &Path, exact: &ExactSandbox) -> anyhow::Result<(
     Ok(())
 }
 
-pub async fn run(options: ChaosOptions) -> anyhow::Result<ChaosReport> {
+pub async fn run(mut options: ChaosOptions) -> anyhow::Result<ChaosReport> {
     std::fs::create_dir_all(&options.dir)?;
+    let cluster = match options.database_crashes {
+        Some(_) => {
+            let cluster = database::PrivateCluster::start(&options.dir)?;
+            options.postgres = Some(cluster.url());
+            Some(std::sync::Arc::new(cluster))
+        }
+        None => None,
+    };
     let mut rng = StdRng::seed_from_u64(options.seed);
     // Exact's real limits (60 calls a minute per company) would make this a test of patience:
     // the run is about faults, so the emulator allows ten times as many.
@@ -237,20 +249,30 @@ pub async fn run(options: ChaosOptions) -> anyhow::Result<ChaosReport> {
         let workers = workers.clone();
         let kills = options.kills;
         let seed = options.seed;
+        let cluster = cluster.clone();
+        let database_crashes = options.database_crashes;
         // Kills (and faults) go on for a while after the last order, while the backlog is
         // worked off.
         let spread = Duration::from_millis(options.orders as u64 * 40) + Duration::from_secs(30);
         async move {
             let mut rng = StdRng::seed_from_u64(seed ^ 0xdead);
             let pause = spread / (kills.max(1) as u32);
-            for _ in 0..kills {
+            let crash_every = database_crashes.map(|n| (kills / n.max(1)).max(1));
+            let mut crashes = 0;
+            for kill in 0..kills {
                 tokio::time::sleep(pause.mul_f64(rng.gen_range(0.5..1.5))).await;
                 let victim = rng.gen_range(0..workers.count());
                 workers.kill(victim).await?;
                 tokio::time::sleep(Duration::from_millis(rng.gen_range(100..800))).await;
                 workers.restart(victim).await?;
+                if let (Some(cluster), Some(every)) = (&cluster, crash_every) {
+                    if kill % every == every - 1 && crashes < database_crashes.unwrap_or(0) {
+                        cluster.crash_and_restart(Duration::from_secs(2)).await?;
+                        crashes += 1;
+                    }
+                }
             }
-            anyhow::Ok(())
+            anyhow::Ok(crashes)
         }
     });
     let mut expected = Vec::new();
@@ -272,9 +294,11 @@ pub async fn run(options: ChaosOptions) -> anyhow::Result<ChaosReport> {
             .push(id);
         later.push((tenant_index, id, planned.fate, planned.refund));
         if n % 25 == 24 {
-            // Ten minutes pass: every access token expires, at Exact and in the ledger.
-            expire_tokens(&*store, &exact, &tenants).await?;
-            token_expiries += 1;
+            // Ten minutes pass: every access token expires, at Exact and in the ledger (unless
+            // the database is down just then).
+            if expire_tokens(&*store, &exact, &tenants).await.is_ok() {
+                token_expiries += 1;
+            }
             proxy.malformed(&tenants[tenant_index].connection).await;
         }
         // Status changes and refunds of earlier orders, out of step with new ones.
@@ -286,7 +310,7 @@ pub async fn run(options: ChaosOptions) -> anyhow::Result<ChaosReport> {
     while !later.is_empty() {
         settle_changes(&tenants, &mut later, &mut rng)?;
     }
-    supervisor.await??;
+    let database_crashes = supervisor.await??;
     let seconds_under_chaos = started.elapsed().as_secs_f64();
 
     // The faults stop; everything must settle.
@@ -375,6 +399,7 @@ pub async fn run(options: ChaosOptions) -> anyhow::Result<ChaosReport> {
         refunds,
         workers: options.workers,
         kills: options.kills,
+        database_crashes,
         exact_calls: exact.recorder().total(),
         faults_injected: exact.faults().injected().len(),
         token_expiries,
@@ -523,6 +548,7 @@ pub fn options(binary: &Path, dir: &Path, orders: usize, kills: usize, seed: u64
         fault_rate: 0.3,
         seed,
         postgres: None,
+        database_crashes: None,
         dir: dir.to_path_buf(),
         binary: binary.to_path_buf(),
         settle_within: Duration::from_secs(180),
@@ -532,7 +558,7 @@ pub fn options(binary: &Path, dir: &Path, orders: usize, kills: usize, seed: u64
 /// Shared by the command and the test: the verdict as lines a person reads.
 pub fn describe(report: &ChaosReport) -> String {
     let mut text = format!(
-        "chaos ({} backend, seed {}): {} orders and {} refunds over {} workers, {} kills, {} of {} Exact calls faulted, {} token expiries, {} webhook deliveries ({} duplicated, {} late, {} forged, {} replayed)\n\
+        "chaos ({} backend, seed {}): {} orders and {} refunds over {} workers, {} kills, {} database crashes, {} of {} Exact calls faulted, {} token expiries, {} webhook deliveries ({} duplicated, {} late, {} forged, {} replayed)\n\
          expected {} documents: {} booked, {} held; {} entries in Exact; {:.1} s under chaos, settled in {:.1} s\n",
         report.backend,
         report.seed,
@@ -540,6 +566,7 @@ pub fn describe(report: &ChaosReport) -> String {
         report.refunds,
         report.workers,
         report.kills,
+        report.database_crashes,
         report.faults_injected,
         report.exact_calls,
         report.token_expiries,
