@@ -11,7 +11,7 @@ use ledgerlink_sandbox::exact::{ExactConfig, ExactSandbox};
 use ledgerlink_sandbox::woocommerce::{
     AddressSpec, CustomerSpec, LineSpec, OrderSpec, WooConfig, WooSandbox,
 };
-use ledgerlink_store::{DocState, SqliteStore, Store};
+use ledgerlink_store::{DocState, Keyring, SqliteStore, Store};
 use rust_decimal_macros::dec;
 
 fn settings_file(
@@ -24,9 +24,14 @@ fn settings_file(
     extra_vat_codes: &str,
 ) -> std::path::PathBuf {
     let path = dir.join("ledgerlink.toml");
+    let key_file = dir.join("ledgerlink.key");
+    if !key_file.exists() {
+        Keyring::create_file(&key_file).unwrap();
+    }
     let text = format!(
         r#"
 database = "{db}"
+key_file = "{key_file}"
 http_timeout_seconds = 5
 listen = "127.0.0.1:0"
 sweep_seconds = 3600
@@ -58,6 +63,7 @@ redirect_uri = "{redirect}"
 {extra_vat_codes}
 "#,
         db = dir.join("ledger.sqlite").display(),
+        key_file = key_file.display(),
         ck = woo.consumer_key,
         cs = woo.consumer_secret,
         client_id = app.client_id,
@@ -149,7 +155,7 @@ async fn sync_status_and_retry_after_fixing_a_mapping() {
     // Authorise once, as the OAuth callback of `serve` would.
     {
         let config = Config::load(&config_path).unwrap();
-        let store = config.database.open().await.unwrap();
+        let store = config.open_store().await.unwrap();
         let connection = config.connections[0]
             .build(store, Duration::from_secs(5))
             .await
@@ -273,7 +279,13 @@ async fn serve_takes_webhooks_and_books() {
         let config = Config::load(&config_path).unwrap();
         let sqlite = SqliteStore::open(&dir.path().join("ledger.sqlite"))
             .await
-            .unwrap();
+            .unwrap()
+            .with_keyring(
+                config
+                    .keyring
+                    .clone()
+                    .expect("the settings name a key file"),
+            );
         let store: Arc<dyn Store> = Arc::new(sqlite.clone());
         let connection = config.connections[0]
             .build(store, Duration::from_secs(5))
@@ -423,7 +435,7 @@ async fn a_postgresql_ledger_is_chosen_by_its_url_and_books_the_same() {
     .unwrap();
     {
         let config = Config::load(&config_path).unwrap();
-        let store = config.database.open().await.unwrap();
+        let store = config.open_store().await.unwrap();
         let connection = config.connections[0]
             .build(store, Duration::from_secs(5))
             .await
