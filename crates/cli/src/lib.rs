@@ -27,7 +27,8 @@ pub enum Command {
     /// WooCommerce shop and Exact Online, creates a realistic mix of orders and refunds, books
     /// them and prints a summary. A second run on the same database books nothing new.
     Demo {
-        /// The SQLite file holding the demo's ledger.
+        /// The SQLite file holding the demo's ledger. Its credentials are encrypted with a key
+        /// the demo makes beside it on the first run (`ledgerlink-demo.key`, mode 0600).
         #[arg(long, default_value = "ledgerlink-demo.sqlite")]
         database: PathBuf,
         /// The ledger to book into: the Exact Online emulator, or a real Tryton server
@@ -39,13 +40,14 @@ pub enum Command {
         tryton_url: String,
     },
     /// Runs the service: webhook intake, the poll sweeper and the booking workers. Refuses to
-    /// start on settings that name codes the target does not have.
+    /// start on settings that name codes the target does not have, and without a key that
+    /// opens every credential in the ledger (`key_file` or LEDGERLINK_KEY; `ledgerlink key`).
     Serve {
         #[arg(long, env = "LEDGERLINK_CONFIG", default_value = "ledgerlink.toml")]
         config: PathBuf,
     },
     /// Polls every source for changes and books them, without taking webhooks: every
-    /// `sweep_seconds`, or once with `--once`.
+    /// `sweep_seconds`, or once with `--once`. Needs the key, as `serve` does.
     Sync {
         #[arg(long, env = "LEDGERLINK_CONFIG", default_value = "ledgerlink.toml")]
         config: PathBuf,
@@ -54,7 +56,7 @@ pub enum Command {
         once: bool,
     },
     /// Takes in every order created in a date range (days in the shop's own time zone) and
-    /// books it, with a progress bar.
+    /// books it, with a progress bar. Needs the key, as `serve` does.
     Backfill {
         #[arg(long, env = "LEDGERLINK_CONFIG", default_value = "ledgerlink.toml")]
         config: PathBuf,
@@ -86,7 +88,8 @@ pub enum Command {
         #[arg(long, env = "LEDGERLINK_CONFIG", default_value = "ledgerlink.toml")]
         config: PathBuf,
     },
-    /// Tries a held document again (after its data or the settings were fixed).
+    /// Tries a held document again (after its data or the settings were fixed). Needs the key,
+    /// as `serve` does.
     Retry {
         #[arg(long, env = "LEDGERLINK_CONFIG", default_value = "ledgerlink.toml")]
         config: PathBuf,
