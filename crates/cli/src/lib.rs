@@ -96,8 +96,10 @@ pub enum Command {
         /// The document's ledger id, as `status` shows it.
         document: i64,
     },
-    /// The keys that encrypt credentials at rest: the OAuth tokens and sessions in the ledger,
-    /// and secrets sealed in the settings file (docs/settings.md, "Keys and sealed secrets").
+    /// The keys that encrypt credentials at rest: the ledger's tokens and sealed settings.
+    ///
+    /// The OAuth tokens and sessions in the ledger, and secrets sealed in the settings file
+    /// (docs/settings.md, "Keys and sealed secrets").
     Key {
         #[command(subcommand)]
         command: KeyCommand,
@@ -144,8 +146,9 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
-    /// Prints a new key as a keyring line, `<id>:<base64 of 32 random bytes>`. Keep it where
-    /// only ledgerlink can read it: `(umask 077; ledgerlink key generate > ledgerlink.key)`,
+    /// Prints a new key as a keyring line, `<id>:<base64 of 32 random bytes>`.
+    ///
+    /// Keep it where only ledgerlink can read it: `(umask 077; ledgerlink key generate > ledgerlink.key)`,
     /// then `key_file = "ledgerlink.key"` in the settings, or the line in LEDGERLINK_KEY.
     /// To rotate, put a new line first (the first key encrypts, every key decrypts), restart
     /// the `serve` processes, run `ledgerlink key rotate`, then remove the old line.
@@ -154,15 +157,17 @@ pub enum KeyCommand {
         #[arg(long)]
         id: Option<String>,
     },
-    /// Re-encrypts every credential in the ledger with the current (first) key of the keyring,
-    /// in one transaction, and says how many. After it, the older keys can be removed (once no
+    /// Re-encrypts every credential in the ledger with the current (first) key.
+    ///
+    /// In one transaction; says for how many connections. After it, the older keys can be removed (once no
     /// sealed setting names them: it lists those that do).
     Rotate {
         #[arg(long, env = "LEDGERLINK_CONFIG", default_value = "ledgerlink.toml")]
         config: PathBuf,
     },
-    /// Reads a secret from stdin and prints it sealed for one setting of one connection, as
-    /// `enc:v1:<key id>:<data>` to paste into the settings file in place of the secret. The
+    /// Reads a secret from stdin and prints it sealed for one setting of one connection.
+    ///
+    /// It prints `enc:v1:<key id>:<data>` to paste into the settings file in place of the secret. The
     /// key is LEDGERLINK_KEY's or the settings file's `key_file`.
     Seal {
         /// The connection's id; left out for `smtp.password`, which belongs to none.
@@ -174,6 +179,7 @@ pub enum KeyCommand {
         /// `notifications.webhook_secret`; or `smtp.password`.
         #[arg(long)]
         field: String,
+        /// The settings file whose `key_file` holds the key (unless LEDGERLINK_KEY is set).
         #[arg(long, env = "LEDGERLINK_CONFIG", default_value = "ledgerlink.toml")]
         config: PathBuf,
     },
