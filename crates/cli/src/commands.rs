@@ -4,13 +4,13 @@ use std::time::Duration;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use ledgerlink_engine::config::Config;
+use ledgerlink_engine::config::{self, Config};
 use ledgerlink_engine::{Engine, Source};
 use ledgerlink_rules::BookingSettings;
 use ledgerlink_sources::{prestashop, woocommerce};
 use ledgerlink_store::DocState;
 
-use crate::{demo, Cli, Command, DemoTarget, PlanSource, SandboxSystem};
+use crate::{demo, Cli, Command, DemoTarget, KeyCommand, PlanSource, SandboxSystem};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -41,6 +41,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => plan(source, settings.as_deref(), &document),
         Command::Status { config } => status(&config).await,
         Command::Retry { config, document } => retry(&config, document).await,
+        Command::Key { command } => key(command).await,
         Command::Sandbox { system, port } => sandbox(system, port).await,
         Command::Chaos {
             orders,
@@ -74,9 +75,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn engine_from(config_path: &Path) -> anyhow::Result<(Config, Arc<Engine>)> {
+/// The engine on the settings; `books` when it will book, and so read and write credentials:
+/// then it needs a keyring that opens every credential in the ledger.
+async fn engine_from(config_path: &Path, books: bool) -> anyhow::Result<(Config, Arc<Engine>)> {
     let config = Config::load(config_path)?;
-    let store = config.database.open().await?;
+    let store = config.open_store().await?;
+    if books {
+        let sealed = config::ready_credentials(&*store, config.keyring.as_ref()).await?;
+        if sealed > 0 {
+            eprintln!("encrypted the credentials of {sealed} connection(s) that an older ledgerlink stored unencrypted");
+        }
+    }
     let mut connections = Vec::new();
     for connection in &config.connections {
         connections.push(
@@ -105,7 +114,7 @@ async fn engine_from(config_path: &Path) -> anyhow::Result<(Config, Arc<Engine>)
 
 /// An engine that will book: its settings' codes checked against the targets first.
 async fn booking_engine_from(config_path: &Path) -> anyhow::Result<(Config, Arc<Engine>)> {
-    let (config, engine) = engine_from(config_path).await?;
+    let (config, engine) = engine_from(config_path, true).await?;
     match engine.check_target_codes().await {
         Ok(warnings) => {
             for warning in warnings {
@@ -300,7 +309,7 @@ fn read_booking_settings(path: &Path) -> anyhow::Result<BookingSettings> {
 }
 
 async fn status(config_path: &Path) -> anyhow::Result<()> {
-    let (_, engine) = engine_from(config_path).await?;
+    let (_, engine) = engine_from(config_path, false).await?;
     print_status(&engine).await
 }
 
@@ -333,7 +342,7 @@ async fn print_status(engine: &Engine) -> anyhow::Result<()> {
 }
 
 async fn retry(config_path: &Path, document: i64) -> anyhow::Result<()> {
-    let (_, engine) = engine_from(config_path).await?;
+    let (_, engine) = engine_from(config_path, true).await?;
     engine
         .store()
         .retry_held(document, chrono::Utc::now())
@@ -353,6 +362,104 @@ async fn retry(config_path: &Path, document: i64) -> anyhow::Result<()> {
         row.state,
         row.reason.map(|r| format!(" ({r})")).unwrap_or_default()
     );
+    Ok(())
+}
+
+async fn key(command: KeyCommand) -> anyhow::Result<()> {
+    match command {
+        KeyCommand::Generate { id } => {
+            println!(
+                "{}",
+                *ledgerlink_store::crypto::new_key_line(id.as_deref())?
+            );
+            Ok(())
+        }
+        KeyCommand::Rotate { config } => rotate(&config).await,
+        KeyCommand::Seal {
+            connection,
+            field,
+            config,
+        } => {
+            let keyring = config::keyring_of_settings(&config)?.with_context(|| {
+                format!(
+                    "no key to seal with: set {} or `key_file` in {}",
+                    ledgerlink_store::crypto::KEY_ENV,
+                    config.display()
+                )
+            })?;
+            let mut secret = zeroize::Zeroizing::new(String::new());
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut secret)
+                .context("reading the secret from stdin")?;
+            let secret = secret.strip_suffix('\n').unwrap_or(&secret);
+            let secret = secret.strip_suffix('\r').unwrap_or(secret);
+            if secret.is_empty() {
+                anyhow::bail!(
+                    "no secret on stdin: e.g. `printf %s 'the secret' | ledgerlink key seal ...`"
+                );
+            }
+            println!(
+                "{}",
+                config::seal_setting(&keyring, connection.as_deref(), &field, secret)?
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Re-encrypts the ledger's credentials with the current key, and says which keys are still
+/// needed.
+async fn rotate(config_path: &Path) -> anyhow::Result<()> {
+    let config = Config::load(config_path)?;
+    let keyring = config.keyring.as_ref().with_context(|| {
+        format!(
+            "no key is set: set {} or `key_file` in {} to the keyring, the new key first",
+            ledgerlink_store::crypto::KEY_ENV,
+            config_path.display()
+        )
+    })?;
+    let store = config.open_store().await?;
+    let count = store.reseal_credentials().await?;
+    println!(
+        "re-encrypted the credentials of {count} connection(s) with key `{}`",
+        keyring.current_id()
+    );
+    let stale: Vec<_> = config
+        .sealed_settings
+        .iter()
+        .filter(|sealed| sealed.key_id != keyring.current_id())
+        .collect();
+    for sealed in &stale {
+        let connection = sealed
+            .connection
+            .as_ref()
+            .map(|id| format!("--connection {id} "))
+            .unwrap_or_default();
+        println!(
+            "`{}` in {} is sealed with key `{}`: seal it again with `ledgerlink key seal {connection}--field {}`",
+            sealed.setting(),
+            config_path.display(),
+            sealed.key_id,
+            sealed.field
+        );
+    }
+    let still_needed: std::collections::BTreeSet<&str> =
+        stale.iter().map(|sealed| sealed.key_id.as_str()).collect();
+    let removable: Vec<&str> = keyring
+        .ids()
+        .skip(1)
+        .filter(|id| !still_needed.contains(id))
+        .collect();
+    if !removable.is_empty() {
+        println!(
+            "the ledger and the settings no longer need key {}: remove it from the keyring once every ledgerlink process runs with `{}` first",
+            removable
+                .iter()
+                .map(|id| format!("`{id}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            keyring.current_id()
+        );
+    }
     Ok(())
 }
 

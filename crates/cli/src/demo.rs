@@ -9,7 +9,8 @@ use std::time::Duration;
 use anyhow::Context;
 use ledgerlink_core::{Document, Money};
 use ledgerlink_engine::config::{
-    notify_settings, ConnectionConfig, NotificationsConfig, SmtpConfig, SourceConfig, TargetConfig,
+    notify_settings, ready_credentials, ConnectionConfig, NotificationsConfig, SmtpConfig,
+    SourceConfig, TargetConfig,
 };
 use ledgerlink_engine::{notify, Engine, EngineOptions};
 use ledgerlink_rules::BookingSettings;
@@ -18,7 +19,7 @@ use ledgerlink_sandbox::vies::{ViesConfig, ViesSandbox};
 use ledgerlink_sandbox::woocommerce::{
     fixtures, AddressSpec, CustomerSpec, LineSpec, OrderSpec, WooConfig, WooSandbox,
 };
-use ledgerlink_store::{DocState, SqliteStore, Store};
+use ledgerlink_store::{DocState, Keyring, SqliteStore, Store};
 use rust_decimal::Decimal;
 use serde_json::json;
 
@@ -118,11 +119,49 @@ pub enum DemoLedger {
     Tryton { url: String },
 }
 
+/// The demo's key file beside its SQLite file (`ledgerlink-demo.key`), made on its first run:
+/// the demo needs no ceremony, but its credentials are sealed all the same.
+pub fn demo_key_file(database: &Path) -> std::path::PathBuf {
+    database.with_extension("key")
+}
+
+/// The SQLite ledger at `database`, its credentials sealed with the key beside it.
+async fn open_demo_ledger(database: &Path) -> anyhow::Result<Arc<dyn Store>> {
+    let key_file = demo_key_file(database);
+    let keyring = if key_file.exists() {
+        Keyring::from_file(&key_file)?
+    } else {
+        Keyring::create_file(&key_file)?
+    };
+    let store = SqliteStore::open(database)
+        .await
+        .with_context(|| format!("cannot open {}", database.display()))?
+        .with_keyring(keyring.clone());
+    ready_credentials(&store, Some(&keyring))
+        .await
+        .with_context(|| {
+            format!(
+                "{} does not go with the key in {}: delete both to start the demo afresh",
+                database.display(),
+                key_file.display()
+            )
+        })?;
+    Ok(Arc::new(store))
+}
+
 impl DemoWorld {
     /// Starts the emulators and the engine on `database`, connects Exact Online through its
     /// OAuth flow and subscribes the engine to the shop's order webhooks.
     pub async fn start(database: &Path, options: EngineOptions) -> anyhow::Result<DemoWorld> {
         Self::start_with(database, options, DemoLedger::Exact, None).await
+    }
+
+    /// [`DemoWorld::start`] on a store of the caller's (e.g. PostgreSQL).
+    pub async fn start_on(
+        store: Arc<dyn Store>,
+        options: EngineOptions,
+    ) -> anyhow::Result<DemoWorld> {
+        Self::start_world(store, options, DemoLedger::Exact, None, None).await
     }
 
     /// [`DemoWorld::start`], booking into the given ledger, by the demo's rules for it unless
@@ -133,7 +172,8 @@ impl DemoWorld {
         ledger: DemoLedger,
         settings: Option<BookingSettings>,
     ) -> anyhow::Result<DemoWorld> {
-        Self::start_world(database, options, ledger, settings, None).await
+        let store = open_demo_ledger(database).await?;
+        Self::start_world(store, options, ledger, settings, None).await
     }
 
     /// [`DemoWorld::start`], announcing held documents and failures and sending reports as
@@ -143,18 +183,12 @@ impl DemoWorld {
         options: EngineOptions,
         notifications: DemoNotifications,
     ) -> anyhow::Result<DemoWorld> {
-        Self::start_world(
-            database,
-            options,
-            DemoLedger::Exact,
-            None,
-            Some(notifications),
-        )
-        .await
+        let store = open_demo_ledger(database).await?;
+        Self::start_world(store, options, DemoLedger::Exact, None, Some(notifications)).await
     }
 
     async fn start_world(
-        database: &Path,
+        store: Arc<dyn Store>,
         options: EngineOptions,
         ledger: DemoLedger,
         settings: Option<BookingSettings>,
@@ -171,11 +205,6 @@ impl DemoWorld {
             Some("Keizersgracht 1, Amsterdam"),
         );
         shop.set_auto_deliver(false);
-        let store: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(database)
-                .await
-                .with_context(|| format!("cannot open {}", database.display()))?,
-        );
         let config = ConnectionConfig {
             id: CONNECTION.into(),
             name: "Demo webshop".into(),

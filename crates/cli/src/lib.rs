@@ -27,7 +27,8 @@ pub enum Command {
     /// WooCommerce shop and Exact Online, creates a realistic mix of orders and refunds, books
     /// them and prints a summary. A second run on the same database books nothing new.
     Demo {
-        /// The SQLite file holding the demo's ledger.
+        /// The SQLite file holding the demo's ledger. Its credentials are encrypted with a key
+        /// the demo makes beside it on the first run (`ledgerlink-demo.key`, mode 0600).
         #[arg(long, default_value = "ledgerlink-demo.sqlite")]
         database: PathBuf,
         /// The ledger to book into: the Exact Online emulator, or a real Tryton server
@@ -39,13 +40,14 @@ pub enum Command {
         tryton_url: String,
     },
     /// Runs the service: webhook intake, the poll sweeper and the booking workers. Refuses to
-    /// start on settings that name codes the target does not have.
+    /// start on settings that name codes the target does not have, and without a key that
+    /// opens every credential in the ledger (`key_file` or LEDGERLINK_KEY; `ledgerlink key`).
     Serve {
         #[arg(long, env = "LEDGERLINK_CONFIG", default_value = "ledgerlink.toml")]
         config: PathBuf,
     },
     /// Polls every source for changes and books them, without taking webhooks: every
-    /// `sweep_seconds`, or once with `--once`.
+    /// `sweep_seconds`, or once with `--once`. Needs the key, as `serve` does.
     Sync {
         #[arg(long, env = "LEDGERLINK_CONFIG", default_value = "ledgerlink.toml")]
         config: PathBuf,
@@ -54,7 +56,7 @@ pub enum Command {
         once: bool,
     },
     /// Takes in every order created in a date range (days in the shop's own time zone) and
-    /// books it, with a progress bar.
+    /// books it, with a progress bar. Needs the key, as `serve` does.
     Backfill {
         #[arg(long, env = "LEDGERLINK_CONFIG", default_value = "ledgerlink.toml")]
         config: PathBuf,
@@ -86,12 +88,21 @@ pub enum Command {
         #[arg(long, env = "LEDGERLINK_CONFIG", default_value = "ledgerlink.toml")]
         config: PathBuf,
     },
-    /// Tries a held document again (after its data or the settings were fixed).
+    /// Tries a held document again (after its data or the settings were fixed). Needs the key,
+    /// as `serve` does.
     Retry {
         #[arg(long, env = "LEDGERLINK_CONFIG", default_value = "ledgerlink.toml")]
         config: PathBuf,
         /// The document's ledger id, as `status` shows it.
         document: i64,
+    },
+    /// The keys that encrypt credentials at rest: the ledger's tokens and sealed settings.
+    ///
+    /// The OAuth tokens and sessions in the ledger, and secrets sealed in the settings file
+    /// (docs/settings.md, "Keys and sealed secrets").
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
     },
     /// Runs an emulator of a vendor API on this machine and prints the credentials to use.
     Sandbox {
@@ -134,6 +145,47 @@ pub enum Command {
         /// Also write the report as JSON to this file.
         #[arg(long)]
         json: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Prints a new key as a keyring line, `<id>:<base64 of 32 random bytes>`.
+    ///
+    /// Keep it where only ledgerlink can read it: `(umask 077; ledgerlink key generate > ledgerlink.key)`,
+    /// then `key_file = "ledgerlink.key"` in the settings, or the line in LEDGERLINK_KEY.
+    /// To rotate, put a new line first (the first key encrypts, every key decrypts), restart
+    /// the `serve` processes, run `ledgerlink key rotate`, then remove the old line.
+    Generate {
+        /// The key's id (letters, digits, `-`, `_`, `.`); by default its fingerprint.
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Re-encrypts every credential in the ledger with the current (first) key.
+    ///
+    /// In one transaction; says for how many connections. After it, the older keys can be removed (once no
+    /// sealed setting names them: it lists those that do).
+    Rotate {
+        #[arg(long, env = "LEDGERLINK_CONFIG", default_value = "ledgerlink.toml")]
+        config: PathBuf,
+    },
+    /// Reads a secret from stdin and prints it sealed for one setting of one connection.
+    ///
+    /// It prints `enc:v1:<key id>:<data>` to paste into the settings file in place of the secret. The
+    /// key is LEDGERLINK_KEY's or the settings file's `key_file`.
+    Seal {
+        /// The connection's id; left out for `smtp.password`, which belongs to none.
+        #[arg(long)]
+        connection: Option<String>,
+        /// The setting, named within its connection: `source.consumer_key`,
+        /// `source.consumer_secret`, `source.webhook_secrets` (each of them),
+        /// `source.api_key`, `target.client_secret`, `target.password`,
+        /// `notifications.webhook_secret`; or `smtp.password`.
+        #[arg(long)]
+        field: String,
+        /// The settings file whose `key_file` holds the key (unless LEDGERLINK_KEY is set).
+        #[arg(long, env = "LEDGERLINK_CONFIG", default_value = "ledgerlink.toml")]
+        config: PathBuf,
     },
 }
 

@@ -11,7 +11,7 @@ use ledgerlink_sandbox::exact::{ExactConfig, ExactSandbox};
 use ledgerlink_sandbox::woocommerce::{
     AddressSpec, CustomerSpec, LineSpec, OrderSpec, WooConfig, WooSandbox,
 };
-use ledgerlink_store::{DocState, SqliteStore, Store};
+use ledgerlink_store::{DocState, Keyring, SqliteStore, Store};
 use rust_decimal_macros::dec;
 
 fn settings_file(
@@ -24,9 +24,14 @@ fn settings_file(
     extra_vat_codes: &str,
 ) -> std::path::PathBuf {
     let path = dir.join("ledgerlink.toml");
+    let key_file = dir.join("ledgerlink.key");
+    if !key_file.exists() {
+        Keyring::create_file(&key_file).unwrap();
+    }
     let text = format!(
         r#"
 database = "{db}"
+key_file = "{key_file}"
 http_timeout_seconds = 5
 listen = "127.0.0.1:0"
 sweep_seconds = 3600
@@ -58,6 +63,7 @@ redirect_uri = "{redirect}"
 {extra_vat_codes}
 "#,
         db = dir.join("ledger.sqlite").display(),
+        key_file = key_file.display(),
         ck = woo.consumer_key,
         cs = woo.consumer_secret,
         client_id = app.client_id,
@@ -149,7 +155,7 @@ async fn sync_status_and_retry_after_fixing_a_mapping() {
     // Authorise once, as the OAuth callback of `serve` would.
     {
         let config = Config::load(&config_path).unwrap();
-        let store = config.database.open().await.unwrap();
+        let store = config.open_store().await.unwrap();
         let connection = config.connections[0]
             .build(store, Duration::from_secs(5))
             .await
@@ -273,7 +279,13 @@ async fn serve_takes_webhooks_and_books() {
         let config = Config::load(&config_path).unwrap();
         let sqlite = SqliteStore::open(&dir.path().join("ledger.sqlite"))
             .await
-            .unwrap();
+            .unwrap()
+            .with_keyring(
+                config
+                    .keyring
+                    .clone()
+                    .expect("the settings name a key file"),
+            );
         let store: Arc<dyn Store> = Arc::new(sqlite.clone());
         let connection = config.connections[0]
             .build(store, Duration::from_secs(5))
@@ -423,7 +435,7 @@ async fn a_postgresql_ledger_is_chosen_by_its_url_and_books_the_same() {
     .unwrap();
     {
         let config = Config::load(&config_path).unwrap();
-        let store = config.database.open().await.unwrap();
+        let store = config.open_store().await.unwrap();
         let connection = config.connections[0]
             .build(store, Duration::from_secs(5))
             .await
@@ -464,5 +476,251 @@ async fn a_postgresql_ledger_is_chosen_by_its_url_and_books_the_same() {
     assert!(
         !out.contains("postgres://"),
         "the URL is not printed: {out}"
+    );
+}
+
+/// `ledgerlink` with extra environment and, if given, text on stdin.
+fn ledgerlink_with(
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin: Option<&str>,
+) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ledgerlink"))
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A key line from `ledgerlink key generate`.
+fn generated_key(id: &str) -> String {
+    let (ok, out, err) = ledgerlink_with(&["key", "generate", "--id", id], &[], None);
+    assert!(ok, "{err}");
+    let line = out.trim().to_string();
+    assert!(
+        line.starts_with(&format!("{id}:")) && line.len() > 40,
+        "{line}"
+    );
+    line
+}
+
+/// Writes the key lines to the key file, for its owner only.
+fn write_keys(path: &Path, lines: &[&str]) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+/// The keys as an operator handles them: no key (refused, saying how to make one), a key
+/// generated into a file, secrets sealed into the settings, a rotation to a new key after
+/// which the old one can go.
+#[tokio::test]
+async fn keys_are_made_sealed_into_the_settings_and_rotated() {
+    let dir = tempfile::tempdir().unwrap();
+    let (exact_running, exact) = ExactSandbox::start(ExactConfig::default(), 0)
+        .await
+        .unwrap();
+    let (shop_running, shop) = WooSandbox::start(WooConfig::default(), 0).await.unwrap();
+    shop.set_auto_deliver(false);
+    let config_path = settings_file(
+        dir.path(),
+        &shop_running.base_url(),
+        &exact_running.base_url(),
+        shop.config(),
+        exact.config(),
+        "",
+        "",
+    );
+    let config = config_path.to_str().unwrap().to_string();
+    let keys = dir.path().join("ledgerlink.key");
+    let with_key_file = std::fs::read_to_string(&config_path).unwrap();
+    let key_line = format!("key_file = \"{}\"\n", keys.display());
+    assert!(with_key_file.contains(&key_line));
+    let run = |args: &[&str], env: &[(&str, &str)], stdin: Option<&str>| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--config", &config]);
+        ledgerlink_with(&all, env, stdin)
+    };
+
+    // No key: a new ledger is refused, saying how to make one.
+    std::fs::write(&config_path, with_key_file.replace(&key_line, "")).unwrap();
+    let (ok, _, err) = run(&["sync", "--once"], &[], None);
+    assert!(!ok);
+    assert!(
+        err.contains("no key to encrypt the credentials")
+            && err.contains("ledgerlink key generate"),
+        "{err}"
+    );
+
+    // A key in LEDGERLINK_KEY and one in the file: which one seals would be a question.
+    let a = generated_key("a");
+    std::fs::write(&config_path, &with_key_file).unwrap();
+    let (ok, _, err) = run(&["status"], &[("LEDGERLINK_KEY", &a)], None);
+    assert!(!ok);
+    assert!(err.contains("both LEDGERLINK_KEY and `key_file`"), "{err}");
+    assert!(!err.contains(&a[2..]), "the key is not shown: {err}");
+
+    // A key file others may read is refused.
+    std::fs::write(&keys, format!("{a}\n")).unwrap();
+    std::fs::set_permissions(&keys, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let (ok, _, err) = run(&["status"], &[], None);
+    assert!(!ok);
+    assert!(err.contains("chmod 600"), "{err}");
+    write_keys(&keys, &[&a]);
+
+    // The shop's secret sealed for this connection goes into the settings; the app's secret
+    // sealed for another connection is refused there, naming the setting.
+    let consumer_secret = shop.config().consumer_secret.clone();
+    let client_secret = exact.config().client_secret.clone();
+    let seal = |connection: &str, field: &str, secret: &str| {
+        let (ok, out, err) = run(
+            &["key", "seal", "--connection", connection, "--field", field],
+            &[],
+            Some(&format!("{secret}\n")),
+        );
+        assert!(ok, "{err}");
+        assert!(!out.contains(secret) && !err.contains(secret));
+        out.trim().to_string()
+    };
+    let sealed_secret = seal("shop", "source.consumer_secret", &consumer_secret);
+    assert!(sealed_secret.starts_with("enc:v1:a:"), "{sealed_secret}");
+    let elsewhere = seal("other", "target.client_secret", &client_secret);
+    let plain_secrets = std::fs::read_to_string(&config_path).unwrap();
+    let sealed_settings_with = |consumer: &str, client: &str| {
+        plain_secrets
+            .replace(
+                &format!("\"{consumer_secret}\""),
+                &format!("\"{consumer}\""),
+            )
+            .replace(&format!("\"{client_secret}\""), &format!("\"{client}\""))
+    };
+    let sealed_settings = |client: &str| sealed_settings_with(&sealed_secret, client);
+    std::fs::write(&config_path, sealed_settings(&elsewhere)).unwrap();
+    let (ok, _, err) = run(&["status"], &[], None);
+    assert!(!ok);
+    assert!(
+        err.contains(
+            "`connections.shop.target.client_secret`: the sealed value is not for this setting"
+        ) && err.contains("ledgerlink key seal --connection shop --field target.client_secret"),
+        "{err}"
+    );
+    assert!(
+        !err.contains(&elsewhere) && !err.contains(&client_secret),
+        "{err}"
+    );
+    std::fs::write(
+        &config_path,
+        sealed_settings(&seal("shop", "target.client_secret", &client_secret)),
+    )
+    .unwrap();
+
+    // Connected on the sealed settings, as an older ledgerlink did: its tokens in plaintext.
+    {
+        let config = Config::load(&config_path).unwrap();
+        let store = config.open_store().await.unwrap();
+        let connection = config.connections[0]
+            .build(store.clone(), Duration::from_secs(5))
+            .await
+            .unwrap();
+        let target = connection.target.exact().expect("Exact Online");
+        target
+            .connect_with_code(&exact.issue_authorization_code())
+            .await
+            .unwrap();
+        let token = store.token("shop").await.unwrap().unwrap();
+        use sqlx::Connection;
+        let mut ledger = sqlx::SqliteConnection::connect(&format!(
+            "sqlite:{}",
+            dir.path().join("ledger.sqlite").display()
+        ))
+        .await
+        .unwrap();
+        sqlx::query(
+            "UPDATE oauth_tokens SET access_token = ?, refresh_token = ?, sealed = 0 \
+             WHERE connection_id = 'shop'",
+        )
+        .bind(&token.access_token)
+        .bind(&token.refresh_token)
+        .execute(&mut ledger)
+        .await
+        .unwrap();
+    }
+    shop.create_order(order("noor@example.nl", dec!(21)));
+    let sync = || {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || {
+            ledgerlink_with(&["sync", "--once", "--config", &config], &[], None)
+        })
+    };
+    // The first booking run seals them, and books.
+    let (ok, out, err) = sync().await.unwrap();
+    assert!(ok && out.contains("booked 1"), "{out}{err}");
+    assert!(
+        err.contains("encrypted the credentials of 1 connection(s) that an older ledgerlink stored unencrypted"),
+        "{err}"
+    );
+
+    // Rotation: `b` first, `a` still there to open. The ledger no longer needs `a` after it,
+    // but the settings do, until their secret is sealed again.
+    let b = generated_key("b");
+    write_keys(&keys, &[&b, &a]);
+    let (ok, out, err) = run(&["key", "rotate"], &[], None);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("re-encrypted the credentials of 1 connection(s) with key `b`"),
+        "{out}"
+    );
+    assert!(
+        out.contains("`connections.shop.source.consumer_secret` in")
+            && out.contains("is sealed with key `a`: seal it again with `ledgerlink key seal --connection shop --field source.consumer_secret`"),
+        "{out}"
+    );
+    assert!(!out.contains("no longer need"), "{out}");
+    let resealed = sealed_settings_with(
+        &seal("shop", "source.consumer_secret", &consumer_secret),
+        &seal("shop", "target.client_secret", &client_secret),
+    );
+    std::fs::write(&config_path, resealed).unwrap();
+    let (ok, out, err) = run(&["key", "rotate"], &[], None);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("the ledger and the settings no longer need key `a`"),
+        "{out}"
+    );
+
+    // Without `a`, everything still opens. With `a` alone, neither the sealed settings nor
+    // the ledger's tokens do, and nothing starts.
+    write_keys(&keys, &[&b]);
+    shop.create_order(order("lotte@example.nl", dec!(21)));
+    let (ok, out, err) = sync().await.unwrap();
+    assert!(ok && out.contains("booked 2"), "{out}{err}");
+    write_keys(&keys, &[&a]);
+    let (ok, _, err) = sync().await.unwrap();
+    assert!(!ok);
+    assert!(
+        err.contains("`connections.shop.source.consumer_secret`: sealed with key `b`, which the keyring lacks"),
+        "{err}"
+    );
+    std::fs::write(&config_path, &plain_secrets).unwrap();
+    let (ok, _, err) = sync().await.unwrap();
+    assert!(!ok);
+    assert!(
+        err.contains("keys the keyring lacks (connection `shop` with key `b`)"),
+        "{err}"
     );
 }

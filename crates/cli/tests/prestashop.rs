@@ -11,7 +11,7 @@ use ledgerlink_engine::config::{ConnectionConfig, SourceConfig, TargetConfig};
 use ledgerlink_engine::{Engine, EngineOptions};
 use ledgerlink_sandbox::exact::{ExactConfig, ExactSandbox};
 use ledgerlink_sandbox::prestashop::{fixtures, PrestaConfig, PrestaSandbox};
-use ledgerlink_store::{DocState, SqliteStore, Store};
+use ledgerlink_store::{DocState, Keyring, SqliteStore, Store};
 
 const DIVISION: i32 = 100001;
 
@@ -27,7 +27,8 @@ async fn the_prestashop_mix_is_booked_once_and_to_the_cent() {
     let store: Arc<dyn Store> = Arc::new(
         SqliteStore::open(&dir.path().join("ledger.sqlite"))
             .await
-            .unwrap(),
+            .unwrap()
+            .with_keyring(Keyring::ephemeral()),
     );
     let mut booking = demo_settings();
     booking.triggers = vec!["flag:paid".into()];

@@ -17,7 +17,7 @@ use ledgerlink_engine::config::{ConnectionConfig, SourceConfig, TargetConfig};
 use ledgerlink_engine::{Engine, EngineOptions};
 use ledgerlink_sandbox::prestashop::{fixtures as presta_fixtures, PrestaConfig, PrestaSandbox};
 use ledgerlink_sandbox::woocommerce::fixtures;
-use ledgerlink_store::{DocState, LedgerRow, SqliteStore, Store};
+use ledgerlink_store::{DocState, Keyring, LedgerRow, SqliteStore, Store};
 use ledgerlink_testkit::tryton::{self, decimal, TrytonBooks};
 
 /// References no other test (or earlier run) uses: the Tryton database is shared.
@@ -124,7 +124,8 @@ async fn prestashop_orders_are_posted_in_tryton_as_charged() {
     let store: Arc<dyn Store> = Arc::new(
         SqliteStore::open(&dir.path().join("ledger.sqlite"))
             .await
-            .unwrap(),
+            .unwrap()
+            .with_keyring(Keyring::ephemeral()),
     );
     let mut booking = demo_settings_tryton();
     booking.reference_prefix = unique_prefix("PT");

@@ -15,10 +15,11 @@ use ledgerlink_rules::BookingSettings;
 use ledgerlink_sources::prestashop::{PrestaClient, PrestaCredentials};
 use ledgerlink_sources::woocommerce::{WooClient, WooCredentials};
 use ledgerlink_store::audit::Auditor;
-use ledgerlink_store::{ConnectionRecord, Store};
+use ledgerlink_store::crypto::{SealError, SETTINGS_PREFIX};
+use ledgerlink_store::{ConnectionRecord, Keyring, Store};
 use ledgerlink_targets::exact::{ExactApp, ExactSettings, ExactTarget};
 use ledgerlink_targets::tryton::{TrytonSettings, TrytonTarget};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::notify::{self, EventKind, ReportEvery, Route, SmtpTls, Webhook};
@@ -50,8 +51,272 @@ pub struct Config {
     /// The mail server that notifications are sent through.
     #[serde(default)]
     pub smtp: Option<SmtpConfig>,
+    /// A file holding the keyring that seals credentials: one key a line, current first
+    /// (`LEDGERLINK_KEY` holds the keys themselves instead).
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
     #[serde(default)]
     pub connections: Vec<ConnectionConfig>,
+    /// The keyring from `LEDGERLINK_KEY` or `key_file`, if either is set.
+    #[serde(skip)]
+    pub keyring: Option<Keyring>,
+    /// The settings the file holds sealed, and the key of each.
+    #[serde(skip)]
+    pub sealed_settings: Vec<SealedSetting>,
+}
+
+/// A setting the file holds sealed (`enc:v1:<key id>:<data>`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealedSetting {
+    /// The connection it is sealed for; `None` for the file's own settings (`smtp.password`).
+    pub connection: Option<String>,
+    /// Its name within the connection (`source.consumer_secret`) or the file (`smtp.password`).
+    pub field: String,
+    pub key_id: String,
+}
+
+impl SealedSetting {
+    /// The setting's full name, as errors name it.
+    pub fn setting(&self) -> String {
+        setting_name(self.connection.as_deref(), &self.field)
+    }
+}
+
+fn setting_name(connection: Option<&str>, field: &str) -> String {
+    match connection {
+        Some(id) => format!("connections.{id}.{field}"),
+        None => field.to_string(),
+    }
+}
+
+/// The secrets of a connection that may be sealed, by their name within the connection.
+pub const SEALABLE_CONNECTION_FIELDS: [&str; 7] = [
+    "source.api_key",
+    "source.consumer_key",
+    "source.consumer_secret",
+    "source.webhook_secrets",
+    "target.client_secret",
+    "target.password",
+    "notifications.webhook_secret",
+];
+/// The file's own secrets that may be sealed; they belong to no connection.
+pub const SEALABLE_FILE_FIELDS: [&str; 1] = ["smtp.password"];
+
+/// `secret` sealed for `field` of `connection` (no connection for the file's own settings),
+/// as the settings file takes it: `enc:v1:<key id>:<data>`.
+pub fn seal_setting(
+    keyring: &Keyring,
+    connection: Option<&str>,
+    field: &str,
+    secret: &str,
+) -> anyhow::Result<String> {
+    match connection {
+        Some(_) if SEALABLE_CONNECTION_FIELDS.contains(&field) => {}
+        None if SEALABLE_FILE_FIELDS.contains(&field) => {}
+        Some(_) if SEALABLE_FILE_FIELDS.contains(&field) => {
+            anyhow::bail!("`{field}` belongs to no connection: leave out --connection")
+        }
+        None if SEALABLE_CONNECTION_FIELDS.contains(&field) => {
+            anyhow::bail!("`{field}` is a connection's setting: name it with --connection")
+        }
+        _ => anyhow::bail!(
+            "`{field}` is not a secret setting; these are: {}",
+            SEALABLE_CONNECTION_FIELDS
+                .iter()
+                .chain(&SEALABLE_FILE_FIELDS)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+    Ok(format!(
+        "{SETTINGS_PREFIX}{}",
+        keyring.seal(secret, connection.unwrap_or_default(), field)
+    ))
+}
+
+/// The keyring from `LEDGERLINK_KEY` or from `key_file`. Both at once are refused, so that it
+/// is never a question which one seals.
+pub fn keyring(key_file: Option<&Path>) -> anyhow::Result<Option<Keyring>> {
+    let from_env = Keyring::from_env()?;
+    Ok(match (from_env, key_file) {
+        (Some(_), Some(path)) => anyhow::bail!(
+            "both {} and `key_file` ({}) are set: keep one of them",
+            ledgerlink_store::crypto::KEY_ENV,
+            path.display()
+        ),
+        (Some(keyring), None) => Some(keyring),
+        (None, Some(path)) => Some(Keyring::from_file(path)?),
+        (None, None) => None,
+    })
+}
+
+/// The keyring of a settings file — `LEDGERLINK_KEY`, or the file's `key_file` — read without
+/// the rest of its settings (which may need the key to load).
+pub fn keyring_of_settings(path: &Path) -> anyhow::Result<Option<Keyring>> {
+    let key_file = if path.exists() {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the settings file {}", path.display()))?;
+        let table: toml::Table = text.parse().map_err(|_| {
+            anyhow::anyhow!("the settings in {} are not valid TOML", path.display())
+        })?;
+        match table.get("key_file") {
+            Some(toml::Value::String(file)) => Some(PathBuf::from(file)),
+            Some(_) => anyhow::bail!(
+                "the settings in {} are not valid: `key_file`: expected a path",
+                path.display()
+            ),
+            None => None,
+        }
+    } else {
+        None
+    };
+    keyring(key_file.as_deref())
+}
+
+/// Opens the sealed secrets of the settings in place, noting each; the problems name the
+/// setting, never its value.
+struct Unsealer<'k> {
+    keyring: Option<&'k Keyring>,
+    sealed: Vec<SealedSetting>,
+    problems: Vec<String>,
+}
+
+impl Unsealer<'_> {
+    fn unseal(&mut self, secret: &mut SecretString, connection: Option<&str>, field: &str) {
+        let Some(sealed) = secret.expose_secret().strip_prefix(SETTINGS_PREFIX) else {
+            return;
+        };
+        let setting = setting_name(connection, field);
+        let seal_again = match connection {
+            Some(id) => format!("ledgerlink key seal --connection {id} --field {field}"),
+            None => format!("ledgerlink key seal --field {field}"),
+        };
+        let Some(keyring) = self.keyring else {
+            self.problems.push(format!(
+                "`{setting}`: sealed, but no key is set: set {} or `key_file`",
+                ledgerlink_store::crypto::KEY_ENV
+            ));
+            return;
+        };
+        match keyring.open(sealed, connection.unwrap_or_default(), field) {
+            Ok(plain) => {
+                self.sealed.push(SealedSetting {
+                    connection: connection.map(str::to_string),
+                    field: field.to_string(),
+                    key_id: Keyring::key_id(sealed).unwrap_or_default().to_string(),
+                });
+                *secret = plain.into();
+            }
+            Err(SealError::Malformed) => self.problems.push(format!(
+                "`{setting}`: starts with `{SETTINGS_PREFIX}` but is not a sealed value; seal the secret with `{seal_again}`"
+            )),
+            Err(SealError::UnknownKey(id)) => self.problems.push(format!(
+                "`{setting}`: sealed with key `{id}`, which the keyring lacks: add that key, or seal the secret again with `{seal_again}`"
+            )),
+            Err(SealError::Mismatch(_)) => self.problems.push(format!(
+                "`{setting}`: the sealed value is not for this setting (it was sealed for another connection or setting, or altered): seal the secret with `{seal_again}`"
+            )),
+        }
+    }
+
+    fn unseal_all(&mut self, config: &mut Config) {
+        if let Some(password) = config.smtp.as_mut().and_then(|smtp| smtp.password.as_mut()) {
+            self.unseal(password, None, "smtp.password");
+        }
+        for connection in &mut config.connections {
+            let id = Some(connection.id.as_str());
+            match &mut connection.source {
+                SourceConfig::Prestashop { api_key, .. } => {
+                    self.unseal(api_key, id, "source.api_key")
+                }
+                SourceConfig::Woocommerce {
+                    consumer_key,
+                    consumer_secret,
+                    webhook_secrets,
+                    ..
+                } => {
+                    self.unseal(consumer_key, id, "source.consumer_key");
+                    self.unseal(consumer_secret, id, "source.consumer_secret");
+                    for secret in webhook_secrets {
+                        self.unseal(secret, id, "source.webhook_secrets");
+                    }
+                }
+            }
+            match &mut connection.target {
+                TargetConfig::Tryton { password, .. } => {
+                    self.unseal(password, id, "target.password")
+                }
+                TargetConfig::Exact { client_secret, .. } => {
+                    self.unseal(client_secret, id, "target.client_secret")
+                }
+            }
+            if let Some(secret) = connection
+                .notifications
+                .as_mut()
+                .and_then(|n| n.webhook_secret.as_mut())
+            {
+                self.unseal(secret, id, "notifications.webhook_secret");
+            }
+        }
+    }
+}
+
+/// Before anything is booked: every credential the ledger holds must open with `keyring`,
+/// and new ones must be sealed, so a keyring is needed. Credentials an older ledgerlink
+/// stored in plaintext are sealed now; returns for how many connections.
+pub async fn ready_credentials(
+    store: &dyn Store,
+    keyring: Option<&Keyring>,
+) -> anyhow::Result<usize> {
+    let keys = store.credential_keys().await?;
+    let set_key = format!(
+        "set {} or `key_file` (docs/settings.md)",
+        ledgerlink_store::crypto::KEY_ENV
+    );
+    let Some(keyring) = keyring else {
+        if keys.sealed_with.is_empty() {
+            anyhow::bail!(
+                "no key to encrypt the credentials ledgerlink keeps (OAuth tokens, sessions) with: \
+                 make one with `(umask 077; ledgerlink key generate > ledgerlink.key)`, then \
+                 name it in the settings (`key_file = \"ledgerlink.key\"`) or {set_key}"
+            );
+        }
+        anyhow::bail!(
+            "the ledger holds credentials encrypted with key {}, and no key is set: {set_key} \
+             to the keyring they were encrypted with",
+            quoted(keys.sealed_with.keys())
+        );
+    };
+    let missing: Vec<(&String, &Vec<String>)> = keys
+        .sealed_with
+        .iter()
+        .filter(|(id, _)| !keyring.contains(id))
+        .collect();
+    if !missing.is_empty() {
+        let found: Vec<String> = missing
+            .iter()
+            .map(|(id, connections)| {
+                format!("connection {} with key `{id}`", quoted(connections.iter()))
+            })
+            .collect();
+        anyhow::bail!(
+            "the ledger holds credentials encrypted with keys the keyring lacks ({}): add those \
+             keys after the current one, then `ledgerlink key rotate` re-encrypts them with it",
+            found.join("; ")
+        );
+    }
+    if keys.unsealed.is_empty() {
+        return Ok(0);
+    }
+    Ok(store.reseal_credentials().await?)
+}
+
+fn quoted<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    names
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn default_database() -> Database {
@@ -81,21 +346,31 @@ impl<'de> Deserialize<'de> for Database {
 }
 
 impl Database {
-    /// Opens the store, bringing its schema up to date.
-    pub async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
-        use secrecy::ExposeSecret;
+    /// Opens the store, bringing its schema up to date; its credentials sealed with
+    /// `keyring`, or neither read nor written without one.
+    pub async fn open(&self, keyring: Option<&Keyring>) -> anyhow::Result<Arc<dyn Store>> {
         Ok(match self {
-            Database::Sqlite(path) => Arc::new(
-                ledgerlink_store::SqliteStore::open(path)
+            Database::Sqlite(path) => {
+                let store = ledgerlink_store::SqliteStore::open(path)
                     .await
-                    .with_context(|| format!("cannot open the ledger database {}", path.display()))?,
-            ),
-            Database::Postgres(url) => Arc::new(
-                ledgerlink_store::PostgresStore::connect(url.expose_secret())
+                    .with_context(|| {
+                        format!("cannot open the ledger database {}", path.display())
+                    })?;
+                Arc::new(match keyring {
+                    Some(keyring) => store.with_keyring(keyring.clone()),
+                    None => store,
+                })
+            }
+            Database::Postgres(url) => {
+                let store = ledgerlink_store::PostgresStore::connect(url.expose_secret())
                     .await
                     // The error may quote the URL, and with it the password.
-                    .map_err(|_| anyhow::anyhow!("cannot open the ledger database on PostgreSQL: check that it runs and that `database` names a database the user may use"))?,
-            ),
+                    .map_err(|_| anyhow::anyhow!("cannot open the ledger database on PostgreSQL: check that it runs and that `database` names a database the user may use"))?;
+                Arc::new(match keyring {
+                    Some(keyring) => store.with_keyring(keyring.clone()),
+                    None => store,
+                })
+            }
         })
     }
 
@@ -160,7 +435,7 @@ impl SmtpConfig {
 }
 
 /// `[connections.notifications]`, as written; [`notify_settings`] checks it.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NotificationsConfig {
     /// Addresses that get the e-mails (through `[smtp]`).
@@ -181,6 +456,25 @@ pub struct NotificationsConfig {
     /// The hour (UTC) the report is due.
     #[serde(default = "report_hour")]
     pub report_hour: u32,
+}
+
+/// Webhook addresses often carry a token in their path, so only the host is shown.
+impl std::fmt::Debug for NotificationsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let webhook_host = self.webhook_url.as_deref().map(|url| {
+            reqwest::Url::parse(url)
+                .ok()
+                .and_then(|url| url.host_str().map(str::to_string))
+        });
+        f.debug_struct("NotificationsConfig")
+            .field("email", &self.email)
+            .field("webhook_host", &webhook_host)
+            .field("webhook_secret", &self.webhook_secret)
+            .field("events", &self.events)
+            .field("report", &self.report)
+            .field("report_hour", &self.report_hour)
+            .finish()
+    }
 }
 
 fn all_events() -> Vec<String> {
@@ -494,7 +788,7 @@ impl Config {
             }
             Err(_) => text,
         };
-        let config: Config = Figment::new()
+        let mut config: Config = Figment::new()
             .merge(Toml::string(&text))
             .merge(Env::prefixed("LEDGERLINK_").only(&OVERRIDABLE))
             .extract()
@@ -505,7 +799,17 @@ impl Config {
                     describe(e)
                 )
             })?;
-        let mut problems: Vec<String> = config.check_booking().err().into_iter().collect();
+        let keyring = keyring(config.key_file.as_deref())?;
+        let mut unsealer = Unsealer {
+            keyring: keyring.as_ref(),
+            sealed: Vec::new(),
+            problems: Vec::new(),
+        };
+        unsealer.unseal_all(&mut config);
+        let mut problems = unsealer.problems;
+        config.sealed_settings = unsealer.sealed;
+        config.keyring = keyring;
+        problems.extend(config.check_booking().err());
         problems.extend(config.notify_settings().err().unwrap_or_default());
         if !problems.is_empty() {
             anyhow::bail!(
@@ -515,6 +819,11 @@ impl Config {
             );
         }
         Ok(config)
+    }
+
+    /// Opens the ledger with the keyring, if there is one.
+    pub async fn open_store(&self) -> anyhow::Result<Arc<dyn Store>> {
+        self.database.open(self.keyring.as_ref()).await
     }
 
     /// What the notifier needs from `[smtp]` and the connections' notifications.
@@ -860,6 +1169,192 @@ mod tests {
         let own = &config.connections[1].booking;
         assert_eq!(own.triggers, ["state:4"], "what the file says wins");
         assert_eq!(own.reference_prefix, "PS-");
+    }
+
+    /// A settings file with every secret it can hold, each a distinct text that contains
+    /// `SECRET`, and a key file beside it.
+    fn fully_populated(dir: &Path, secrets: &[(&str, &str)]) -> PathBuf {
+        let key_file = dir.join("ledgerlink.key");
+        if !key_file.exists() {
+            Keyring::create_file(&key_file).unwrap();
+        }
+        let value = |field: &str| {
+            secrets
+                .iter()
+                .find(|(name, _)| *name == field)
+                .map(|(_, value)| value.to_string())
+                .unwrap_or_else(|| format!("SECRET-{field}"))
+        };
+        let text = format!(
+            r#"
+database = "postgres://ledger:SECRET-database@db.example.nl/ledger"
+key_file = "{key_file}"
+[smtp]
+host = "smtp.example.nl"
+username = "ledgerlink@example.nl"
+password = "{smtp}"
+from = "ledgerlink@example.nl"
+
+[[connections]]
+id = "woo"
+[connections.source]
+type = "woocommerce"
+url = "https://shop.example.nl"
+consumer_key = "{consumer_key}"
+consumer_secret = "{consumer_secret}"
+webhook_secrets = ["{webhook_secret}", "SECRET-webhook-old"]
+[connections.target]
+type = "exact"
+base_url = "https://start.exactonline.nl"
+division = 1
+client_id = "app"
+client_secret = "{client_secret}"
+redirect_uri = "https://ledgerlink.example.nl/oauth/exact/callback"
+[connections.notifications]
+webhook_url = "https://hooks.example.nl/SECRET-hook-token"
+webhook_secret = "{notifications_secret}"
+
+[[connections]]
+id = "presta"
+[connections.source]
+type = "prestashop"
+url = "https://presta.example.nl"
+api_key = "{api_key}"
+[connections.target]
+type = "tryton"
+url = "http://127.0.0.1:8000"
+database = "tryton"
+username = "connector"
+password = "{password}"
+"#,
+            key_file = key_file.display(),
+            smtp = value("smtp.password"),
+            consumer_key = value("woo.source.consumer_key"),
+            consumer_secret = value("woo.source.consumer_secret"),
+            webhook_secret = value("woo.source.webhook_secrets"),
+            client_secret = value("woo.target.client_secret"),
+            notifications_secret = value("woo.notifications.webhook_secret"),
+            api_key = value("presta.source.api_key"),
+            password = value("presta.target.password"),
+        );
+        let path = dir.join("ledgerlink.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn no_secret_shows_in_the_debug_output_of_the_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::load(&fully_populated(dir.path(), &[])).unwrap();
+        let Some(TargetConfig::Tryton { password, .. }) =
+            config.connections.get(1).map(|c| &c.target)
+        else {
+            panic!("the second connection books into Tryton");
+        };
+        assert_eq!(password.expose_secret(), "SECRET-presta.target.password");
+        let key = std::fs::read_to_string(dir.path().join("ledgerlink.key")).unwrap();
+        let (_, key) = key.trim().split_once(':').unwrap();
+        for shown in [format!("{config:?}"), format!("{config:#?}")] {
+            assert!(!shown.contains("SECRET"), "{shown}");
+            assert!(!shown.contains(key), "the key: {shown}");
+            assert!(shown.contains("key_ids"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn a_sealed_secret_opens_for_its_own_connection_and_setting_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let keyring = Keyring::create_file(&dir.path().join("ledgerlink.key")).unwrap();
+        let sealed = |connection: Option<&str>, field: &str, secret: &str| {
+            seal_setting(&keyring, connection, field, secret).unwrap()
+        };
+        let consumer_secret = sealed(Some("woo"), "source.consumer_secret", "SECRET-cs");
+        let password = sealed(Some("presta"), "target.password", "SECRET-pw");
+        let smtp = sealed(None, "smtp.password", "SECRET-smtp");
+        assert!(consumer_secret.starts_with(&format!("enc:v1:{}:", keyring.current_id())));
+        let path = fully_populated(
+            dir.path(),
+            &[
+                ("woo.source.consumer_secret", &consumer_secret),
+                ("presta.target.password", &password),
+                ("smtp.password", &smtp),
+            ],
+        );
+        let config = Config::load(&path).unwrap();
+        let SourceConfig::Woocommerce {
+            consumer_secret: opened,
+            ..
+        } = &config.connections[0].source
+        else {
+            panic!("a WooCommerce shop");
+        };
+        assert_eq!(opened.expose_secret(), "SECRET-cs");
+        let smtp_password = config.smtp.as_ref().unwrap().password.as_ref().unwrap();
+        assert_eq!(smtp_password.expose_secret(), "SECRET-smtp");
+        assert_eq!(
+            config
+                .sealed_settings
+                .iter()
+                .map(SealedSetting::setting)
+                .collect::<Vec<_>>(),
+            [
+                "smtp.password",
+                "connections.woo.source.consumer_secret",
+                "connections.presta.target.password"
+            ]
+        );
+
+        // Sealed for another connection, for another setting, altered, or with no key set:
+        // refused, naming the setting and never the value.
+        let cases = [
+            ("woo.source.consumer_secret", password.clone(), "`connections.woo.source.consumer_secret`: the sealed value is not for this setting"),
+            ("woo.target.client_secret", consumer_secret.clone(), "`connections.woo.target.client_secret`: the sealed value is not for this setting"),
+            ("presta.source.api_key", "enc:nonsense".to_string(), "`connections.presta.source.api_key`: starts with `enc:` but is not a sealed value"),
+        ];
+        for (field, value, expected) in cases {
+            let path = fully_populated(dir.path(), &[(field, &value)]);
+            let error = Config::load(&path).unwrap_err().to_string();
+            assert!(error.contains(expected), "{error}");
+            assert!(
+                error.contains("ledgerlink key seal --connection"),
+                "says how to fix it: {error}"
+            );
+            assert!(
+                !error.contains("SECRET") && !error.contains(&value),
+                "{error}"
+            );
+        }
+        let path = fully_populated(dir.path(), &[("smtp.password", &smtp)]);
+        let without_key = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .filter(|line| !line.starts_with("key_file"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        std::fs::write(&path, without_key).unwrap();
+        let error = Config::load(&path).unwrap_err().to_string();
+        assert!(
+            error.contains("`smtp.password`: sealed, but no key is set"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn sealing_names_the_settings_that_can_be_sealed() {
+        let keyring = Keyring::ephemeral();
+        let error = |connection, field| {
+            seal_setting(&keyring, connection, field, "x")
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(error(Some("shop"), "smtp.password").contains("leave out --connection"));
+        assert!(error(None, "target.password").contains("name it with --connection"));
+        let unknown = error(Some("shop"), "target.url");
+        assert!(
+            unknown.contains("`target.url` is not a secret setting")
+                && unknown.contains("source.consumer_secret"),
+            "{unknown}"
+        );
     }
 
     #[test]

@@ -2,14 +2,20 @@
 //! time, every transition recorded), cursors, webhook deliveries, the audit log, master data
 //! cached from targets and OAuth tokens.
 //!
+//! Credentials (OAuth tokens, sessions) are sealed with the store's [`Keyring`] on write and
+//! opened on read ([`crypto`]); a store without a keyring refuses both rather than keep them
+//! in plaintext.
+//!
 //! The [`Store`] trait is what the engine sees; each backend lives in its own module and owns
 //! its migrations: SQLite, the embedded default for one process, and PostgreSQL, for many
 //! worker processes sharing one database.
 
 pub mod audit;
+pub mod crypto;
 pub mod postgres;
 pub mod sqlite;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -17,6 +23,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use crypto::Keyring;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -33,6 +40,23 @@ pub enum StoreError {
     LeaseLost { document_id: i64, token: i64 },
     #[error("{0} not found")]
     NotFound(String),
+    /// Credentials are sealed with a key, and the store was opened without one.
+    #[error(
+        "no key to encrypt or decrypt credentials with: set LEDGERLINK_KEY or `key_file` \
+         (docs/settings.md); `ledgerlink key generate` makes a key"
+    )]
+    NoKey,
+    /// A stored credential cannot be used as it is; `problem` says why, never what it holds.
+    #[error("the stored credentials of connection `{connection}` {problem}")]
+    Credential { connection: String, problem: String },
+}
+
+impl StoreError {
+    /// Whether the error is about credentials (a key to set or a connection to re-authorise)
+    /// rather than the database.
+    pub fn is_credential(&self) -> bool {
+        matches!(self, StoreError::NoKey | StoreError::Credential { .. })
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -285,6 +309,15 @@ pub struct InboxItem {
     pub attempts: i64,
 }
 
+/// Which keys the stored credentials are sealed with; found without a key.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CredentialKeys {
+    /// Per key id, the connections whose credentials it sealed.
+    pub sealed_with: BTreeMap<String, Vec<String>>,
+    /// Connections whose credentials an older ledgerlink stored unsealed.
+    pub unsealed: Vec<String>,
+}
+
 /// One window of a target's API budget (e.g. per minute, per day), as the target reported it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BudgetWindow {
@@ -469,8 +502,16 @@ pub trait Store: Send + Sync + 'static {
     /// wins: other processes' calls may have been taken since the target counted.
     async fn set_budget(&self, budget: &str, windows: &[BudgetWindow]) -> Result<()>;
 
+    /// The connection's token, opened with the store's keyring.
     async fn token(&self, connection_id: &str) -> Result<Option<TokenRecord>>;
+    /// Stores the connection's token sealed with the keyring's current key.
     async fn save_token(&self, connection_id: &str, token: &TokenRecord) -> Result<()>;
+    /// Which keys the stored credentials are sealed with, and which are not sealed yet.
+    async fn credential_keys(&self) -> Result<CredentialKeys>;
+    /// Seals every stored credential again with the keyring's current key — those an older
+    /// ledgerlink stored unsealed too — in one transaction, and returns for how many
+    /// connections. Changes nothing when any of them does not open.
+    async fn reseal_credentials(&self) -> Result<usize>;
 }
 
 impl Transition {
@@ -543,6 +584,116 @@ pub(crate) mod reasons {
     pub fn booked_in_summary(summary_reason: Option<&str>) -> String {
         format!("in a summary entry: {}", summary_reason.unwrap_or_default())
     }
+}
+
+/// The fields the token's secrets are sealed for.
+const ACCESS_TOKEN: &str = "oauth_tokens.access_token";
+const REFRESH_TOKEN: &str = "oauth_tokens.refresh_token";
+
+/// A token row's secrets as stored: sealed, or (an older ledgerlink's) not.
+pub(crate) struct StoredSecrets {
+    pub connection_id: String,
+    pub access_token: String,
+    pub refresh_token: String,
+    pub sealed: bool,
+}
+
+/// A token's secrets sealed for the connection with the current key.
+pub(crate) fn seal_secrets(
+    keyring: Option<&Keyring>,
+    connection_id: &str,
+    access_token: &str,
+    refresh_token: &str,
+) -> Result<(String, String)> {
+    let keyring = keyring.ok_or(StoreError::NoKey)?;
+    Ok((
+        keyring.seal(access_token, connection_id, ACCESS_TOKEN),
+        keyring.seal(refresh_token, connection_id, REFRESH_TOKEN),
+    ))
+}
+
+/// The secrets of a stored row, opened. An unsealed row is refused: only the explicit
+/// resealing (at start-up or by `key rotate`) takes over what an older ledgerlink stored, so
+/// a plaintext row written into the database later is never used.
+pub(crate) fn open_secrets(
+    keyring: Option<&Keyring>,
+    stored: &StoredSecrets,
+) -> Result<(String, String)> {
+    if !stored.sealed {
+        return Err(StoreError::Credential {
+            connection: stored.connection_id.clone(),
+            problem: "are not encrypted (an older ledgerlink stored them): run `ledgerlink key \
+                      rotate` to encrypt them"
+                .into(),
+        });
+    }
+    let keyring = keyring.ok_or(StoreError::NoKey)?;
+    let open = |value: &str, field: &str| {
+        keyring
+            .open(value, &stored.connection_id, field)
+            .map_err(|error| StoreError::Credential {
+                connection: stored.connection_id.clone(),
+                problem: match error {
+                    crypto::SealError::UnknownKey(id) => format!(
+                        "are encrypted with key `{id}`, which the keyring lacks: add that key \
+                         (after the current one) to LEDGERLINK_KEY or the key file"
+                    ),
+                    other => format!(
+                        "cannot be decrypted ({field} {other}): authorise the connection again"
+                    ),
+                },
+            })
+    };
+    Ok((
+        open(&stored.access_token, ACCESS_TOKEN)?,
+        open(&stored.refresh_token, REFRESH_TOKEN)?,
+    ))
+}
+
+/// The row's secrets sealed again with the current key; an unsealed row is taken as it is.
+pub(crate) fn reseal_secrets(
+    keyring: Option<&Keyring>,
+    stored: StoredSecrets,
+) -> Result<(String, String)> {
+    let (access_token, refresh_token) = if stored.sealed {
+        open_secrets(keyring, &stored)?
+    } else {
+        (stored.access_token, stored.refresh_token)
+    };
+    seal_secrets(
+        keyring,
+        &stored.connection_id,
+        &access_token,
+        &refresh_token,
+    )
+}
+
+/// Which key sealed each stored row.
+pub(crate) fn credential_keys(rows: Vec<StoredSecrets>) -> Result<CredentialKeys> {
+    let mut keys = CredentialKeys::default();
+    for row in rows {
+        if !row.sealed {
+            keys.unsealed.push(row.connection_id);
+            continue;
+        }
+        let ids: std::collections::BTreeSet<&str> = [&row.access_token, &row.refresh_token]
+            .into_iter()
+            .map(|value| Keyring::key_id(value))
+            .collect::<Option<_>>()
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "the credentials of connection `{}` are marked encrypted but are not",
+                    row.connection_id
+                ))
+            })?;
+        for id in ids {
+            keys.sealed_with
+                .entry(id.to_string())
+                .or_default()
+                .push(row.connection_id.clone());
+        }
+    }
+    Ok(keys)
 }
 
 /// SQLite keeps timestamps as fixed-width RFC 3339 text, so that text order is time order.

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
+use ledgerlink_store::crypto::new_key_line;
 use ledgerlink_store::*;
 use ledgerlink_testkit::postgres::Schema;
 use serde_json::json;
@@ -50,36 +51,112 @@ on_every_backend!(
     a_lock_is_held_by_one_holder_until_released_or_run_out,
     the_rate_budget_is_shared_and_the_smaller_count_wins,
     a_period_reports_what_was_booked_in_it_and_the_calls_it_used,
+    credentials_are_sealed_for_their_connection_and_survive_a_key_rotation,
 );
 
-/// A fresh, empty database of one backend.
-enum Database {
+/// A fresh, empty database of one backend, and the key its credentials are sealed with.
+struct Database {
+    backend: Backend,
+    keyring: Keyring,
+}
+
+enum Backend {
     Sqlite(tempfile::TempDir),
     Postgres(Schema),
 }
 
 impl Database {
     fn sqlite() -> Self {
-        Database::Sqlite(tempfile::tempdir().unwrap())
+        Database {
+            backend: Backend::Sqlite(tempfile::tempdir().unwrap()),
+            keyring: Keyring::ephemeral(),
+        }
     }
 
     /// `None`, with a note, when no PostgreSQL is configured.
     async fn postgres() -> Option<Self> {
-        Schema::from_env().await.map(Database::Postgres)
+        Schema::from_env().await.map(|schema| Database {
+            backend: Backend::Postgres(schema),
+            keyring: Keyring::ephemeral(),
+        })
     }
 
     /// Opens the store; opened again, it finds what was stored before.
     async fn open(&self) -> Arc<dyn Store> {
-        match self {
-            Database::Sqlite(dir) => Arc::new(
-                SqliteStore::open(&dir.path().join("ledger.sqlite"))
+        self.open_with(Some(&self.keyring)).await
+    }
+
+    /// Opens the store with another keyring, or none.
+    async fn open_with(&self, keyring: Option<&Keyring>) -> Arc<dyn Store> {
+        match &self.backend {
+            Backend::Sqlite(dir) => {
+                let store = SqliteStore::open(&dir.path().join("ledger.sqlite"))
                     .await
-                    .unwrap(),
-            ),
-            Database::Postgres(schema) => {
-                Arc::new(PostgresStore::connect(&schema.url).await.unwrap())
+                    .unwrap();
+                Arc::new(match keyring {
+                    Some(keyring) => store.with_keyring(keyring.clone()),
+                    None => store,
+                })
+            }
+            Backend::Postgres(schema) => {
+                let store = PostgresStore::connect(&schema.url).await.unwrap();
+                Arc::new(match keyring {
+                    Some(keyring) => store.with_keyring(keyring.clone()),
+                    None => store,
+                })
             }
         }
+    }
+
+    /// Runs SQL on the database itself, as anyone with access to it could.
+    async fn execute(&self, sql: &str) {
+        match &self.backend {
+            Backend::Sqlite(dir) => {
+                use sqlx::Connection;
+                let mut connection = sqlx::SqliteConnection::connect_with(
+                    &sqlx::sqlite::SqliteConnectOptions::new()
+                        .filename(dir.path().join("ledger.sqlite")),
+                )
+                .await
+                .unwrap();
+                sqlx::query(sql).execute(&mut connection).await.unwrap();
+            }
+            Backend::Postgres(schema) => {
+                use sqlx::Connection;
+                let mut connection = sqlx::PgConnection::connect(&schema.url).await.unwrap();
+                sqlx::query(sql).execute(&mut connection).await.unwrap();
+            }
+        }
+    }
+
+    /// The credential columns as stored, `connection: access | refresh`, one row a line.
+    async fn stored_tokens(&self) -> String {
+        let sql = "SELECT connection_id || ': ' || access_token || ' | ' || refresh_token \
+                   FROM oauth_tokens ORDER BY connection_id";
+        let rows: Vec<String> = match &self.backend {
+            Backend::Sqlite(dir) => {
+                use sqlx::Connection;
+                let mut connection = sqlx::SqliteConnection::connect_with(
+                    &sqlx::sqlite::SqliteConnectOptions::new()
+                        .filename(dir.path().join("ledger.sqlite")),
+                )
+                .await
+                .unwrap();
+                sqlx::query_scalar(sql)
+                    .fetch_all(&mut connection)
+                    .await
+                    .unwrap()
+            }
+            Backend::Postgres(schema) => {
+                use sqlx::Connection;
+                let mut connection = sqlx::PgConnection::connect(&schema.url).await.unwrap();
+                sqlx::query_scalar(sql)
+                    .fetch_all(&mut connection)
+                    .await
+                    .unwrap()
+            }
+        };
+        rows.join("\n")
     }
 }
 
@@ -1444,4 +1521,147 @@ async fn the_rate_budget_is_shared_and_the_smaller_count_wins(database: &Databas
     // The day runs out: wait for the day.
     store.set_budget("exact:1", &windows(50, 0)).await.unwrap();
     assert_eq!(store.take_call("exact:1", now).await.unwrap(), Some(day));
+}
+
+/// A keyring of these key lines, current first.
+fn keyring_of(lines: &[&str]) -> Keyring {
+    Keyring::parse(&lines.join(","), "test").unwrap()
+}
+
+async fn credentials_are_sealed_for_their_connection_and_survive_a_key_rotation(
+    database: &Database,
+) {
+    let [a, b] = ["a", "b"].map(|id| new_key_line(Some(id)).unwrap().to_string());
+    let now = Utc::now();
+    let token = |n: &str| TokenRecord {
+        access_token: format!("ACCESS-{n}"),
+        refresh_token: format!("REFRESH-{n}"),
+        expires_at: now + Duration::minutes(10),
+        issued_at: now,
+    };
+    let with_a = database.open_with(Some(&keyring_of(&[&a]))).await;
+    with_a.save_token("shop", &token("shop")).await.unwrap();
+    with_a.save_token("other", &token("other")).await.unwrap();
+    let stored = database.stored_tokens().await;
+    assert!(
+        !stored.contains("ACCESS") && !stored.contains("REFRESH"),
+        "{stored}"
+    );
+    assert_eq!(stored.matches("v1:a:").count(), 4, "{stored}");
+    let read = with_a.token("shop").await.unwrap().unwrap();
+    assert_eq!(
+        (read.access_token, read.refresh_token),
+        ("ACCESS-shop".to_string(), "REFRESH-shop".to_string())
+    );
+
+    // Another tenant's sealed token, copied into this tenant's row, does not open; nor does
+    // the access token copied into the refresh token's place.
+    database
+        .execute(
+            "UPDATE oauth_tokens SET access_token = (SELECT access_token FROM oauth_tokens \
+             WHERE connection_id = 'shop') WHERE connection_id = 'other'",
+        )
+        .await;
+    let error = with_a.token("other").await.unwrap_err();
+    assert!(error.is_credential(), "{error}");
+    assert_eq!(
+        error.to_string(),
+        "the stored credentials of connection `other` cannot be decrypted \
+         (oauth_tokens.access_token does not decrypt with key `a`: it was sealed for another \
+         connection or field, or altered): authorise the connection again"
+    );
+    database
+        .execute(
+            "UPDATE oauth_tokens SET refresh_token = access_token WHERE connection_id = 'shop'",
+        )
+        .await;
+    let error = with_a.token("shop").await.unwrap_err().to_string();
+    assert!(
+        error.contains("oauth_tokens.refresh_token does not decrypt"),
+        "{error}"
+    );
+    for connection in ["shop", "other"] {
+        with_a
+            .save_token(connection, &token(connection))
+            .await
+            .unwrap();
+    }
+
+    // Without a key, nothing is read or written, but which keys are needed is known.
+    let keyless = database.open_with(None).await;
+    assert!(matches!(
+        keyless.save_token("shop", &token("shop")).await,
+        Err(StoreError::NoKey)
+    ));
+    assert!(matches!(
+        keyless.token("shop").await,
+        Err(StoreError::NoKey)
+    ));
+    let needed = keyless.credential_keys().await.unwrap();
+    assert_eq!(
+        needed.sealed_with,
+        BTreeMap::from([(
+            "a".to_string(),
+            vec!["other".to_string(), "shop".to_string()]
+        )])
+    );
+
+    // A row an older ledgerlink stored in plaintext is refused until it is sealed.
+    let issued = match database.backend {
+        Backend::Sqlite(_) => format!("'{}'", now.to_rfc3339()),
+        Backend::Postgres(_) => "now()".to_string(),
+    };
+    database
+        .execute(&format!(
+            "INSERT INTO oauth_tokens (connection_id, access_token, refresh_token, expires_at, issued_at) \
+             VALUES ('legacy', 'ACCESS-legacy', 'REFRESH-legacy', {issued}, {issued})"
+        ))
+        .await;
+    let error = with_a.token("legacy").await.unwrap_err().to_string();
+    assert!(
+        error.contains("`legacy` are not encrypted") && error.contains("ledgerlink key rotate"),
+        "{error}"
+    );
+    assert_eq!(with_a.credential_keys().await.unwrap().unsealed, ["legacy"]);
+
+    // Rotation: B first, A still there to open; then A can go.
+    let rotated = database
+        .open_with(Some(&keyring_of(&[&b, &a])))
+        .await
+        .reseal_credentials()
+        .await
+        .unwrap();
+    assert_eq!(rotated, 3);
+    let after = keyless.credential_keys().await.unwrap();
+    assert!(after.unsealed.is_empty());
+    assert_eq!(
+        after.sealed_with.keys().collect::<Vec<_>>(),
+        ["b"],
+        "every credential is sealed with the new key"
+    );
+    let with_b = database.open_with(Some(&keyring_of(&[&b]))).await;
+    for connection in ["shop", "other", "legacy"] {
+        let read = with_b.token(connection).await.unwrap().unwrap();
+        assert_eq!(
+            (read.access_token, read.refresh_token),
+            (
+                format!("ACCESS-{connection}"),
+                format!("REFRESH-{connection}")
+            )
+        );
+    }
+    let stored = database.stored_tokens().await;
+    assert!(
+        !stored.contains("ACCESS") && !stored.contains("v1:a:"),
+        "{stored}"
+    );
+
+    // A keyring without the key in use is told so, and resealing with it changes nothing.
+    let error = with_a.token("shop").await.unwrap_err().to_string();
+    assert!(
+        error.contains("encrypted with key `b`, which the keyring lacks"),
+        "{error}"
+    );
+    assert!(with_a.reseal_credentials().await.is_err());
+    assert_eq!(database.stored_tokens().await, stored);
 }

@@ -10,8 +10,20 @@ pub mod exact;
 mod relation;
 pub mod tryton;
 
-use ledgerlink_core::{BookingPlan, ConnectorError, EntryKind};
+use ledgerlink_core::{BookingPlan, ConnectorError, EntryKind, ErrorKind};
+use ledgerlink_store::StoreError;
 use serde::{Deserialize, Serialize};
+
+/// An error of the store reading or writing a connection's credentials. A key to set or a
+/// connection to authorise again needs a person, as a refused login does; anything else is the
+/// database being unavailable for a moment.
+pub(crate) fn credentials_error(error: StoreError) -> ConnectorError {
+    if error.is_credential() {
+        ConnectorError::new(ErrorKind::Auth, error.to_string(), error.to_string())
+    } else {
+        ConnectorError::transient("The ledger database is unavailable.", error.to_string())
+    }
+}
 
 /// A target ledger, as the engine uses it.
 #[derive(Clone)]

@@ -108,8 +108,14 @@ fn settings_file(
         None => options.dir.join("ledger.sqlite").display().to_string(),
     };
     let booking = toml::to_string(&crate::demo::demo_settings())?;
+    // Every worker opens the tokens with this key, as an operator's would with theirs.
+    let key_file = options.dir.join("chaos.key");
+    if !key_file.exists() {
+        ledgerlink_store::Keyring::create_file(&key_file)?;
+    }
     let mut text = format!(
-        "database = \"{database}\"\nhttp_timeout_seconds = 5\nretry_max_seconds = 10\nsweep_seconds = 2\nlisten = \"127.0.0.1:0\"\n"
+        "database = \"{database}\"\nkey_file = \"{}\"\nhttp_timeout_seconds = 5\nretry_max_seconds = 10\nsweep_seconds = 2\nlisten = \"127.0.0.1:0\"\n",
+        key_file.display()
     );
     for (id, shop_url, woo, division) in tenants {
         text.push_str(&format!(
@@ -145,7 +151,7 @@ fn settings_file(
 /// the tokens through the ledger.
 async fn authorize(config_path: &Path, exact: &ExactSandbox) -> anyhow::Result<()> {
     let config = Config::load(config_path)?;
-    let store = config.database.open().await?;
+    let store = config.open_store().await?;
     for connection in &config.connections {
         let built = connection
             .build(store.clone(), Duration::from_secs(5))
@@ -243,7 +249,7 @@ pub async fn run(mut options: ChaosOptions) -> anyhow::Result<ChaosReport> {
 
     // Chaos: orders and changes arrive while workers die and tokens expire.
     let config = Config::load(&config_path)?;
-    let store = config.database.open().await?;
+    let store = config.open_store().await?;
     let started = Instant::now();
     let supervisor = tokio::spawn({
         let workers = workers.clone();

@@ -14,14 +14,18 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
 
 use crate::{
-    reasons, reopens_on_change, sum_booked, AuditEntry, BookedTotal, BudgetWindow,
-    ConnectionRecord, DocState, InboxItem, IntakeOutcome, Lease, LedgerRow, NewDocument, Result,
-    Store, StoreError, SummaryJoin, TokenRecord, Transition, TransitionRecord,
+    credential_keys, open_secrets, reasons, reopens_on_change, reseal_secrets, seal_secrets,
+    sum_booked, AuditEntry, BookedTotal, BudgetWindow, ConnectionRecord, CredentialKeys, DocState,
+    InboxItem, IntakeOutcome, Keyring, Lease, LedgerRow, NewDocument, Result, Store, StoreError,
+    StoredSecrets, SummaryJoin, TokenRecord, Transition, TransitionRecord,
 };
 
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Seals and opens the stored credentials; without it they can be neither read nor
+    /// written.
+    keyring: Option<Keyring>,
 }
 
 type Tx = Transaction<'static, Postgres>;
@@ -45,12 +49,24 @@ const SUMMARY_NUMBER_LOCK: i32 = 0x4c4c_0002;
 
 impl PostgresStore {
     /// Connects to the database at `url` (`postgres://user@host/db`) and brings its schema up
-    /// to date.
+    /// to date. It holds no key: everything but the credentials can be used until
+    /// [`PostgresStore::with_keyring`] gives it one.
     pub async fn connect(url: &str) -> Result<Self> {
         // Per process: the workers of many processes share the server's connection limit.
         let pool = PgPoolOptions::new().max_connections(8).connect(url).await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            pool,
+            keyring: None,
+        })
+    }
+
+    /// The store sealing and opening credentials with `keyring`.
+    pub fn with_keyring(self, keyring: Keyring) -> Self {
+        PostgresStore {
+            keyring: Some(keyring),
+            ..self
+        }
     }
 
     /// A transaction at READ COMMITTED whatever the database's default: the locking below
@@ -954,21 +970,60 @@ impl Store for PostgresStore {
 
     async fn token(&self, connection_id: &str) -> Result<Option<TokenRecord>> {
         let row = sqlx::query(
-            "SELECT access_token, refresh_token, expires_at, issued_at FROM oauth_tokens \
-             WHERE connection_id = $1",
+            "SELECT connection_id, access_token, refresh_token, sealed, expires_at, issued_at \
+             FROM oauth_tokens WHERE connection_id = $1",
         )
         .bind(connection_id)
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| {
+            let (access_token, refresh_token) =
+                open_secrets(self.keyring.as_ref(), &stored_secrets(&r)?)?;
             Ok(TokenRecord {
-                access_token: r.try_get("access_token")?,
-                refresh_token: r.try_get("refresh_token")?,
+                access_token,
+                refresh_token,
                 expires_at: r.try_get("expires_at")?,
                 issued_at: r.try_get("issued_at")?,
             })
         })
         .transpose()
+    }
+
+    async fn credential_keys(&self) -> Result<CredentialKeys> {
+        let rows = sqlx::query(
+            "SELECT connection_id, access_token, refresh_token, sealed FROM oauth_tokens \
+             ORDER BY connection_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        credential_keys(rows.iter().map(stored_secrets).collect::<Result<_>>()?)
+    }
+
+    async fn reseal_credentials(&self) -> Result<usize> {
+        let mut tx = self.write().await?;
+        // Locked, so that a refresh committing meanwhile waits and is not overwritten.
+        let rows = sqlx::query(
+            "SELECT connection_id, access_token, refresh_token, sealed FROM oauth_tokens \
+             ORDER BY connection_id FOR UPDATE",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in &rows {
+            let stored = stored_secrets(row)?;
+            let connection_id = stored.connection_id.clone();
+            let (access_token, refresh_token) = reseal_secrets(self.keyring.as_ref(), stored)?;
+            sqlx::query(
+                "UPDATE oauth_tokens SET access_token = $1, refresh_token = $2, sealed = TRUE \
+                 WHERE connection_id = $3",
+            )
+            .bind(access_token)
+            .bind(refresh_token)
+            .bind(connection_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(rows.len())
     }
 
     async fn try_lock(
@@ -1052,19 +1107,34 @@ impl Store for PostgresStore {
     }
 
     async fn save_token(&self, connection_id: &str, token: &TokenRecord) -> Result<()> {
+        let (access_token, refresh_token) = seal_secrets(
+            self.keyring.as_ref(),
+            connection_id,
+            &token.access_token,
+            &token.refresh_token,
+        )?;
         sqlx::query(
-            "INSERT INTO oauth_tokens (connection_id, access_token, refresh_token, expires_at, issued_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (connection_id) DO UPDATE SET \
+            "INSERT INTO oauth_tokens (connection_id, access_token, refresh_token, sealed, expires_at, issued_at) \
+             VALUES ($1, $2, $3, TRUE, $4, $5) ON CONFLICT (connection_id) DO UPDATE SET \
              access_token = excluded.access_token, refresh_token = excluded.refresh_token, \
-             expires_at = excluded.expires_at, issued_at = excluded.issued_at",
+             sealed = excluded.sealed, expires_at = excluded.expires_at, issued_at = excluded.issued_at",
         )
         .bind(connection_id)
-        .bind(&token.access_token)
-        .bind(&token.refresh_token)
+        .bind(access_token)
+        .bind(refresh_token)
         .bind(token.expires_at)
         .bind(token.issued_at)
         .execute(&self.pool)
         .await?;
         Ok(())
     }
+}
+
+fn stored_secrets(row: &PgRow) -> Result<StoredSecrets> {
+    Ok(StoredSecrets {
+        connection_id: row.try_get("connection_id")?,
+        access_token: row.try_get("access_token")?,
+        refresh_token: row.try_get("refresh_token")?,
+        sealed: row.try_get("sealed")?,
+    })
 }

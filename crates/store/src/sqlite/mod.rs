@@ -13,14 +13,19 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlitePool};
 
 use crate::{
-    parse_ts, reasons, reopens_on_change, sum_booked, ts, AuditEntry, BookedTotal, BudgetWindow,
-    ConnectionRecord, DocState, InboxItem, IntakeOutcome, Lease, LedgerRow, NewDocument, Result,
-    Store, StoreError, SummaryJoin, TokenRecord, Transition, TransitionRecord,
+    credential_keys, open_secrets, parse_ts, reasons, reopens_on_change, reseal_secrets,
+    seal_secrets, sum_booked, ts, AuditEntry, BookedTotal, BudgetWindow, ConnectionRecord,
+    CredentialKeys, DocState, InboxItem, IntakeOutcome, Keyring, Lease, LedgerRow, NewDocument,
+    Result, Store, StoreError, StoredSecrets, SummaryJoin, TokenRecord, Transition,
+    TransitionRecord,
 };
 
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Seals and opens the stored credentials; without it they can be neither read nor
+    /// written.
+    keyring: Option<Keyring>,
 }
 
 const LEDGER_COLUMNS: &str =
@@ -28,7 +33,9 @@ const LEDGER_COLUMNS: &str =
      reference, target_id, summary_id, attempts, fencing_token, created_at, updated_at";
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file and brings its schema up to date.
+    /// Opens (creating if needed) the database file and brings its schema up to date. It
+    /// holds no key: everything but the credentials can be used until
+    /// [`SqliteStore::with_keyring`] gives it one.
     pub async fn open(path: &Path) -> Result<Self> {
         let options = SqliteConnectOptions::new()
             .filename(path)
@@ -59,7 +66,16 @@ impl SqliteStore {
         self.pool.close().await;
     }
 
-    /// A private in-memory database, for tests and `plan`.
+    /// The store sealing and opening credentials with `keyring`.
+    pub fn with_keyring(self, keyring: Keyring) -> Self {
+        SqliteStore {
+            keyring: Some(keyring),
+            ..self
+        }
+    }
+
+    /// A private in-memory database, for tests and `plan`. Its credentials are sealed with
+    /// a key of its own, gone with it.
     pub async fn in_memory() -> Result<Self> {
         let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
         // One connection: every connection to `:memory:` would be a database of its own.
@@ -67,12 +83,17 @@ impl SqliteStore {
             .max_connections(1)
             .connect_with(options)
             .await?;
-        Self::migrate(pool).await
+        Ok(Self::migrate(pool)
+            .await?
+            .with_keyring(Keyring::ephemeral()))
     }
 
     async fn migrate(pool: SqlitePool) -> Result<Self> {
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            keyring: None,
+        })
     }
 
     async fn apply_transition(
@@ -898,19 +919,63 @@ impl Store for SqliteStore {
     }
 
     async fn token(&self, connection_id: &str) -> Result<Option<TokenRecord>> {
-        let row = sqlx::query("SELECT access_token, refresh_token, expires_at, issued_at FROM oauth_tokens WHERE connection_id = ?")
-            .bind(connection_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT access_token, refresh_token, sealed, expires_at, issued_at FROM oauth_tokens \
+             WHERE connection_id = ?",
+        )
+        .bind(connection_id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|r| {
+            let (access_token, refresh_token) =
+                open_secrets(self.keyring.as_ref(), &stored_secrets(connection_id, &r)?)?;
             Ok(TokenRecord {
-                access_token: r.try_get("access_token")?,
-                refresh_token: r.try_get("refresh_token")?,
+                access_token,
+                refresh_token,
                 expires_at: parse_ts(&r.try_get::<String, _>("expires_at")?)?,
                 issued_at: parse_ts(&r.try_get::<String, _>("issued_at")?)?,
             })
         })
         .transpose()
+    }
+
+    async fn credential_keys(&self) -> Result<CredentialKeys> {
+        let rows = sqlx::query(
+            "SELECT connection_id, access_token, refresh_token, sealed FROM oauth_tokens \
+             ORDER BY connection_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        credential_keys(
+            rows.iter()
+                .map(|r| stored_secrets(&r.try_get::<String, _>("connection_id")?, r))
+                .collect::<Result<_>>()?,
+        )
+    }
+
+    async fn reseal_credentials(&self) -> Result<usize> {
+        let mut tx = self.write().await?;
+        let rows = sqlx::query(
+            "SELECT connection_id, access_token, refresh_token, sealed FROM oauth_tokens",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in &rows {
+            let stored = stored_secrets(&row.try_get::<String, _>("connection_id")?, row)?;
+            let connection_id = stored.connection_id.clone();
+            let (access_token, refresh_token) = reseal_secrets(self.keyring.as_ref(), stored)?;
+            sqlx::query(
+                "UPDATE oauth_tokens SET access_token = ?, refresh_token = ?, sealed = 1 \
+                 WHERE connection_id = ?",
+            )
+            .bind(access_token)
+            .bind(refresh_token)
+            .bind(connection_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(rows.len())
     }
 
     async fn try_lock(
@@ -988,18 +1053,34 @@ impl Store for SqliteStore {
     }
 
     async fn save_token(&self, connection_id: &str, token: &TokenRecord) -> Result<()> {
+        let (access_token, refresh_token) = seal_secrets(
+            self.keyring.as_ref(),
+            connection_id,
+            &token.access_token,
+            &token.refresh_token,
+        )?;
         sqlx::query(
-            "INSERT INTO oauth_tokens (connection_id, access_token, refresh_token, expires_at, issued_at) VALUES (?, ?, ?, ?, ?) \
-             ON CONFLICT (connection_id) DO UPDATE SET access_token = excluded.access_token, refresh_token = excluded.refresh_token, \
-             expires_at = excluded.expires_at, issued_at = excluded.issued_at",
+            "INSERT INTO oauth_tokens (connection_id, access_token, refresh_token, sealed, expires_at, issued_at) \
+             VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (connection_id) DO UPDATE SET \
+             access_token = excluded.access_token, refresh_token = excluded.refresh_token, \
+             sealed = excluded.sealed, expires_at = excluded.expires_at, issued_at = excluded.issued_at",
         )
         .bind(connection_id)
-        .bind(&token.access_token)
-        .bind(&token.refresh_token)
+        .bind(access_token)
+        .bind(refresh_token)
         .bind(ts(token.expires_at))
         .bind(ts(token.issued_at))
         .execute(&self.pool)
         .await?;
         Ok(())
     }
+}
+
+fn stored_secrets(connection_id: &str, row: &SqliteRow) -> Result<StoredSecrets> {
+    Ok(StoredSecrets {
+        connection_id: connection_id.to_string(),
+        access_token: row.try_get("access_token")?,
+        refresh_token: row.try_get("refresh_token")?,
+        sealed: row.try_get("sealed")?,
+    })
 }

@@ -188,7 +188,7 @@ impl Tokens {
         self.store
             .token(&self.connection_id)
             .await
-            .map_err(|e| ConnectorError::transient("The ledger database is unavailable.", e.to_string()))?
+            .map_err(crate::credentials_error)?
             .ok_or_else(|| {
                 auth_error(
                     "This connection has not been authorised in Exact Online yet. Open /oauth/exact/<connection>/start on `ledgerlink serve` (its start-up message shows the link), then retry.",
@@ -201,9 +201,7 @@ impl Tokens {
         self.store
             .save_token(&self.connection_id, token)
             .await
-            .map_err(|e| {
-                ConnectorError::transient("The ledger database is unavailable.", e.to_string())
-            })
+            .map_err(crate::credentials_error)
     }
 
     async fn request_token(&self, form: &[(&str, &str)]) -> Result<TokenRecord, ConnectorError> {

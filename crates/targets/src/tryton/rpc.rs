@@ -312,7 +312,7 @@ impl TrytonRpc {
                 },
             )
             .await
-            .map_err(store_error)?;
+            .map_err(crate::credentials_error)?;
         Ok(session)
     }
 
@@ -320,7 +320,7 @@ impl TrytonRpc {
         self.store
             .token(&self.connection_id)
             .await
-            .map_err(store_error)
+            .map_err(crate::credentials_error)
     }
 
     async fn login(&self) -> Result<String, ConnectorError> {
@@ -554,10 +554,6 @@ pub(crate) fn id_of(record: &Value) -> Result<i64, ConnectorError> {
             format!("a record without an id: {record}"),
         )
     })
-}
-
-fn store_error(error: ledgerlink_store::StoreError) -> ConnectorError {
-    ConnectorError::transient("The ledger database is unavailable.", error.to_string())
 }
 
 /// The login's answer carries the session (`[user_id, session, bus_url]`), a credential the
