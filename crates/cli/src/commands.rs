@@ -48,6 +48,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             workers,
             kills,
             fault_rate,
+            exact_calls_per_minute,
+            settle_within,
             seed,
             postgres,
             database_crashes,
@@ -58,6 +60,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let options = crate::chaos::ChaosOptions {
                 workers,
                 fault_rate,
+                exact_calls_per_minute,
+                settle_within: std::time::Duration::from_secs(settle_within),
                 postgres,
                 database_crashes,
                 ..crate::chaos::options(&binary, &dir, orders, kills, seed)

@@ -234,6 +234,7 @@ impl DemoWorld {
                 DemoLedger::Tryton { .. } => demo_settings_tryton(),
             }),
             notifications: notifications.as_ref().map(|n| n.notifications.clone()),
+            owner: None,
         };
         let connection = config
             .build_with_vies(
@@ -403,7 +404,7 @@ pub async fn run(
 
 /// Two things that happen in real shops: VAT charged on an export (held, never re-taxed),
 /// and an unpaid order cancelled before it reached a trigger status (skipped).
-fn shop_mistakes(shop: &WooSandbox) -> usize {
+pub fn shop_mistakes(shop: &WooSandbox) -> usize {
     let customer = |first: &str, last: &str, email: &str| CustomerSpec {
         first_name: first.into(),
         last_name: last.into(),

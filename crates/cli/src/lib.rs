@@ -39,9 +39,10 @@ pub enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8000")]
         tryton_url: String,
     },
-    /// Runs the service: webhook intake, the poll sweeper and the booking workers. Refuses to
-    /// start on settings that name codes the target does not have, and without a key that
-    /// opens every credential in the ledger (`key_file` or LEDGERLINK_KEY; `ledgerlink key`).
+    /// Runs the service: webhook intake, the poll sweeper, the booking workers, and the control
+    /// panel and JSON API (`/`, `/api/v1`) on the same address. Refuses to start on settings
+    /// that name codes the target does not have, and without a key that opens every credential
+    /// in the ledger (`key_file` or LEDGERLINK_KEY; `ledgerlink key`).
     Serve {
         #[arg(long, env = "LEDGERLINK_CONFIG", default_value = "ledgerlink.toml")]
         config: PathBuf,
@@ -129,6 +130,14 @@ pub enum Command {
         /// Share of Exact API calls that fail.
         #[arg(long, default_value_t = 0.3)]
         fault_rate: f64,
+        /// Calls a minute each emulated Exact company allows, counted in five-second windows
+        /// (Exact's own limit, 60, would make a large run a test of patience).
+        #[arg(long, default_value_t = 600)]
+        exact_calls_per_minute: u32,
+        /// Seconds the system may take to settle once the faults stop: a larger run leaves a
+        /// larger backlog.
+        #[arg(long, default_value_t = 180)]
+        settle_within: u64,
         /// Seeds the orders, faults and kills: the same seed replays the same run.
         #[arg(long, default_value_t = 1)]
         seed: u64,

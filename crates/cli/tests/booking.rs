@@ -338,6 +338,7 @@ async fn a_crash_while_posting_is_resolved_by_reference_after_restart() {
     tokio::time::sleep(Duration::from_millis(250)).await;
     let connections = vec![ledgerlink_engine::Connection {
         id: connection.id.clone(),
+        owner: None,
         settings: connection.settings.clone(),
         source: connection.source.clone(),
         target: connection.target.clone(),

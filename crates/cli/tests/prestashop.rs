@@ -58,6 +58,7 @@ async fn the_prestashop_mix_is_booked_once_and_to_the_cent() {
         },
         booking,
         notifications: None,
+        owner: None,
     };
     let connection = config
         .build(store.clone(), Duration::from_secs(5))

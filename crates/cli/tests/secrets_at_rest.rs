@@ -115,11 +115,10 @@ async fn no_credential_appears_in_any_text_column_on_postgresql() {
         .await
         .unwrap()
         .with_keyring(Keyring::ephemeral());
-    let world = DemoWorld::start_on(Arc::new(store), options())
-        .await
-        .unwrap();
+    let store = Arc::new(store);
+    let world = DemoWorld::start_on(store.clone(), options()).await.unwrap();
     let secrets = book_and_refresh(&world).await;
-    let dump = schema.dump_text().await;
+    let dump = store.text_dump().await.unwrap();
     assert!(dump.contains("v1:"), "the sealed tokens are in it");
     assert!(dump.contains("WC-"), "the bookings are in it");
     for secret in &secrets {

@@ -147,6 +147,7 @@ async fn prestashop_orders_are_posted_in_tryton_as_charged() {
         },
         booking,
         notifications: None,
+        owner: None,
     };
     let connection = config
         .build(store.clone(), Duration::from_secs(30))

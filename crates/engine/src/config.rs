@@ -408,6 +408,10 @@ pub struct ConnectionConfig {
     /// Who hears of held documents and failures, and gets the transfer report.
     #[serde(default)]
     pub notifications: Option<NotificationsConfig>,
+    /// The e-mail address of the panel user whose merchant account owns this connection: it
+    /// joins that account when the user signs up or in.
+    #[serde(default)]
+    pub owner: Option<Email>,
 }
 
 /// `[smtp]`: the mail server notifications go out through.
@@ -997,6 +1001,7 @@ impl ConnectionConfig {
         };
         Ok(Connection {
             id: self.id.clone(),
+            owner: self.owner.as_ref().map(|o| o.as_str().to_lowercase()),
             settings: self.booking.clone(),
             source,
             target,

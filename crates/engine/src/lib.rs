@@ -52,6 +52,8 @@ pub enum Source {
 /// One shop booking into one ledger under one set of rules.
 pub struct Connection {
     pub id: String,
+    /// The panel user (e-mail address, lower case) whose account owns the connection.
+    pub owner: Option<String>,
     pub settings: BookingSettings,
     pub source: Source,
     pub target: Target,

@@ -1,5 +1,7 @@
-//! The HTTP service of `ledgerlink serve`: webhook intake, the Exact Online OAuth flow and
-//! `/metrics` for Prometheus (the JSON API and the control panel come next).
+//! The HTTP service of `ledgerlink serve`: webhook intake, the Exact Online OAuth flow,
+//! `/metrics` for Prometheus, and the merchants' control panel and JSON API ([`panel`]).
+
+pub mod panel;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -53,6 +55,20 @@ impl Server {
 pub const MAX_WEBHOOK_BYTES: usize = 2 * 1024 * 1024;
 
 pub fn router(engine: Arc<Engine>, connect_key: &str) -> Router {
+    let panel = panel::PanelState {
+        store: engine.store().clone(),
+        owners: Arc::new(
+            engine
+                .connection_ids()
+                .into_iter()
+                .filter_map(|id| {
+                    let owner = engine.connection(&id)?.owner.clone()?;
+                    Some((id, owner))
+                })
+                .collect(),
+        ),
+        sign_in_limit: panel::auth::SignInLimit::default(),
+    };
     let state = AppState {
         engine,
         oauth_states: Arc::default(),
@@ -69,6 +85,8 @@ pub fn router(engine: Arc<Engine>, connect_key: &str) -> Router {
         .route("/oauth/exact/callback", get(exact_oauth_callback))
         .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BYTES))
         .with_state(state)
+        .merge(panel::router(panel))
+        .layer(axum::middleware::from_fn(panel::security_headers))
 }
 
 /// Starts the authorization-code flow: a person opens this, signs in at Exact and consents.
@@ -219,6 +237,7 @@ pub async fn serve(engine: Arc<Engine>, addr: &str) -> anyhow::Result<Server> {
     let connect_key = uuid::Uuid::new_v4().simple().to_string();
     let app = router(engine, &connect_key);
     let handle = tokio::spawn(async move {
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(error) = axum::serve(listener, app).await {
             tracing::error!(%error, "the HTTP server stopped");
         }

@@ -10,6 +10,7 @@
 //! its migrations: SQLite, the embedded default for one process, and PostgreSQL, for many
 //! worker processes sharing one database.
 
+pub mod accounts;
 pub mod audit;
 pub mod crypto;
 pub mod postgres;
@@ -23,6 +24,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use accounts::{AccountStore, ApiToken, Session, User};
 pub use crypto::Keyring;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -326,8 +328,9 @@ pub struct BudgetWindow {
     pub resets_at: DateTime<Utc>,
 }
 
+/// Also an [`AccountStore`]: the panel's accounts live in the same ledger.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: AccountStore + Send + Sync + 'static {
     async fn upsert_connection(&self, connection: &ConnectionRecord) -> Result<()>;
     async fn connection(&self, id: &str) -> Result<Option<ConnectionRecord>>;
 
@@ -394,6 +397,15 @@ pub trait Store: Send + Sync + 'static {
         &self,
         connection_id: &str,
         state: Option<DocState>,
+    ) -> Result<Vec<LedgerRow>>;
+    /// The newest `limit` documents of a connection, in a state (or any), whose reference,
+    /// number or source id contains `search` (or any): a page of the transfer log.
+    async fn recent_documents(
+        &self,
+        connection_id: &str,
+        state: Option<DocState>,
+        search: Option<&str>,
+        limit: i64,
     ) -> Result<Vec<LedgerRow>>;
     async fn transitions(&self, document_id: i64) -> Result<Vec<TransitionRecord>>;
     /// Number of documents per state for a connection.
@@ -694,6 +706,15 @@ pub(crate) fn credential_keys(rows: Vec<StoredSecrets>) -> Result<CredentialKeys
         }
     }
     Ok(keys)
+}
+
+/// A `LIKE` pattern that finds `text` anywhere, its own `%`, `_` and `\\` taken literally.
+pub(crate) fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
 }
 
 /// SQLite keeps timestamps as fixed-width RFC 3339 text, so that text order is time order.

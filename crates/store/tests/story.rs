@@ -52,6 +52,8 @@ on_every_backend!(
     the_rate_budget_is_shared_and_the_smaller_count_wins,
     a_period_reports_what_was_booked_in_it_and_the_calls_it_used,
     credentials_are_sealed_for_their_connection_and_survive_a_key_rotation,
+    accounts_own_their_users_sessions_tokens_and_connections,
+    the_transfer_log_lists_the_newest_first_by_state_and_search,
 );
 
 /// A fresh, empty database of one backend, and the key its credentials are sealed with.
@@ -1664,4 +1666,216 @@ async fn credentials_are_sealed_for_their_connection_and_survive_a_key_rotation(
     );
     assert!(with_a.reseal_credentials().await.is_err());
     assert_eq!(database.stored_tokens().await, stored);
+}
+
+async fn accounts_own_their_users_sessions_tokens_and_connections(database: &Database) {
+    use chrono::SubsecRound;
+    let store = database.open().await;
+    let now = Utc::now().trunc_subsecs(6);
+    let owner = store
+        .create_account(
+            "Bakkerij Jansen",
+            "eva@bakkerij.nl",
+            "$argon2id$hash-1",
+            now,
+        )
+        .await
+        .unwrap()
+        .expect("a new address makes an account");
+    assert_eq!(
+        store
+            .create_account("Copycat", "eva@bakkerij.nl", "$argon2id$hash-2", now)
+            .await
+            .unwrap(),
+        None,
+        "an address signs in to one account only"
+    );
+    let colleague = store
+        .add_user(
+            owner.account_id,
+            "piet@bakkerij.nl",
+            "$argon2id$hash-3",
+            now,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(colleague.account_id, owner.account_id);
+    assert_eq!(
+        store.user_by_email("eva@bakkerij.nl").await.unwrap(),
+        Some(owner.clone())
+    );
+    assert_eq!(
+        store
+            .account_name(owner.account_id)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("Bakkerij Jansen")
+    );
+    let other = store
+        .create_account("Fietsen BV", "jan@fietsen.be", "$argon2id$hash-4", now)
+        .await
+        .unwrap()
+        .unwrap();
+
+    // Sessions: found by their hash until they expire or are deleted.
+    store
+        .create_session(
+            "session-hash",
+            colleague.id,
+            "csrf-1",
+            now,
+            now + Duration::hours(8),
+        )
+        .await
+        .unwrap();
+    let session = store.session("session-hash", now).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            session.user_id,
+            session.account_id,
+            session.email.as_str(),
+            session.csrf_token.as_str()
+        ),
+        (colleague.id, owner.account_id, "piet@bakkerij.nl", "csrf-1")
+    );
+    assert_eq!(session.expires_at, now + Duration::hours(8));
+    assert_eq!(
+        store
+            .session("session-hash", now + Duration::hours(9))
+            .await
+            .unwrap(),
+        None,
+        "expired"
+    );
+    store.delete_session("session-hash").await.unwrap();
+    assert_eq!(store.session("session-hash", now).await.unwrap(), None);
+
+    // API tokens: by hash, per account; revoked only by their own account.
+    let token = store
+        .create_api_token(owner.account_id, "boekhouder", "token-hash", now)
+        .await
+        .unwrap();
+    let later = now + Duration::minutes(5);
+    assert_eq!(
+        store
+            .account_by_api_token("token-hash", later)
+            .await
+            .unwrap(),
+        Some(owner.account_id)
+    );
+    assert_eq!(
+        store
+            .account_by_api_token("other-hash", later)
+            .await
+            .unwrap(),
+        None
+    );
+    let listed = store.api_tokens(owner.account_id).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].id, listed[0].name.as_str()),
+        (token, "boekhouder")
+    );
+    assert_eq!(listed[0].last_used_at, Some(later));
+    assert!(store.api_tokens(other.account_id).await.unwrap().is_empty());
+    assert!(!store
+        .revoke_api_token(other.account_id, token)
+        .await
+        .unwrap());
+    assert!(store
+        .revoke_api_token(owner.account_id, token)
+        .await
+        .unwrap());
+    assert_eq!(
+        store
+            .account_by_api_token("token-hash", later)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Connections: each belongs to one account.
+    store
+        .bind_connection("webshop", owner.account_id)
+        .await
+        .unwrap();
+    store
+        .bind_connection("fietsen", other.account_id)
+        .await
+        .unwrap();
+    store
+        .bind_connection("fietsen-2", other.account_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.account_connections(owner.account_id).await.unwrap(),
+        ["webshop"]
+    );
+    assert_eq!(
+        store.account_connections(other.account_id).await.unwrap(),
+        ["fietsen", "fietsen-2"]
+    );
+}
+
+async fn the_transfer_log_lists_the_newest_first_by_state_and_search(database: &Database) {
+    let store = shop(database).await;
+    let now = Utc::now();
+    for number in ["1001", "1002", "2001", "10_5"] {
+        store
+            .intake(
+                NewDocument {
+                    source_id: number.into(),
+                    number: number.into(),
+                    ..order(0)
+                },
+                now,
+            )
+            .await
+            .unwrap();
+    }
+    let numbers = |rows: Vec<LedgerRow>| rows.into_iter().map(|r| r.number).collect::<Vec<_>>();
+    let all = store
+        .recent_documents("shop", None, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        numbers(all),
+        ["10_5", "2001", "1002", "1001"],
+        "newest first"
+    );
+    let page = store.recent_documents("shop", None, None, 2).await.unwrap();
+    assert_eq!(numbers(page), ["10_5", "2001"]);
+    let found = store
+        .recent_documents("shop", None, Some("100"), 10)
+        .await
+        .unwrap();
+    assert_eq!(numbers(found), ["1002", "1001"]);
+    // `_` and `%` are themselves, not wildcards.
+    let found = store
+        .recent_documents("shop", None, Some("0_"), 10)
+        .await
+        .unwrap();
+    assert_eq!(numbers(found), ["10_5"]);
+    let found = store
+        .recent_documents("shop", None, Some("%"), 10)
+        .await
+        .unwrap();
+    assert!(found.is_empty());
+    let received = store
+        .recent_documents("shop", Some(DocState::Received), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(received.len(), 4);
+    let held = store
+        .recent_documents("shop", Some(DocState::Held), None, 10)
+        .await
+        .unwrap();
+    assert!(held.is_empty());
+    assert!(store
+        .recent_documents("another shop", None, None, 10)
+        .await
+        .unwrap()
+        .is_empty());
 }

@@ -42,36 +42,6 @@ impl Schema {
             url,
         }
     }
-
-    /// Every text and JSON value in every table of the schema, one a line: what a dump of the
-    /// database would show.
-    pub async fn dump_text(&self) -> String {
-        let mut connection = PgConnection::connect(&self.url).await.unwrap();
-        let columns: Vec<(String, String)> = sqlx::query_as(
-            "SELECT table_name::text, column_name::text FROM information_schema.columns \
-             WHERE table_schema = $1 \
-             AND data_type IN ('text', 'character varying', 'character', 'json', 'jsonb') \
-             ORDER BY table_name, ordinal_position",
-        )
-        .bind(&self.name)
-        .fetch_all(&mut connection)
-        .await
-        .unwrap();
-        assert!(!columns.is_empty(), "the schema {} has tables", self.name);
-        let mut dump = String::new();
-        for (table, column) in columns {
-            let values: Vec<Option<String>> =
-                sqlx::query_scalar(&format!("SELECT \"{column}\"::text FROM \"{table}\""))
-                    .fetch_all(&mut connection)
-                    .await
-                    .unwrap();
-            for value in values.into_iter().flatten() {
-                dump.push_str(&value);
-                dump.push('\n');
-            }
-        }
-        dump
-    }
 }
 
 impl Drop for Schema {

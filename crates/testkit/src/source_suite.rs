@@ -202,6 +202,7 @@ pub async fn engine_reading(source: ledgerlink_engine::config::SourceConfig) -> 
         },
         booking: ledgerlink_rules::BookingSettings::default(),
         notifications: None,
+        owner: None,
     };
     let connection = config
         .build(store.clone(), std::time::Duration::from_secs(5))

@@ -9,6 +9,7 @@
 //! supervisor kills a worker with SIGKILL over and over. Then the faults stop, the system must
 //! settle within a bounded time, every webhook is replayed, and the judge looks.
 
+mod canary;
 mod check;
 mod database;
 mod load;
@@ -47,6 +48,8 @@ pub struct ChaosOptions {
     pub kills: usize,
     /// Share of Exact API calls that fail.
     pub fault_rate: f64,
+    /// Calls a minute each emulated Exact company allows (Exact: 60).
+    pub exact_calls_per_minute: u32,
     pub seed: u64,
     /// `None`: a SQLite file in `dir`; else a PostgreSQL URL.
     pub postgres: Option<String>,
@@ -70,6 +73,8 @@ pub struct ChaosReport {
     pub kills: usize,
     pub database_crashes: usize,
     pub exact_calls: usize,
+    /// Calls made while the faults were on: the share `faults_injected` is of.
+    pub exact_calls_under_chaos: usize,
     pub faults_injected: usize,
     pub token_expiries: usize,
     pub webhook_deliveries: usize,
@@ -97,16 +102,21 @@ struct Tenant {
     _running: ledgerlink_sandbox::Running,
 }
 
+/// The ledger's PostgreSQL URL, or the path of its SQLite file.
+fn ledger_location(options: &ChaosOptions) -> String {
+    match &options.postgres {
+        Some(url) => url.clone(),
+        None => options.dir.join("ledger.sqlite").display().to_string(),
+    }
+}
+
 fn settings_file(
     options: &ChaosOptions,
     exact_url: &str,
     exact: &ExactConfig,
     tenants: &[(String, String, WooConfig, i32)],
 ) -> anyhow::Result<PathBuf> {
-    let database = match &options.postgres {
-        Some(url) => url.clone(),
-        None => options.dir.join("ledger.sqlite").display().to_string(),
-    };
+    let database = ledger_location(options);
     let booking = toml::to_string(&crate::demo::demo_settings())?;
     // Every worker opens the tokens with this key, as an operator's would with theirs.
     let key_file = options.dir.join("chaos.key");
@@ -176,10 +186,14 @@ pub async fn run(mut options: ChaosOptions) -> anyhow::Result<ChaosReport> {
         None => None,
     };
     let mut rng = StdRng::seed_from_u64(options.seed);
-    // Exact's real limits (60 calls a minute per company) would make this a test of patience:
-    // the run is about faults, so the emulator allows ten times as many.
+    // Exact's real limits (60 calls a minute per company) would make this a test of patience,
+    // and an injected 429 would pause a company for the rest of its minute: the run is about
+    // faults, so the emulator allows more calls and its "minute" lasts five seconds.
     let exact_config = ExactConfig {
-        minutely_limit: 600,
+        minutely_limit: (options.exact_calls_per_minute / 12).max(1),
+        minute_ms: 5_000,
+        // A large run would use up Exact's 5,000 a day: the day allows what its minutes do.
+        daily_limit: options.exact_calls_per_minute.saturating_mul(24 * 60),
         ..ExactConfig::default()
     };
     let (exact_running, exact) = ExactSandbox::start(exact_config, 0).await?;
@@ -321,6 +335,7 @@ pub async fn run(mut options: ChaosOptions) -> anyhow::Result<ChaosReport> {
 
     // The faults stop; everything must settle.
     exact.faults().set_random(None);
+    let exact_calls_under_chaos = exact.recorder().total();
     for tenant in &tenants {
         tenant.shop.deliver_pending_webhooks().await;
     }
@@ -372,6 +387,7 @@ pub async fn run(mut options: ChaosOptions) -> anyhow::Result<ChaosReport> {
             entries_after - entries_before
         ));
     }
+    let worker_pages = worker_pages(&workers).await;
     workers.stop().await?;
     proxy_server.abort();
 
@@ -381,6 +397,22 @@ pub async fn run(mut options: ChaosOptions) -> anyhow::Result<ChaosReport> {
         .collect();
     let mut verdict = check::judge(&*store, &exact, &divisions, &expected, &never_booked).await?;
     verdict.problems.extend(verdict_problems);
+    let connections: Vec<String> = divisions.keys().cloned().collect();
+    let secrets = run_secrets(&options, &exact, &tenants)?;
+    let mut exhibits = canary::worker_logs(&options.dir)?;
+    exhibits.push(canary::audit_log(&*store, &connections).await?);
+    exhibits.push(canary::ledger_dump(&ledger_location(&options)).await?);
+    exhibits.push(canary::Exhibit {
+        name: "the workers' answers to webhooks".into(),
+        bytes: std::mem::take(&mut proxy.log.lock().expect("log lock").answers),
+    });
+    exhibits.push(canary::Exhibit {
+        name: "the workers' pages (/healthz, /metrics, the OAuth start)".into(),
+        bytes: worker_pages,
+    });
+    verdict
+        .problems
+        .extend(canary::inspect(&secrets, &exhibits));
     let log = proxy.log.lock().expect("log lock");
     if log.forgeries_accepted > 0 {
         verdict.problems.push(format!(
@@ -407,6 +439,7 @@ pub async fn run(mut options: ChaosOptions) -> anyhow::Result<ChaosReport> {
         kills: options.kills,
         database_crashes,
         exact_calls: exact.recorder().total(),
+        exact_calls_under_chaos,
         faults_injected: exact.faults().injected().len(),
         token_expiries,
         webhook_deliveries: log.deliveries.len(),
@@ -418,6 +451,66 @@ pub async fn run(mut options: ChaosOptions) -> anyhow::Result<ChaosReport> {
         seconds_to_settle,
         verdict,
     })
+}
+
+/// Every credential of the run: what the canary looks for.
+fn run_secrets(
+    options: &ChaosOptions,
+    exact: &ExactSandbox,
+    tenants: &[Tenant],
+) -> anyhow::Result<Vec<canary::Secret>> {
+    let secret = |what: &str, value: &str| canary::Secret {
+        what: what.to_string(),
+        value: value.to_string(),
+    };
+    let mut secrets = canary::key_file_secrets(&options.dir.join("chaos.key"))?;
+    secrets.push(secret("the webhook secret", WEBHOOK_SECRET));
+    secrets.push(secret(
+        "the Exact app's client secret",
+        &exact.config().client_secret,
+    ));
+    for tenant in tenants {
+        let shop = tenant.shop.config();
+        let of = |what: &str| format!("{what} of {}", tenant.connection);
+        secrets.push(secret(&of("the consumer key"), &shop.consumer_key));
+        secrets.push(secret(&of("the consumer secret"), &shop.consumer_secret));
+    }
+    secrets.extend(
+        exact
+            .issued_tokens()
+            .into_iter()
+            .map(|token| secret("a token Exact issued", &token)),
+    );
+    Ok(secrets)
+}
+
+/// What each worker's own pages answer at the end of the run, status, headers and body.
+async fn worker_pages(workers: &Workers) -> Vec<u8> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a plain HTTP client builds");
+    let mut pages = Vec::new();
+    for port in workers.live_ports() {
+        for path in ["/healthz", "/metrics", "/oauth/exact/shop1/start"] {
+            let Ok(response) = client
+                .get(format!("http://127.0.0.1:{port}{path}"))
+                .send()
+                .await
+            else {
+                continue;
+            };
+            pages.extend(format!("GET {path} {}\n", response.status()).as_bytes());
+            for (name, value) in response.headers() {
+                pages.extend(format!("{name}: ").as_bytes());
+                pages.extend(value.as_bytes());
+                pages.push(b'\n');
+            }
+            pages.extend(response.bytes().await.unwrap_or_default());
+            pages.push(b'\n');
+        }
+    }
+    pages
 }
 
 /// Ten minutes pass at once for the tokens, at Exact and in the ledger, so the next call of
@@ -552,6 +645,7 @@ pub fn options(binary: &Path, dir: &Path, orders: usize, kills: usize, seed: u64
         workers: 3,
         kills,
         fault_rate: 0.3,
+        exact_calls_per_minute: 600,
         seed,
         postgres: None,
         database_crashes: None,
@@ -564,7 +658,7 @@ pub fn options(binary: &Path, dir: &Path, orders: usize, kills: usize, seed: u64
 /// Shared by the command and the test: the verdict as lines a person reads.
 pub fn describe(report: &ChaosReport) -> String {
     let mut text = format!(
-        "chaos ({} backend, seed {}): {} orders and {} refunds over {} workers, {} kills, {} database crashes, {} of {} Exact calls faulted, {} token expiries, {} webhook deliveries ({} duplicated, {} late, {} forged, {} replayed)\n\
+        "chaos ({} backend, seed {}): {} orders and {} refunds over {} workers, {} kills, {} database crashes, {} of {} Exact calls under chaos faulted ({} calls in all), {} token expiries, {} webhook deliveries ({} duplicated, {} late, {} forged, {} replayed)\n\
          expected {} documents: {} booked, {} held; {} entries in Exact; {:.1} s under chaos, settled in {:.1} s\n",
         report.backend,
         report.seed,
@@ -574,6 +668,7 @@ pub fn describe(report: &ChaosReport) -> String {
         report.kills,
         report.database_crashes,
         report.faults_injected,
+        report.exact_calls_under_chaos,
         report.exact_calls,
         report.token_expiries,
         report.webhook_deliveries,

@@ -45,6 +45,8 @@ pub struct ProxyLog {
     pub forgeries_accepted: usize,
     /// Malformed bodies a worker accepted (must stay 0).
     pub malformed_accepted: usize,
+    /// Every answer the workers gave, status, headers and body: for the secrets canary.
+    pub answers: Vec<u8>,
 }
 
 #[derive(Clone)]
@@ -96,7 +98,20 @@ impl Proxy {
             request = request.header(name, value);
         }
         let response = request.send().await.ok()?;
-        Some(response.status())
+        let status = response.status();
+        let mut answer = format!("{status}\n");
+        for (name, value) in response.headers() {
+            answer.push_str(&format!(
+                "{name}: {}\n",
+                String::from_utf8_lossy(value.as_bytes())
+            ));
+        }
+        let body = response.bytes().await.unwrap_or_default();
+        let mut log = self.log.lock().expect("log lock");
+        log.answers.extend(answer.as_bytes());
+        log.answers.extend(&body);
+        log.answers.push(b'\n');
+        Some(status)
     }
 
     /// A copy with the signature of another body: a worker must refuse it.

@@ -200,14 +200,12 @@ pub async fn handle(
     let config = sandbox.config();
     let client = config.client_id.as_str();
     let now = sandbox.now_ms();
-    let (daily, minutely) = (config.daily_limit, config.minutely_limit);
+    let quota = config.quota();
 
     let fault = sandbox.faults().take(method.as_str(), &path);
     let (mut reply, rate) = match &fault {
         Some(Fault::ServerError) => {
-            let rate = sandbox
-                .limits()
-                .peek(client, route.division, now, daily, minutely);
+            let rate = sandbox.limits().peek(client, route.division, now, &quota);
             (
                 Reply::error(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -217,9 +215,7 @@ pub async fn handle(
             )
         }
         Some(Fault::TooManyRequests) => {
-            let mut rate = sandbox
-                .limits()
-                .peek(client, route.division, now, daily, minutely);
+            let mut rate = sandbox.limits().peek(client, route.division, now, &quota);
             rate.minutely_remaining = 0;
             (
                 Reply::error(
@@ -301,16 +297,14 @@ fn process(
 ) -> (Reply, RateHeaders) {
     let config = sandbox.config();
     let client = config.client_id.as_str();
-    let (daily, minutely) = (config.daily_limit, config.minutely_limit);
+    let quota = config.quota();
     let division = route.division;
 
     let blocked = sandbox
         .limits()
         .blocked_until(client, division, &route.endpoint, now);
     if let Some(until) = blocked {
-        let rate = sandbox
-            .limits()
-            .peek(client, division, now, daily, minutely);
+        let rate = sandbox.limits().peek(client, division, now, &quota);
         let until = chrono::DateTime::from_timestamp_millis(until)
             .map(|t| t.to_rfc3339())
             .unwrap_or_default();
@@ -330,25 +324,23 @@ fn process(
     };
     let (reply, rate) = match authorized {
         Err(reason) => {
-            let rate = sandbox
-                .limits()
-                .peek(client, division, now, daily, minutely);
+            let rate = sandbox.limits().peek(client, division, now, &quota);
             (Reply::error(StatusCode::UNAUTHORIZED, reason), rate)
         }
         Ok(()) => {
-            let consumed = sandbox
-                .limits()
-                .consume(client, division, now, daily, minutely);
+            let consumed = sandbox.limits().consume(client, division, now, &quota);
             match consumed {
                 Err((rate, exceeded)) => {
                     let message = match exceeded {
                         Exceeded::Minutely => format!(
-                            "API rate limit exceeded: at most {minutely} calls per minute per \
-                             app and division. Retry after X-RateLimit-Minutely-Reset."
+                            "API rate limit exceeded: at most {} calls per minute per \
+                             app and division. Retry after X-RateLimit-Minutely-Reset.",
+                            quota.minutely
                         ),
                         Exceeded::Daily => format!(
-                            "API rate limit exceeded: at most {daily} calls per day per app \
-                             and division. Retry after X-RateLimit-Reset."
+                            "API rate limit exceeded: at most {} calls per day per app \
+                             and division. Retry after X-RateLimit-Reset.",
+                            quota.daily
                         ),
                     };
                     (Reply::error(StatusCode::TOO_MANY_REQUESTS, message), rate)

@@ -30,7 +30,7 @@ mod entities;
 mod invoices;
 mod oauth;
 mod odata;
-mod rate_limit;
+pub mod rate_limit;
 mod schema;
 mod seed;
 
@@ -65,10 +65,23 @@ pub struct ExactConfig {
     pub minutely_limit: u32,
     /// Calls per day per app and division (Exact: 5000).
     pub daily_limit: u32,
+    /// How long a rate-limit "minute" lasts, in ms (Exact: 60,000). Shorter compresses time for
+    /// the minutely limit alone: a chaos run's injected 429s then pause a company for seconds.
+    pub minute_ms: i64,
     /// Lifetime of an access token in seconds (Exact: 600).
     pub access_token_secs: i64,
     /// `GET /api/oauth2/auth` redirects at once with a code instead of showing a consent page.
     pub auto_approve: bool,
+}
+
+impl ExactConfig {
+    pub fn quota(&self) -> rate_limit::Quota {
+        rate_limit::Quota {
+            daily: self.daily_limit,
+            minutely: self.minutely_limit,
+            minute_ms: self.minute_ms,
+        }
+    }
 }
 
 impl Default for ExactConfig {
@@ -79,6 +92,7 @@ impl Default for ExactConfig {
             redirect_uri: "http://127.0.0.1/oauth/exact/callback".into(),
             minutely_limit: 60,
             daily_limit: 5000,
+            minute_ms: 60_000,
             access_token_secs: 600,
             auto_approve: true,
         }
@@ -319,6 +333,11 @@ impl ExactSandbox {
     pub fn age_tokens(&self, by: Duration) {
         let millis = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
         self.inner.auth.lock().unwrap().age(millis);
+    }
+
+    /// Every access and refresh token the emulator ever issued: what a secrets canary looks for.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.inner.auth.lock().unwrap().issued_tokens()
     }
 
     /// Moves the emulator clock forward (token expiry, rate-limit windows, error-rate hour).

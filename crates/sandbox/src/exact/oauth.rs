@@ -195,6 +195,15 @@ impl AuthState {
         }
     }
 
+    /// Every access and refresh token ever issued, expired and used ones included.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.access
+            .keys()
+            .chain(self.refresh.keys())
+            .cloned()
+            .collect()
+    }
+
     /// The consent an access token was issued under (expired or not).
     pub fn grant_of(&self, token: &str) -> Option<usize> {
         self.access.get(token).map(|&(grant, _)| grant)

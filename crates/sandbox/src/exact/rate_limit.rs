@@ -8,7 +8,6 @@ use std::collections::{HashMap, VecDeque};
 
 use axum::http::{HeaderMap, HeaderValue};
 
-const MINUTE_MS: i64 = 60_000;
 const DAY_MS: i64 = 86_400_000;
 const HOUR_MS: i64 = 3_600_000;
 /// Errors tolerated per app, division, endpoint and hour.
@@ -53,6 +52,15 @@ impl RateHeaders {
     }
 }
 
+/// The limits of one app and division: calls a day, calls a "minute", and how long that minute
+/// lasts (Exact: 60,000 ms; shorter to compress time for the rate limit alone).
+#[derive(Clone, Copy, Debug)]
+pub struct Quota {
+    pub daily: u32,
+    pub minutely: u32,
+    pub minute_ms: i64,
+}
+
 #[derive(Default)]
 struct Usage {
     day: i64,
@@ -80,12 +88,12 @@ pub struct Limits {
 }
 
 impl Limits {
-    fn usage(&mut self, client: &str, division: i32, now: i64) -> &mut Usage {
+    fn usage(&mut self, client: &str, division: i32, now: i64, quota: &Quota) -> &mut Usage {
         let usage = self
             .usage
             .entry((client.to_string(), division))
             .or_default();
-        let (day, minute) = (now.div_euclid(DAY_MS), now.div_euclid(MINUTE_MS));
+        let (day, minute) = (now.div_euclid(DAY_MS), now.div_euclid(quota.minute_ms));
         if usage.day != day {
             usage.day = day;
             usage.day_used = 0;
@@ -98,16 +106,9 @@ impl Limits {
     }
 
     /// The headers as they stand, without counting a call.
-    pub fn peek(
-        &mut self,
-        client: &str,
-        division: i32,
-        now: i64,
-        daily: u32,
-        minutely: u32,
-    ) -> RateHeaders {
-        let usage = self.usage(client, division, now);
-        headers_for(usage, daily, minutely)
+    pub fn peek(&mut self, client: &str, division: i32, now: i64, quota: &Quota) -> RateHeaders {
+        let usage = self.usage(client, division, now, quota);
+        headers_for(usage, quota)
     }
 
     /// Counts one call, or refuses it (nothing counted) when a window is used up.
@@ -116,19 +117,18 @@ impl Limits {
         client: &str,
         division: i32,
         now: i64,
-        daily: u32,
-        minutely: u32,
+        quota: &Quota,
     ) -> Result<RateHeaders, (RateHeaders, Exceeded)> {
-        let usage = self.usage(client, division, now);
-        if usage.day_used >= daily {
-            return Err((headers_for(usage, daily, minutely), Exceeded::Daily));
+        let usage = self.usage(client, division, now, quota);
+        if usage.day_used >= quota.daily {
+            return Err((headers_for(usage, quota), Exceeded::Daily));
         }
-        if usage.minute_used >= minutely {
-            return Err((headers_for(usage, daily, minutely), Exceeded::Minutely));
+        if usage.minute_used >= quota.minutely {
+            return Err((headers_for(usage, quota), Exceeded::Minutely));
         }
         usage.day_used += 1;
         usage.minute_used += 1;
-        Ok(headers_for(usage, daily, minutely))
+        Ok(headers_for(usage, quota))
     }
 
     /// When the endpoint is blocked for this app and division: the moment the block lifts.
@@ -169,13 +169,13 @@ impl Limits {
     }
 }
 
-fn headers_for(usage: &Usage, daily: u32, minutely: u32) -> RateHeaders {
+fn headers_for(usage: &Usage, quota: &Quota) -> RateHeaders {
     RateHeaders {
-        daily_limit: daily,
-        daily_remaining: daily.saturating_sub(usage.day_used),
+        daily_limit: quota.daily,
+        daily_remaining: quota.daily.saturating_sub(usage.day_used),
         daily_reset_ms: (usage.day + 1) * DAY_MS,
-        minutely_limit: minutely,
-        minutely_remaining: minutely.saturating_sub(usage.minute_used),
-        minutely_reset_ms: (usage.minute + 1) * MINUTE_MS,
+        minutely_limit: quota.minutely,
+        minutely_remaining: quota.minutely.saturating_sub(usage.minute_used),
+        minutely_reset_ms: (usage.minute + 1) * quota.minute_ms,
     }
 }

@@ -5,6 +5,8 @@
 //! another worker is busy with (`SKIP LOCKED`), and what has no row to lock yet — the summary
 //! a group's first document opens, a summary's number — is serialized by advisory locks.
 
+mod accounts;
+
 use std::str::FromStr;
 
 use async_trait::async_trait;
@@ -14,10 +16,11 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
 
 use crate::{
-    credential_keys, open_secrets, reasons, reopens_on_change, reseal_secrets, seal_secrets,
-    sum_booked, AuditEntry, BookedTotal, BudgetWindow, ConnectionRecord, CredentialKeys, DocState,
-    InboxItem, IntakeOutcome, Keyring, Lease, LedgerRow, NewDocument, Result, Store, StoreError,
-    StoredSecrets, SummaryJoin, TokenRecord, Transition, TransitionRecord,
+    credential_keys, like_pattern, open_secrets, reasons, reopens_on_change, reseal_secrets,
+    seal_secrets, sum_booked, AuditEntry, BookedTotal, BudgetWindow, ConnectionRecord,
+    CredentialKeys, DocState, InboxItem, IntakeOutcome, Keyring, Lease, LedgerRow, NewDocument,
+    Result, Store, StoreError, StoredSecrets, SummaryJoin, TokenRecord, Transition,
+    TransitionRecord,
 };
 
 #[derive(Clone)]
@@ -67,6 +70,31 @@ impl PostgresStore {
             keyring: Some(keyring),
             ..self
         }
+    }
+
+    /// Every text and JSON value in every table of the store's schema, one a line: what a
+    /// dump of the database would show — for canaries that look for secrets in it.
+    pub async fn text_dump(&self) -> Result<String> {
+        let columns: Vec<(String, String)> = sqlx::query_as(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns \
+             WHERE table_schema = current_schema() \
+             AND data_type IN ('text', 'character varying', 'character', 'json', 'jsonb') \
+             ORDER BY table_name, ordinal_position",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut dump = String::new();
+        for (table, column) in columns {
+            let values: Vec<Option<String>> =
+                sqlx::query_scalar(&format!("SELECT \"{column}\"::text FROM \"{table}\""))
+                    .fetch_all(&self.pool)
+                    .await?;
+            for value in values.into_iter().flatten() {
+                dump.push_str(&value);
+                dump.push('\n');
+            }
+        }
+        Ok(dump)
     }
 
     /// A transaction at READ COMMITTED whatever the database's default: the locking below
@@ -625,6 +653,28 @@ impl Store for PostgresStore {
         ))
         .bind(connection_id)
         .bind(state.map(DocState::as_str))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(ledger_row).collect()
+    }
+
+    async fn recent_documents(
+        &self,
+        connection_id: &str,
+        state: Option<DocState>,
+        search: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<LedgerRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {LEDGER_COLUMNS} FROM documents WHERE connection_id = $1 \
+             AND ($2::text IS NULL OR state = $2) \
+             AND ($3::text IS NULL OR reference LIKE $3 OR number LIKE $3 OR source_id LIKE $3) \
+             ORDER BY id DESC LIMIT $4"
+        ))
+        .bind(connection_id)
+        .bind(state.map(DocState::as_str))
+        .bind(search.map(like_pattern))
+        .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(ledger_row).collect()

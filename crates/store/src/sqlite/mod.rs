@@ -1,5 +1,7 @@
 //! The SQLite backend: the embedded default, one file, WAL mode.
 
+mod accounts;
+
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -13,11 +15,11 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlitePool};
 
 use crate::{
-    credential_keys, open_secrets, parse_ts, reasons, reopens_on_change, reseal_secrets,
-    seal_secrets, sum_booked, ts, AuditEntry, BookedTotal, BudgetWindow, ConnectionRecord,
-    CredentialKeys, DocState, InboxItem, IntakeOutcome, Keyring, Lease, LedgerRow, NewDocument,
-    Result, Store, StoreError, StoredSecrets, SummaryJoin, TokenRecord, Transition,
-    TransitionRecord,
+    credential_keys, like_pattern, open_secrets, parse_ts, reasons, reopens_on_change,
+    reseal_secrets, seal_secrets, sum_booked, ts, AuditEntry, BookedTotal, BudgetWindow,
+    ConnectionRecord, CredentialKeys, DocState, InboxItem, IntakeOutcome, Keyring, Lease,
+    LedgerRow, NewDocument, Result, Store, StoreError, StoredSecrets, SummaryJoin, TokenRecord,
+    Transition, TransitionRecord,
 };
 
 #[derive(Clone)]
@@ -589,6 +591,34 @@ impl Store for SqliteStore {
         .bind(connection_id)
         .bind(state.map(DocState::as_str))
         .bind(state.map(DocState::as_str))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(ledger_row).collect()
+    }
+
+    async fn recent_documents(
+        &self,
+        connection_id: &str,
+        state: Option<DocState>,
+        search: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<LedgerRow>> {
+        let pattern = search.map(like_pattern);
+        let rows = sqlx::query(&format!(
+            "SELECT {LEDGER_COLUMNS} FROM documents WHERE connection_id = ? \
+             AND (? IS NULL OR state = ?) \
+             AND (? IS NULL OR reference LIKE ? ESCAPE '\\' OR number LIKE ? ESCAPE '\\' \
+                  OR source_id LIKE ? ESCAPE '\\') \
+             ORDER BY id DESC LIMIT ?"
+        ))
+        .bind(connection_id)
+        .bind(state.map(DocState::as_str))
+        .bind(state.map(DocState::as_str))
+        .bind(&pattern)
+        .bind(&pattern)
+        .bind(&pattern)
+        .bind(&pattern)
+        .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(ledger_row).collect()

@@ -1,0 +1,493 @@
+//! The control panel and the JSON API over HTTP, as a browser and a program use them: signing
+//! up and in (CSRF on every form, a fresh session on sign-in, a rate limit), the transfer log
+//! of the demo shop's real bookings, retrying a held document — and merchant B seeing none of
+//! merchant A's documents, by page or by API, whatever id it tries.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use ledgerlink::demo::{shop_mistakes, DemoWorld, CONNECTION};
+use ledgerlink_engine::EngineOptions;
+use ledgerlink_sandbox::woocommerce::fixtures;
+use ledgerlink_store::DocState;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Response, StatusCode};
+
+fn options() -> EngineOptions {
+    EngineOptions {
+        settle_delay: Duration::from_millis(20),
+        retry_base: Duration::from_millis(20),
+        ..EngineOptions::default()
+    }
+}
+
+/// A browser without JavaScript: keeps cookies, follows no redirects by itself.
+struct Browser {
+    base: String,
+    http: reqwest::Client,
+    cookies: BTreeMap<String, String>,
+}
+
+impl Browser {
+    fn new(base: &str) -> Browser {
+        Browser {
+            base: base.to_string(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep_cookies(&mut self, response: &Response) {
+        for value in response.headers().get_all(SET_COOKIE) {
+            let text = value.to_str().unwrap();
+            for flag in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+                assert!(text.contains(flag), "cookie without {flag}: {text}");
+            }
+            let (name, rest) = text.split_once('=').unwrap();
+            let value = rest.split(';').next().unwrap();
+            if text.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_string(), value.to_string());
+            }
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> (StatusCode, String) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&response);
+        assert_security_headers(&response);
+        let status = response.status();
+        (status, response.text().await.unwrap())
+    }
+
+    /// Posts a form; the status and where it redirects to.
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&response);
+        assert_security_headers(&response);
+        let status = response.status();
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .map(|l| l.to_str().unwrap().to_string());
+        let body = response.text().await.unwrap();
+        (status, location.unwrap_or(body))
+    }
+
+    /// The CSRF token of the form on the page.
+    async fn csrf_of(&mut self, path: &str) -> String {
+        let (status, page) = self.get(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {page}");
+        hidden_csrf(&page)
+    }
+
+    async fn sign_up(&mut self, account: &str, email: &str, password: &str) {
+        let csrf = self.csrf_of("/signup").await;
+        let (status, location) = self
+            .post(
+                "/signup",
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("account", account),
+                    ("email", email),
+                    ("password", password),
+                ],
+            )
+            .await;
+        assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/"));
+    }
+
+    async fn sign_in(&mut self, email: &str, password: &str) -> (StatusCode, String) {
+        let csrf = self.csrf_of("/signin").await;
+        self.post(
+            "/signin",
+            &[("csrf", &csrf), ("email", email), ("password", password)],
+        )
+        .await
+    }
+}
+
+fn hidden_csrf(page: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = page
+        .find(marker)
+        .expect("the page has a form with a CSRF token")
+        + marker.len();
+    page[start..][..page[start..].find('"').unwrap()].to_string()
+}
+
+fn assert_security_headers(response: &Response) {
+    let headers = response.headers();
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"));
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+}
+
+/// The demo mix booked (with its two mistakes: one held, one skipped), the panel on ledgerlink's own server.
+async fn booked_world(dir: &std::path::Path) -> DemoWorld {
+    let world = DemoWorld::start(&dir.join("ledger.sqlite"), options())
+        .await
+        .unwrap();
+    let orders = fixtures::demo_mix(&world.shop);
+    world.register_vat_numbers(&orders);
+    shop_mistakes(&world.shop);
+    world.settle().await.unwrap();
+    world
+}
+
+/// A GET of the API with a token: the JSON answer.
+async fn api_get(url: impl reqwest::IntoUrl, token: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn api_token(browser: &mut Browser, name: &str) -> String {
+    let (_, page) = browser.get("/tokens").await;
+    let csrf = hidden_csrf(&page);
+    let (status, page) = browser
+        .post("/tokens", &[("csrf", &csrf), ("name", name)])
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let start = page.find("llk_").expect("the new token is shown once");
+    page[start..][..page[start..].find('<').unwrap()]
+        .trim()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_merchant_signs_up_sees_its_transfer_log_and_retries_a_held_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = booked_world(dir.path()).await;
+    let store = world.engine.store().clone();
+    let mut eva = Browser::new(&world.server_url);
+
+    // Not signed in: every page leads to the sign-in form.
+    let (status, location) = eva.post("/signout", &[("csrf", "x")]).await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, "/signin")
+    );
+
+    // A form sent without the token of the page it came from is refused.
+    let (status, _) = eva
+        .post(
+            "/signup",
+            &[
+                ("csrf", "forged"),
+                ("account", "Bakkerij Jansen"),
+                ("email", "eva@bakkerij.nl"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let csrf = eva.csrf_of("/signup").await;
+    let (status, page) = eva
+        .post(
+            "/signup",
+            &[
+                ("csrf", &csrf),
+                ("account", "Bakkerij Jansen"),
+                ("email", "eva@bakkerij.nl"),
+                ("password", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("at least 12 characters"), "{page}");
+
+    eva.sign_up(
+        "Bakkerij Jansen",
+        "eva@bakkerij.nl",
+        "correct horse battery",
+    )
+    .await;
+    let account = store
+        .user_by_email("eva@bakkerij.nl")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(account.password_hash.starts_with("$argon2id$"));
+    let (_, page) = eva.get("/").await;
+    assert!(
+        page.contains("No connection belongs to this account yet"),
+        "{page}"
+    );
+
+    // The operator gives the demo shop to this account.
+    store
+        .bind_connection(CONNECTION, account.account_id)
+        .await
+        .unwrap();
+    let (status, page) = eva.get("/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(CONNECTION), "{page}");
+    let booked = store
+        .documents(CONNECTION, Some(DocState::Booked))
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("<td>{}</td>", booked.len())),
+        "{page}"
+    );
+
+    // The transfer log: all of them, filtered by state, found by reference.
+    let (_, page) = eva.get("/documents").await;
+    for document in &booked {
+        assert!(page.contains(&format!("/documents/{}\"", document.id)));
+    }
+    let held = store
+        .documents(CONNECTION, Some(DocState::Held))
+        .await
+        .unwrap();
+    assert!(!held.is_empty(), "the demo mix has mistakes that are held");
+    let (_, page) = eva.get("/documents?state=held&connection=").await;
+    assert_eq!(
+        page.matches("<td class=\"state held\">").count(),
+        held.len()
+    );
+    let reference = booked[0].reference.clone().unwrap();
+    let (_, page) = eva.get(&format!("/documents?q={reference}")).await;
+    assert!(page.contains(&reference), "{page}");
+    let (status, page) = eva.get("/documents?state=lost").await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(page.contains("is not a state"), "{page}");
+
+    // A held document: its reason, and a retry that needs the session's token.
+    let (status, page) = eva.get(&format!("/documents/{}", held[0].id)).await;
+    assert_eq!(status, StatusCode::OK);
+    let reason = held[0].reason.clone().unwrap();
+    assert!(page.contains(&askama_escaped(&reason)), "{page}");
+    let csrf = hidden_csrf(&page);
+    let retry = format!("/documents/{}/retry", held[0].id);
+    let (status, _) = eva.post(&retry, &[("csrf", "forged")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        store.document(held[0].id).await.unwrap().unwrap().state,
+        DocState::Held
+    );
+    let (status, location) = eva.post(&retry, &[("csrf", &csrf)]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location, format!("/documents/{}?done=retry", held[0].id));
+    let transitions = store.transitions(held[0].id).await.unwrap();
+    assert_eq!(transitions.last().unwrap().from_state, Some(DocState::Held));
+    let (status, _) = eva.post(&retry, &[("csrf", &csrf)]).await;
+    assert_eq!(status, StatusCode::CONFLICT, "no longer held");
+
+    // The same through the API, with a token made on the panel.
+    let token = api_token(&mut eva, "boekhouder").await;
+    let http = reqwest::Client::new();
+    let api = |path: &str| format!("{}/api/v1{path}", world.server_url);
+    let unauthorised = http.get(api("/documents")).send().await.unwrap();
+    assert_eq!(unauthorised.status(), StatusCode::UNAUTHORIZED);
+    let body: serde_json::Value = unauthorised.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unauthorized");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Bearer"));
+    let listed: serde_json::Value = api_get(api("/documents?state=booked"), &token).await;
+    assert_eq!(listed["documents"].as_array().unwrap().len(), booked.len());
+    let detail: serde_json::Value =
+        api_get(api(&format!("/documents/{}", booked[0].id)), &token).await;
+    assert_eq!(detail["reference"], reference.as_str());
+    assert_eq!(detail["state"], "booked");
+    assert!(detail["plan"]["lines"].is_array(), "{detail}");
+    let connections: serde_json::Value = api_get(api("/connections"), &token).await;
+    assert_eq!(connections[0]["id"], CONNECTION);
+    assert_eq!(connections[0]["booked"], booked.len());
+    let openapi: serde_json::Value = http
+        .get(api("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(openapi["paths"]["/api/v1/documents/{id}/retry"]["post"].is_object());
+
+    // Signing out ends the session for good; signing in makes a new one.
+    let old_session = eva.cookies["__Host-ledgerlink-session"].clone();
+    let (_, page) = eva.get("/").await;
+    let csrf = hidden_csrf(&page);
+    let (status, location) = eva.post("/signout", &[("csrf", &csrf)]).await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, "/signin")
+    );
+    let mut replay = Browser::new(&world.server_url);
+    replay
+        .cookies
+        .insert("__Host-ledgerlink-session".into(), old_session.clone());
+    let (status, _) = replay.get("/").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "the old session is gone");
+    let (status, location) = eva
+        .sign_in("eva@bakkerij.nl", "correct horse battery")
+        .await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/"));
+    assert_ne!(eva.cookies["__Host-ledgerlink-session"], old_session);
+}
+
+/// askama escapes what it shows; a reason with quotes is found escaped.
+fn askama_escaped(text: &str) -> String {
+    text.replace('&', "&#38;")
+        .replace('<', "&#60;")
+        .replace('>', "&#62;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
+}
+
+#[tokio::test]
+async fn merchant_b_finds_nothing_of_merchant_a_by_page_or_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = booked_world(dir.path()).await;
+    let store = world.engine.store().clone();
+    let mut a = Browser::new(&world.server_url);
+    a.sign_up(
+        "Bakkerij Jansen",
+        "eva@bakkerij.nl",
+        "correct horse battery",
+    )
+    .await;
+    let owner = store
+        .user_by_email("eva@bakkerij.nl")
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .bind_connection(CONNECTION, owner.account_id)
+        .await
+        .unwrap();
+    let a_token = api_token(&mut a, "a").await;
+
+    let mut b = Browser::new(&world.server_url);
+    b.sign_up("Fietsen BV", "jan@fietsen.be", "another long password")
+        .await;
+    let b_token = api_token(&mut b, "b").await;
+    let (_, page) = b.get("/").await;
+    let b_csrf = hidden_csrf(&page);
+
+    let mut ids: Vec<i64> = store
+        .documents(CONNECTION, None)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    assert!(ids.len() > 10);
+    ids.push(ids.iter().max().unwrap() + 1000);
+    let http = reqwest::Client::new();
+    for id in &ids {
+        let (status, page) = b.get(&format!("/documents/{id}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "page of document {id}");
+        assert!(page.contains("no such page or document in your account"));
+        let (status, _) = b
+            .post(&format!("/documents/{id}/retry"), &[("csrf", &b_csrf)])
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "retry of document {id}");
+        for request in [
+            http.get(format!("{}/api/v1/documents/{id}", world.server_url)),
+            http.post(format!("{}/api/v1/documents/{id}/retry", world.server_url)),
+        ] {
+            let response = request.bearer_auth(&b_token).send().await.unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::NOT_FOUND,
+                "API, document {id}"
+            );
+            let body: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "not_found");
+        }
+    }
+    // B's lists are empty, filters naming A's connection included; A's token is A's own.
+    let (_, page) = b.get(&format!("/documents?connection={CONNECTION}")).await;
+    assert!(page.contains("<p>0 document(s)"), "{page}");
+    let listed: serde_json::Value =
+        api_get(format!("{}/api/v1/documents", world.server_url), &b_token).await;
+    assert_eq!(listed["documents"], serde_json::json!([]));
+    let (status, _) = b
+        .post(&format!("/tokens/{}/revoke", 1), &[("csrf", &b_csrf)])
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "A's first token is not B's to revoke"
+    );
+    let a_listed = http
+        .get(format!("{}/api/v1/documents/{}", world.server_url, ids[0]))
+        .bearer_auth(&a_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(a_listed.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn sign_in_is_limited_and_says_nothing_about_which_addresses_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = DemoWorld::start(&dir.path().join("ledger.sqlite"), options())
+        .await
+        .unwrap();
+    let mut eva = Browser::new(&world.server_url);
+    eva.sign_up(
+        "Bakkerij Jansen",
+        "eva@bakkerij.nl",
+        "correct horse battery",
+    )
+    .await;
+    let mut guesser = Browser::new(&world.server_url);
+    let (status, wrong_password) = guesser.sign_in("eva@bakkerij.nl", "guess number 1").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, no_account) = guesser
+        .sign_in("nobody@bakkerij.nl", "guess number 1")
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let message = "That e-mail address and password do not match an account.";
+    assert!(wrong_password.contains(message) && no_account.contains(message));
+    for n in 2..=5 {
+        let (status, _) = guesser
+            .sign_in("eva@bakkerij.nl", &format!("guess number {n}"))
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    // The sixth attempt within a minute, even with the right password.
+    let (status, page) = guesser
+        .sign_in("eva@bakkerij.nl", "correct horse battery")
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(page.contains("Wait a minute"), "{page}");
+    assert!(!guesser.cookies.contains_key("__Host-ledgerlink-session"));
+}

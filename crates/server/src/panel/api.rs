@@ -1,0 +1,244 @@
+//! The JSON API under `/api/v1`: what the panel shows and does, for programs, authenticated by
+//! an API token of the merchant account (`Authorization: Bearer llk_…`). Every error has one
+//! shape, `{"error": {"code": …, "message": …}}`, with a message a person can act on. The
+//! OpenAPI document is generated from this code and served at `/api/v1/openapi.json`.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use super::auth;
+use super::view::{
+    self, ConnectionSummary, DocumentDetail, DocumentFilter, DocumentSummary, ViewError,
+};
+use super::PanelState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "ledgerlink",
+        description = "Books a merchant's sales into their accounting system, exactly once and \
+                       to the cent. This API gives a merchant account's connections and \
+                       transfer log to programs.",
+    ),
+    paths(list_connections, list_documents, get_document, retry_document),
+    components(schemas(ApiError, ErrorBody, DocumentList)),
+    modifiers(&BearerToken),
+    security(("api_token" = [])),
+)]
+pub struct ApiDoc;
+
+struct BearerToken;
+
+impl Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API token made on the panel's API tokens page (`llk_…`).",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Every error of the API.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiError {
+    pub error: ErrorBody,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// `unauthorized`, `not_found`, `refused` or `internal`.
+    pub code: &'static str,
+    /// What is wrong and what to do about it.
+    pub message: String,
+}
+
+fn error(status: StatusCode, code: &'static str, message: impl Into<String>) -> Response {
+    (
+        status,
+        Json(ApiError {
+            error: ErrorBody {
+                code,
+                message: message.into(),
+            },
+        }),
+    )
+        .into_response()
+}
+
+fn view_error(failure: ViewError) -> Response {
+    match failure {
+        ViewError::NotFound => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "There is no such document in this account.",
+        ),
+        ViewError::Refused(reason) => error(StatusCode::CONFLICT, "refused", reason),
+        ViewError::Internal(cause) => {
+            tracing::error!(%cause, "an API request failed");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Something went wrong on our side; it has been logged. Try again in a moment.",
+            )
+        }
+    }
+}
+
+async fn account(app: &PanelState, headers: &HeaderMap) -> Result<i64, Response> {
+    auth::api_account(&*app.store, headers)
+        .await
+        .ok_or_else(|| {
+            error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Send an API token of your account as `Authorization: Bearer <token>`; make one on \
+             the panel's API tokens page.",
+        )
+        })
+}
+
+/// The account's connections and their documents per state.
+#[utoipa::path(
+    get,
+    path = "/api/v1/connections",
+    responses(
+        (status = 200, body = [ConnectionSummary]),
+        (status = 401, body = ApiError),
+    ),
+)]
+pub async fn list_connections(State(app): State<PanelState>, headers: HeaderMap) -> Response {
+    let account = match account(&app, &headers).await {
+        Ok(account) => account,
+        Err(response) => return response,
+    };
+    match view::connections(&*app.store, account).await {
+        Ok(connections) => Json(connections).into_response(),
+        Err(failure) => view_error(failure),
+    }
+}
+
+/// A page of the transfer log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DocumentList {
+    /// Newest first, at most 200.
+    pub documents: Vec<DocumentSummary>,
+    /// More documents match than were listed: narrow the filter.
+    pub more: bool,
+}
+
+/// The transfer log: the newest documents of the account's connections.
+#[utoipa::path(
+    get,
+    path = "/api/v1/documents",
+    params(DocumentFilter),
+    responses(
+        (status = 200, body = DocumentList),
+        (status = 401, body = ApiError),
+        (status = 409, description = "A filter is not valid", body = ApiError),
+    ),
+)]
+pub async fn list_documents(
+    State(app): State<PanelState>,
+    headers: HeaderMap,
+    Query(filter): Query<DocumentFilter>,
+) -> Response {
+    let account = match account(&app, &headers).await {
+        Ok(account) => account,
+        Err(response) => return response,
+    };
+    match view::documents(&*app.store, account, &filter).await {
+        Ok((documents, more)) => Json(DocumentList { documents, more }).into_response(),
+        Err(failure) => view_error(failure),
+    }
+}
+
+/// One document: its source payload, plan and history.
+#[utoipa::path(
+    get,
+    path = "/api/v1/documents/{id}",
+    params(("id" = i64, Path, description = "The document's id in the ledger")),
+    responses(
+        (status = 200, body = DocumentDetail),
+        (status = 401, body = ApiError),
+        (status = 404, body = ApiError),
+    ),
+)]
+pub async fn get_document(
+    State(app): State<PanelState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    let account = match account(&app, &headers).await {
+        Ok(account) => account,
+        Err(response) => return response,
+    };
+    match view::document(&*app.store, account, id).await {
+        Ok(detail) => Json(detail).into_response(),
+        Err(failure) => view_error(failure),
+    }
+}
+
+/// Tries a held document again (after its cause was fixed).
+#[utoipa::path(
+    post,
+    path = "/api/v1/documents/{id}/retry",
+    params(("id" = i64, Path, description = "The document's id in the ledger")),
+    responses(
+        (status = 202, description = "Queued for the next worker round"),
+        (status = 401, body = ApiError),
+        (status = 404, body = ApiError),
+        (status = 409, description = "The document is not held", body = ApiError),
+    ),
+)]
+pub async fn retry_document(
+    State(app): State<PanelState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    let account = match account(&app, &headers).await {
+        Ok(account) => account,
+        Err(response) => return response,
+    };
+    match view::retry(&*app.store, account, id).await {
+        Ok(()) => StatusCode::ACCEPTED.into_response(),
+        Err(failure) => view_error(failure),
+    }
+}
+
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// Any other path under `/api/v1`.
+pub async fn unknown() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "There is no such API path; /api/v1/openapi.json lists them.",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The published API changes only on purpose: review the snapshot's diff.
+    #[test]
+    fn the_openapi_document_is_as_published() {
+        let document = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        insta::assert_json_snapshot!("openapi", document);
+    }
+}

@@ -1,0 +1,78 @@
+//! The control panel (server-rendered pages) and the JSON API a merchant account uses: sign-up
+//! and sign-in, the dashboard, the transfer log with retries, and API tokens.
+
+mod api;
+pub mod auth;
+mod pages;
+pub mod view;
+
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::{any, get, post};
+use axum::Router;
+use ledgerlink_store::Store;
+
+pub use api::ApiDoc;
+
+#[derive(Clone)]
+pub struct PanelState {
+    pub store: Arc<dyn Store>,
+    /// Connection id → the e-mail address its settings name as `owner`.
+    pub owners: Arc<Vec<(String, String)>>,
+    pub sign_in_limit: auth::SignInLimit,
+}
+
+pub fn router(state: PanelState) -> Router {
+    Router::new()
+        .route("/", get(pages::dashboard))
+        .route("/panel.css", get(pages::stylesheet))
+        .route("/signup", get(pages::sign_up_form).post(pages::sign_up))
+        .route("/signin", get(pages::sign_in_form).post(pages::sign_in))
+        .route("/signout", post(pages::sign_out))
+        .route("/documents", get(pages::documents))
+        .route("/documents/{id}", get(pages::document))
+        .route("/documents/{id}/retry", post(pages::retry))
+        .route("/tokens", get(pages::tokens).post(pages::create_token))
+        .route("/tokens/{id}/revoke", post(pages::revoke_token))
+        .route("/api/v1/openapi.json", get(api::openapi))
+        .route("/api/v1/connections", get(api::list_connections))
+        .route("/api/v1/documents", get(api::list_documents))
+        .route("/api/v1/documents/{id}", get(api::get_document))
+        .route("/api/v1/documents/{id}/retry", post(api::retry_document))
+        .route("/api/v1/{*rest}", any(api::unknown))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn not_found() -> Response {
+    pages::message(
+        axum::http::StatusCode::NOT_FOUND,
+        "Not found",
+        "There is no such page in ledgerlink.",
+    )
+}
+
+/// On every answer: no framing by other sites, no scripts or styles but our own, no sniffing,
+/// no referrer leaving the panel.
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let set = [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ];
+    for (name, value) in set {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}

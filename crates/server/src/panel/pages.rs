@@ -1,0 +1,624 @@
+//! The control panel's pages, rendered on the server (askama), with forms that work without
+//! JavaScript. Every form that changes something carries the session's CSRF token; the
+//! sign-up and sign-in forms, shown before there is a session, carry a token that must match
+//! a cookie of their own (double submit).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use askama::Template;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use chrono::Utc;
+use ledgerlink_store::Session;
+use serde::Deserialize;
+
+use super::auth::{self, FORM_COOKIE, MIN_PASSWORD_CHARS, SESSION_COOKIE, SESSION_HOURS};
+use super::view::{self, ConnectionSummary, DocumentFilter, DocumentSummary, ViewError};
+use super::PanelState;
+
+/// What the navigation bar of a signed-in page shows.
+pub struct Nav {
+    pub email: String,
+    pub account: String,
+    pub csrf: String,
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+/// A page that says what went wrong and what to do; internal causes go to the log only.
+pub fn message(status: StatusCode, title: &str, message: &str) -> Response {
+    render(status, &MessagePage { title, message })
+}
+
+fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            html,
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!(%error, "a panel page could not be rendered");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on our side; it has been logged. Try again in a moment.",
+            )
+                .into_response()
+        }
+    }
+}
+
+fn view_error(error: ViewError) -> Response {
+    match error {
+        ViewError::NotFound => message(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "There is no such page or document in your account.",
+        ),
+        ViewError::Refused(reason) => message(StatusCode::CONFLICT, "Not possible", &reason),
+        ViewError::Internal(cause) => {
+            tracing::error!(%cause, "a panel request failed");
+            message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "Something went wrong on our side; it has been logged. Try again in a moment.",
+            )
+        }
+    }
+}
+
+/// The signed-in session, or the way to the sign-in page.
+async fn signed_in(app: &PanelState, headers: &HeaderMap) -> Result<(Session, Nav), Response> {
+    let Some(session) = auth::session(&*app.store, headers).await else {
+        return Err(Redirect::to("/signin").into_response());
+    };
+    let account = app
+        .store
+        .account_name(session.account_id)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let nav = Nav {
+        email: session.email.clone(),
+        account,
+        csrf: session.csrf_token.clone(),
+    };
+    Ok((session, nav))
+}
+
+/// The signed-in session, when the form sent came from one of its pages.
+async fn signed_in_form(
+    app: &PanelState,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<(Session, Nav), Response> {
+    let (session, nav) = signed_in(app, headers).await?;
+    if auth::same(&session.csrf_token, csrf) {
+        Ok((session, nav))
+    } else {
+        Err(csrf_refused())
+    }
+}
+
+fn csrf_refused() -> Response {
+    message(
+        StatusCode::FORBIDDEN,
+        "This form has expired",
+        "The form was not sent from this page of ledgerlink (or it is too old). Go back, reload \
+         the page and send it again.",
+    )
+}
+
+/// A fresh form token, set as a cookie and put in the form.
+fn form_token() -> (String, String) {
+    let token = auth::random_token();
+    let cookie = auth::set_cookie(FORM_COOKIE, &token, 3600);
+    (token, cookie)
+}
+
+#[derive(Template)]
+#[template(path = "signup.html")]
+struct SignUpPage {
+    csrf: String,
+    problem: Option<String>,
+    account: String,
+    email: String,
+    min_password: usize,
+}
+
+#[derive(Template)]
+#[template(path = "signin.html")]
+struct SignInPage {
+    csrf: String,
+    problem: Option<String>,
+    email: String,
+}
+
+fn with_cookie(cookie: String, response: Response) -> Response {
+    ([(header::SET_COOKIE, cookie)], response).into_response()
+}
+
+fn sign_up_page(
+    status: StatusCode,
+    problem: Option<String>,
+    account: &str,
+    email: &str,
+) -> Response {
+    let (csrf, cookie) = form_token();
+    let page = SignUpPage {
+        csrf,
+        problem,
+        account: account.to_string(),
+        email: email.to_string(),
+        min_password: MIN_PASSWORD_CHARS,
+    };
+    with_cookie(cookie, render(status, &page))
+}
+
+fn sign_in_page(status: StatusCode, problem: Option<String>, email: &str) -> Response {
+    let (csrf, cookie) = form_token();
+    let page = SignInPage {
+        csrf,
+        problem,
+        email: email.to_string(),
+    };
+    with_cookie(cookie, render(status, &page))
+}
+
+pub async fn sign_up_form() -> Response {
+    sign_up_page(StatusCode::OK, None, "", "")
+}
+
+pub async fn sign_in_form() -> Response {
+    sign_in_page(StatusCode::OK, None, "")
+}
+
+#[derive(Deserialize)]
+pub struct SignUp {
+    csrf: String,
+    account: String,
+    email: String,
+    password: String,
+}
+
+fn form_token_matches(headers: &HeaderMap, sent: &str) -> bool {
+    auth::cookie(headers, FORM_COOKIE).is_some_and(|cookie| auth::same(&cookie, sent))
+}
+
+/// Signed in: a new session cookie, the form cookie gone, on to the dashboard.
+fn enter(token: &str) -> Response {
+    let mut response = Redirect::to("/").into_response();
+    let headers = response.headers_mut();
+    for cookie in [
+        auth::set_cookie(SESSION_COOKIE, token, SESSION_HOURS * 3600),
+        auth::set_cookie(FORM_COOKIE, "", 0),
+    ] {
+        headers.append(
+            header::SET_COOKIE,
+            cookie.parse().expect("a cookie is a valid header value"),
+        );
+    }
+    response
+}
+
+/// The connections whose settings name this address as `owner` join its account.
+async fn bind_owned_connections(app: &PanelState, email: &str, account: i64) {
+    for (connection, owner) in app.owners.iter() {
+        if owner.eq_ignore_ascii_case(email) {
+            if let Err(error) = app.store.bind_connection(connection, account).await {
+                tracing::error!(%error, connection, "binding a connection to its owner failed");
+            }
+        }
+    }
+}
+
+pub async fn sign_up(
+    State(app): State<PanelState>,
+    headers: HeaderMap,
+    Form(form): Form<SignUp>,
+) -> Response {
+    if !form_token_matches(&headers, &form.csrf) {
+        return csrf_refused();
+    }
+    let email = form.email.trim().to_lowercase();
+    let account = form.account.trim();
+    let again = |problem: &str| {
+        sign_up_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(problem.to_string()),
+            account,
+            &email,
+        )
+    };
+    if account.is_empty() {
+        return again("Give your company's name.");
+    }
+    if email.parse::<ledgerlink_core::Email>().is_err() {
+        return again("That is not an e-mail address we can send to; check it.");
+    }
+    if form.password.chars().count() < MIN_PASSWORD_CHARS {
+        return again(&format!(
+            "Choose a password of at least {MIN_PASSWORD_CHARS} characters."
+        ));
+    }
+    let hash = match auth::hash_password(&form.password) {
+        Ok(hash) => hash,
+        Err(cause) => return view_error(ViewError::Internal(cause)),
+    };
+    let user = match app
+        .store
+        .create_account(account, &email, &hash, Utc::now())
+        .await
+    {
+        Ok(Some(user)) => user,
+        Ok(None) => {
+            return again("An account with this e-mail address exists already: sign in instead.")
+        }
+        Err(error) => return view_error(error.into()),
+    };
+    bind_owned_connections(&app, &email, user.account_id).await;
+    match auth::start_session(&*app.store, user.id).await {
+        Ok(token) => enter(&token),
+        Err(error) => view_error(error.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SignIn {
+    csrf: String,
+    email: String,
+    password: String,
+}
+
+pub async fn sign_in(
+    State(app): State<PanelState>,
+    request: Parts,
+    Form(form): Form<SignIn>,
+) -> Response {
+    let headers = &request.headers;
+    // The peer's address when the server was started with it (`serve` is).
+    let client = request
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
+    if !form_token_matches(headers, &form.csrf) {
+        return csrf_refused();
+    }
+    let email = form.email.trim().to_lowercase();
+    if !app.sign_in_limit.allow(&email, client) {
+        return sign_in_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            Some("Too many attempts to sign in. Wait a minute and try again.".into()),
+            &email,
+        );
+    }
+    let user = match app.store.user_by_email(&email).await {
+        Ok(user) => user,
+        Err(error) => return view_error(error.into()),
+    };
+    let stored = user
+        .as_ref()
+        .map_or(auth::decoy_hash(), |u| u.password_hash.as_str());
+    let matches = auth::password_matches(&form.password, stored);
+    let Some(user) = user.filter(|_| matches) else {
+        return sign_in_page(
+            StatusCode::UNAUTHORIZED,
+            Some("That e-mail address and password do not match an account.".into()),
+            &email,
+        );
+    };
+    // Whatever session the browser had is over: a new one, never the old token.
+    if let Some(old) = auth::cookie(headers, SESSION_COOKIE) {
+        let _ = app.store.delete_session(&auth::token_hash(&old)).await;
+    }
+    bind_owned_connections(&app, &email, user.account_id).await;
+    match auth::start_session(&*app.store, user.id).await {
+        Ok(token) => enter(&token),
+        Err(error) => view_error(error.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+pub async fn sign_out(
+    State(app): State<PanelState>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    if let Err(response) = signed_in_form(&app, &headers, &form.csrf).await {
+        return response;
+    }
+    if let Some(token) = auth::cookie(&headers, SESSION_COOKIE) {
+        let _ = app.store.delete_session(&auth::token_hash(&token)).await;
+    }
+    with_cookie(
+        auth::set_cookie(SESSION_COOKIE, "", 0),
+        Redirect::to("/signin").into_response(),
+    )
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    nav: Nav,
+    connections: Vec<ConnectionSummary>,
+}
+
+pub async fn dashboard(State(app): State<PanelState>, headers: HeaderMap) -> Response {
+    let (session, nav) = match signed_in(&app, &headers).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    match view::connections(&*app.store, session.account_id).await {
+        Ok(connections) => render(StatusCode::OK, &DashboardPage { nav, connections }),
+        Err(error) => view_error(error),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "documents.html")]
+struct DocumentsPage {
+    nav: Nav,
+    connections: Vec<String>,
+    states: Vec<&'static str>,
+    filter: DocumentFilter,
+    documents: Vec<DocumentSummary>,
+    truncated: bool,
+}
+
+pub async fn documents(
+    State(app): State<PanelState>,
+    headers: HeaderMap,
+    Query(filter): Query<DocumentFilter>,
+) -> Response {
+    let (session, nav) = match signed_in(&app, &headers).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let store = &*app.store;
+    let listed = view::documents(store, session.account_id, &filter).await;
+    let connections = view::connection_ids(store, session.account_id).await;
+    match (listed, connections) {
+        (Ok((documents, truncated)), Ok(connections)) => render(
+            StatusCode::OK,
+            &DocumentsPage {
+                nav,
+                connections,
+                states: ledgerlink_store::DocState::ALL
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect(),
+                filter,
+                documents,
+                truncated,
+            },
+        ),
+        (Err(error), _) | (_, Err(error)) => view_error(error),
+    }
+}
+
+/// A document's detail as the page shows it: JSON pretty-printed.
+pub struct DocumentView {
+    id: i64,
+    connection: String,
+    kind: String,
+    number: String,
+    reference: String,
+    state: String,
+    reason: String,
+    target_id: String,
+    attempts: i64,
+    document: String,
+    plan: String,
+}
+
+#[derive(Template)]
+#[template(path = "document.html")]
+struct DocumentPage {
+    nav: Nav,
+    d: DocumentView,
+    transitions: Vec<view::StateChange>,
+    notice: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct Notice {
+    done: Option<String>,
+}
+
+pub async fn document(
+    State(app): State<PanelState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Query(notice): Query<Notice>,
+) -> Response {
+    let (session, nav) = match signed_in(&app, &headers).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let detail = match view::document(&*app.store, session.account_id, id).await {
+        Ok(detail) => detail,
+        Err(error) => return view_error(error),
+    };
+    let pretty =
+        |value: &serde_json::Value| serde_json::to_string_pretty(value).unwrap_or_default();
+    let page = DocumentPage {
+        nav,
+        d: DocumentView {
+            id: detail.summary.id,
+            connection: detail.summary.connection,
+            kind: detail.summary.kind,
+            number: detail.summary.number,
+            reference: detail.summary.reference,
+            state: detail.summary.state,
+            reason: detail.summary.reason,
+            target_id: detail.target_id,
+            attempts: detail.attempts,
+            document: pretty(&detail.document),
+            plan: detail
+                .plan
+                .as_ref()
+                .map(pretty)
+                .unwrap_or_else(|| "(none yet)".into()),
+        },
+        transitions: detail.history,
+        notice: notice
+            .done
+            .filter(|done| done == "retry")
+            .map(|_| "Queued: the next worker round books it or says why not.".to_string()),
+    };
+    render(StatusCode::OK, &page)
+}
+
+pub async fn retry(
+    State(app): State<PanelState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    let (session, _) = match signed_in_form(&app, &headers, &form.csrf).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    match view::retry(&*app.store, session.account_id, id).await {
+        Ok(()) => Redirect::to(&format!("/documents/{id}?done=retry")).into_response(),
+        Err(error) => view_error(error),
+    }
+}
+
+pub struct TokenView {
+    id: i64,
+    name: String,
+    created: String,
+    last_used: String,
+}
+
+#[derive(Template)]
+#[template(path = "tokens.html")]
+struct TokensPage {
+    nav: Nav,
+    tokens: Vec<TokenView>,
+    new_token: Option<String>,
+}
+
+async fn tokens_page(
+    app: &PanelState,
+    session: &Session,
+    nav: Nav,
+    new_token: Option<String>,
+) -> Response {
+    let tokens = match app.store.api_tokens(session.account_id).await {
+        Ok(tokens) => tokens,
+        Err(error) => return view_error(error.into()),
+    };
+    let when = |at: chrono::DateTime<Utc>| at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let tokens = tokens
+        .into_iter()
+        .map(|t| TokenView {
+            id: t.id,
+            name: t.name,
+            created: when(t.created_at),
+            last_used: t.last_used_at.map(when).unwrap_or_else(|| "never".into()),
+        })
+        .collect();
+    let status = if new_token.is_some() {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut response = render(
+        status,
+        &TokensPage {
+            nav,
+            tokens,
+            new_token,
+        },
+    );
+    // A page that shows a secret is not kept by the browser or a proxy.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, "no-store".parse().expect("valid"));
+    response
+}
+
+pub async fn tokens(State(app): State<PanelState>, headers: HeaderMap) -> Response {
+    match signed_in(&app, &headers).await {
+        Ok((session, nav)) => tokens_page(&app, &session, nav, None).await,
+        Err(response) => response,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NewToken {
+    csrf: String,
+    name: String,
+}
+
+pub async fn create_token(
+    State(app): State<PanelState>,
+    headers: HeaderMap,
+    Form(form): Form<NewToken>,
+) -> Response {
+    let (session, nav) = match signed_in_form(&app, &headers, &form.csrf).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let name = form.name.trim();
+    if name.is_empty() {
+        return view_error(ViewError::Refused(
+            "Give the token a name that says who or what uses it.".into(),
+        ));
+    }
+    let token = format!("llk_{}", auth::random_token());
+    if let Err(error) = app
+        .store
+        .create_api_token(
+            session.account_id,
+            name,
+            &auth::token_hash(&token),
+            Utc::now(),
+        )
+        .await
+    {
+        return view_error(error.into());
+    }
+    tokens_page(&app, &session, nav, Some(token)).await
+}
+
+pub async fn revoke_token(
+    State(app): State<PanelState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    let (session, _) = match signed_in_form(&app, &headers, &form.csrf).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    match app.store.revoke_api_token(session.account_id, id).await {
+        Ok(true) => Redirect::to("/tokens").into_response(),
+        Ok(false) => view_error(ViewError::NotFound),
+        Err(error) => view_error(error.into()),
+    }
+}
+
+pub async fn stylesheet() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("../../templates/panel.css"),
+    )
+        .into_response()
+}

@@ -1,0 +1,253 @@
+//! What a merchant account may see and do, the same for the pages and the JSON API: every
+//! function takes the account and answers only about its own connections. A document of
+//! another account is "not found", exactly like one that does not exist.
+
+use chrono::{DateTime, Utc};
+use ledgerlink_store::{DocState, LedgerRow, Store, StoreError};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// At most this many documents in one page of the transfer log.
+pub const PAGE: i64 = 200;
+
+/// A failure the person asking can act on (`message`), and one for the log.
+#[derive(Debug)]
+pub enum ViewError {
+    NotFound,
+    /// The request cannot be done as asked; the message says why.
+    Refused(String),
+    Internal(String),
+}
+
+impl From<StoreError> for ViewError {
+    fn from(error: StoreError) -> Self {
+        ViewError::Internal(error.to_string())
+    }
+}
+
+/// One connection and how many of its documents are in each state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectionSummary {
+    pub id: String,
+    pub booked: i64,
+    pub held: i64,
+    /// Below the trigger status, or waiting for their day's summary.
+    pub waiting: i64,
+    /// Received, planned, being booked, or being looked up after an uncertain answer.
+    pub in_progress: i64,
+    pub skipped: i64,
+}
+
+/// A row of the transfer log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DocumentSummary {
+    pub id: i64,
+    pub connection: String,
+    /// `order`, `refund`, `summary`, …
+    pub kind: String,
+    /// The shop's number.
+    pub number: String,
+    /// What the ledger carries to find it (e.g. `WC-1001`).
+    pub reference: String,
+    pub state: String,
+    /// Why it is held or skipped: what to do about it.
+    pub reason: String,
+    pub updated: DateTime<Utc>,
+}
+
+/// A change of state in a document's life.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StateChange {
+    pub at: DateTime<Utc>,
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+}
+
+/// A document with everything known about it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DocumentDetail {
+    #[serde(flatten)]
+    pub summary: DocumentSummary,
+    /// Where the ledger booked it (e.g. Exact's EntryID), once booked.
+    pub target_id: String,
+    pub attempts: i64,
+    /// The document as the shop sent it, mapped.
+    pub document: serde_json::Value,
+    /// The booking plan: lines, VAT codes, accounts, totals.
+    pub plan: Option<serde_json::Value>,
+    pub history: Vec<StateChange>,
+}
+
+/// Filters of the transfer log.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DocumentFilter {
+    /// Only this connection's documents.
+    pub connection: Option<String>,
+    /// Only documents in this state (`booked`, `held`, …).
+    pub state: Option<String>,
+    /// Part of the reference, number or shop id.
+    pub q: Option<String>,
+}
+
+impl DocumentFilter {
+    /// Empty form fields mean "any".
+    fn normalised(&self) -> DocumentFilter {
+        let keep = |value: &Option<String>| {
+            value
+                .as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        DocumentFilter {
+            connection: keep(&self.connection),
+            state: keep(&self.state),
+            q: keep(&self.q),
+        }
+    }
+}
+
+fn summary(row: &LedgerRow) -> DocumentSummary {
+    DocumentSummary {
+        id: row.id,
+        connection: row.connection_id.clone(),
+        kind: row.kind.clone(),
+        number: row.number.clone(),
+        reference: row.reference.clone().unwrap_or_default(),
+        state: row.state.as_str().to_string(),
+        reason: row.reason.clone().unwrap_or_default(),
+        updated: row.updated_at,
+    }
+}
+
+pub async fn connection_ids(store: &dyn Store, account: i64) -> Result<Vec<String>, ViewError> {
+    Ok(store.account_connections(account).await?)
+}
+
+pub async fn connections(
+    store: &dyn Store,
+    account: i64,
+) -> Result<Vec<ConnectionSummary>, ViewError> {
+    let mut summaries = Vec::new();
+    for id in connection_ids(store, account).await? {
+        let mut summary = ConnectionSummary {
+            id: id.clone(),
+            booked: 0,
+            held: 0,
+            waiting: 0,
+            in_progress: 0,
+            skipped: 0,
+        };
+        for (state, count) in store.state_counts(&id).await? {
+            let bucket = match state {
+                DocState::Booked => &mut summary.booked,
+                DocState::Held => &mut summary.held,
+                DocState::Skipped => &mut summary.skipped,
+                DocState::Waiting | DocState::Collecting => &mut summary.waiting,
+                DocState::Received
+                | DocState::Planned
+                | DocState::Posting
+                | DocState::Uncertain
+                | DocState::Pooled => &mut summary.in_progress,
+            };
+            *bucket += count;
+        }
+        summaries.push(summary);
+    }
+    Ok(summaries)
+}
+
+/// The newest documents that match, at most [`PAGE`]; `true` when there are more.
+pub async fn documents(
+    store: &dyn Store,
+    account: i64,
+    filter: &DocumentFilter,
+) -> Result<(Vec<DocumentSummary>, bool), ViewError> {
+    let filter = filter.normalised();
+    let state = match filter.state.as_deref() {
+        None => None,
+        Some(text) => Some(text.parse::<DocState>().map_err(|_| {
+            ViewError::Refused(format!(
+                "`{text}` is not a state; use one of {}",
+                DocState::ALL.map(DocState::as_str).join(", ")
+            ))
+        })?),
+    };
+    let mut rows = Vec::new();
+    for id in connection_ids(store, account).await? {
+        if filter
+            .connection
+            .as_ref()
+            .is_some_and(|wanted| *wanted != id)
+        {
+            continue;
+        }
+        rows.extend(
+            store
+                .recent_documents(&id, state, filter.q.as_deref(), PAGE + 1)
+                .await?,
+        );
+    }
+    rows.sort_by_key(|row| std::cmp::Reverse(row.id));
+    let more = rows.len() as i64 > PAGE;
+    rows.truncate(PAGE as usize);
+    Ok((rows.iter().map(summary).collect(), more))
+}
+
+/// The document, if it belongs to one of the account's connections.
+async fn owned(store: &dyn Store, account: i64, id: i64) -> Result<LedgerRow, ViewError> {
+    let row = store.document(id).await?.ok_or(ViewError::NotFound)?;
+    if connection_ids(store, account)
+        .await?
+        .contains(&row.connection_id)
+    {
+        Ok(row)
+    } else {
+        Err(ViewError::NotFound)
+    }
+}
+
+pub async fn document(
+    store: &dyn Store,
+    account: i64,
+    id: i64,
+) -> Result<DocumentDetail, ViewError> {
+    let row = owned(store, account, id).await?;
+    let history = store
+        .transitions(id)
+        .await?
+        .into_iter()
+        .map(|t| StateChange {
+            at: t.at,
+            from: t
+                .from_state
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            to: t.to_state.as_str().to_string(),
+            reason: t.reason.unwrap_or_default(),
+        })
+        .collect();
+    Ok(DocumentDetail {
+        summary: summary(&row),
+        target_id: row.target_id.clone().unwrap_or_default(),
+        attempts: row.attempts,
+        document: row.document_json.clone(),
+        plan: row.plan_json.clone(),
+        history,
+    })
+}
+
+/// A held document is tried again by the next worker round.
+pub async fn retry(store: &dyn Store, account: i64, id: i64) -> Result<(), ViewError> {
+    let row = owned(store, account, id).await?;
+    if row.state != DocState::Held {
+        return Err(ViewError::Refused(format!(
+            "document {id} is {}, not held: only a held document can be retried",
+            row.state.as_str()
+        )));
+    }
+    store.retry_held(id, Utc::now()).await?;
+    Ok(())
+}

@@ -1,0 +1,38 @@
+-- The control panel's merchant accounts: users sign in to one, and see only the connections
+-- bound to it (and their documents).
+CREATE TABLE accounts (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    name       TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE users (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id    INTEGER NOT NULL REFERENCES accounts (id),
+    email         TEXT NOT NULL UNIQUE,
+    -- An argon2id PHC string: salt and parameters with the hash.
+    password_hash TEXT NOT NULL,
+    created_at    TEXT NOT NULL
+);
+-- Sessions and API tokens are kept by the SHA-256 of their secret: a copy of the database
+-- signs nobody in.
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES users (id),
+    csrf_token TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+CREATE TABLE api_tokens (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id   INTEGER NOT NULL REFERENCES accounts (id),
+    name         TEXT NOT NULL,
+    token_hash   TEXT NOT NULL UNIQUE,
+    created_at   TEXT NOT NULL,
+    last_used_at TEXT
+);
+CREATE TABLE account_connections (
+    connection_id TEXT PRIMARY KEY,
+    account_id    INTEGER NOT NULL REFERENCES accounts (id)
+);
+CREATE INDEX account_connections_account ON account_connections (account_id);

@@ -1,0 +1,93 @@
+//! The control panel's merchant accounts, their users, sign-in sessions, API tokens, and which
+//! connections each account owns. Secrets (session cookies, API tokens) are kept only as their
+//! SHA-256; passwords only as argon2id hashes made by the caller.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::Result;
+
+/// A person who signs in to one merchant account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub account_id: i64,
+    pub email: String,
+    pub password_hash: String,
+}
+
+/// A signed-in session as the request sees it: whose, for which account, its CSRF token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub user_id: i64,
+    pub account_id: i64,
+    pub email: String,
+    pub csrf_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An API token as listed (its secret is shown once, when made, and never kept).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// A new account with its first user; `None` when the e-mail address is taken.
+    async fn create_account(
+        &self,
+        name: &str,
+        email: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>>;
+    /// Another user of an account; `None` when the e-mail address is taken.
+    async fn add_user(
+        &self,
+        account_id: i64,
+        email: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>>;
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
+    async fn account_name(&self, account_id: i64) -> Result<Option<String>>;
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        csrf_token: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The session, unless it does not exist or has expired.
+    async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>>;
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+
+    async fn create_api_token(
+        &self,
+        account_id: i64,
+        name: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64>;
+    /// The account an API token belongs to (noting its use).
+    async fn account_by_api_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>>;
+    async fn api_tokens(&self, account_id: i64) -> Result<Vec<ApiToken>>;
+    /// `false` when the account has no such token.
+    async fn revoke_api_token(&self, account_id: i64, token_id: i64) -> Result<bool>;
+
+    /// The connection belongs to the account from now on.
+    async fn bind_connection(&self, connection_id: &str, account_id: i64) -> Result<()>;
+    /// The account's connections, by id.
+    async fn account_connections(&self, account_id: i64) -> Result<Vec<String>>;
+}

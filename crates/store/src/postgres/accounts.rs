@@ -1,0 +1,229 @@
+//! Accounts, users, sessions and API tokens on PostgreSQL.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::PostgresStore;
+use crate::{AccountStore, ApiToken, Result, Session, User};
+
+fn user(row: &sqlx::postgres::PgRow) -> Result<User> {
+    Ok(User {
+        id: row.try_get("id")?,
+        account_id: row.try_get("account_id")?,
+        email: row.try_get("email")?,
+        password_hash: row.try_get("password_hash")?,
+    })
+}
+
+#[async_trait]
+impl AccountStore for PostgresStore {
+    async fn create_account(
+        &self,
+        name: &str,
+        email: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>> {
+        let mut tx = self.write().await?;
+        let account_id: i64 = sqlx::query_scalar(
+            "INSERT INTO accounts (name, created_at) VALUES ($1, $2) RETURNING id",
+        )
+        .bind(name)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let row = sqlx::query(
+            "INSERT INTO users (account_id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (email) DO NOTHING RETURNING id, account_id, email, password_hash",
+        )
+        .bind(account_id)
+        .bind(email)
+        .bind(password_hash)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        match row {
+            Some(row) => {
+                let user = user(&row)?;
+                tx.commit().await?;
+                Ok(Some(user))
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn add_user(
+        &self,
+        account_id: i64,
+        email: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>> {
+        let row = sqlx::query(
+            "INSERT INTO users (account_id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (email) DO NOTHING RETURNING id, account_id, email, password_hash",
+        )
+        .bind(account_id)
+        .bind(email)
+        .bind(password_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user).transpose()
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        let row =
+            sqlx::query("SELECT id, account_id, email, password_hash FROM users WHERE email = $1")
+                .bind(email)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.as_ref().map(user).transpose()
+    }
+
+    async fn account_name(&self, account_id: i64) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT name FROM accounts WHERE id = $1")
+                .bind(account_id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        csrf_token: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(csrf_token)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>> {
+        let row = sqlx::query(
+            "SELECT s.user_id, u.account_id, u.email, s.csrf_token, s.expires_at \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(Session {
+                user_id: row.try_get("user_id")?,
+                account_id: row.try_get("account_id")?,
+                email: row.try_get("email")?,
+                csrf_token: row.try_get("csrf_token")?,
+                expires_at: row.try_get("expires_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn create_api_token(
+        &self,
+        account_id: i64,
+        name: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO api_tokens (account_id, name, token_hash, created_at) \
+             VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(account_id)
+        .bind(name)
+        .bind(token_hash)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn account_by_api_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2 RETURNING account_id",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn api_tokens(&self, account_id: i64) -> Result<Vec<ApiToken>> {
+        let rows = sqlx::query(
+            "SELECT id, name, created_at, last_used_at FROM api_tokens WHERE account_id = $1 \
+             ORDER BY id",
+        )
+        .bind(account_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ApiToken {
+                    id: row.try_get("id")?,
+                    name: row.try_get("name")?,
+                    created_at: row.try_get("created_at")?,
+                    last_used_at: row.try_get("last_used_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn revoke_api_token(&self, account_id: i64, token_id: i64) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND account_id = $2")
+            .bind(token_id)
+            .bind(account_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn bind_connection(&self, connection_id: &str, account_id: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO account_connections (connection_id, account_id) VALUES ($1, $2) \
+             ON CONFLICT (connection_id) DO UPDATE SET account_id = excluded.account_id",
+        )
+        .bind(connection_id)
+        .bind(account_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn account_connections(&self, account_id: i64) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT connection_id FROM account_connections WHERE account_id = $1 \
+             ORDER BY connection_id",
+        )
+        .bind(account_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
