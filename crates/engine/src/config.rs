@@ -780,25 +780,9 @@ impl Config {
         }
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading the settings file {}", path.display()))?;
-        // A file that is not valid TOML is left to figment, which reports it without quoting.
-        let text = match text.parse::<toml::Table>() {
-            Ok(mut table) => {
-                add_source_defaults(&mut table);
-                table.to_string()
-            }
-            Err(_) => text,
-        };
-        let mut config: Config = Figment::new()
-            .merge(Toml::string(&text))
-            .merge(Env::prefixed("LEDGERLINK_").only(&OVERRIDABLE))
-            .extract()
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "the settings in {} are not valid: {}",
-                    path.display(),
-                    describe(e)
-                )
-            })?;
+        let mut config = Config::parse(&text).map_err(|e| {
+            anyhow::anyhow!("the settings in {} are not valid: {e}", path.display())
+        })?;
         let keyring = keyring(config.key_file.as_deref())?;
         let mut unsealer = Unsealer {
             keyring: keyring.as_ref(),
@@ -819,6 +803,25 @@ impl Config {
             );
         }
         Ok(config)
+    }
+
+    /// The settings a file's text holds, with the `LEDGERLINK_*` overrides, as written: not
+    /// unsealed and not checked yet (that is [`Config::load`]'s). `Err` says what is wrong
+    /// without quoting a value.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        // A file that is not valid TOML is left to figment, which reports it without quoting.
+        let text = match text.parse::<toml::Table>() {
+            Ok(mut table) => {
+                add_source_defaults(&mut table);
+                table.to_string()
+            }
+            Err(_) => text.to_string(),
+        };
+        Figment::new()
+            .merge(Toml::string(&text))
+            .merge(Env::prefixed("LEDGERLINK_").only(&OVERRIDABLE))
+            .extract()
+            .map_err(describe)
     }
 
     /// Opens the ledger with the keyring, if there is one.

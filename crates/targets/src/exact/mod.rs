@@ -16,8 +16,9 @@ use ledgerlink_store::Store;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+pub use http::exact_message;
 pub use http::RateBudget;
-pub use oauth::{authorization_url, ExactApp};
+pub use oauth::{authorization_url, token_record, ExactApp};
 
 use crate::relation::Fingerprint;
 use crate::BookingRef;
@@ -502,14 +503,16 @@ fn entry_type(kind: EntryKind) -> i32 {
 /// `Status` of a sales invoice not processed yet.
 const DRAFT_INVOICE_STATUS: i64 = 10;
 
-fn invoice_ref(invoice: &Value) -> Result<BookingRef, ConnectorError> {
+/// The booking a sales invoice of Exact's answer (`salesinvoice/SalesInvoices`) stands for.
+pub fn invoice_ref(invoice: &Value) -> Result<BookingRef, ConnectorError> {
     let mut entry = invoice.clone();
     entry["EntryID"] = invoice["InvoiceID"].clone();
     entry["EntryNumber"] = invoice.get("InvoiceNumber").cloned().unwrap_or(Value::Null);
     booking_ref(&entry)
 }
 
-fn booking_ref(entry: &Value) -> Result<BookingRef, ConnectorError> {
+/// The booking a sales entry of Exact's answer (`salesentry/SalesEntries`) stands for.
+pub fn booking_ref(entry: &Value) -> Result<BookingRef, ConnectorError> {
     let total = match entry.get("AmountFC").filter(|a| !a.is_null()) {
         Some(amount) => Some(
             amount
