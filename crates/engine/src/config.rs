@@ -867,7 +867,10 @@ impl Config {
         let defaults = crate::EngineOptions::default();
         let max_backoff = Duration::from_secs(self.retry_max_seconds.max(1));
         crate::EngineOptions {
-            lease: (self.http_timeout() * 4).max(Duration::from_secs(10)),
+            // Saturating, and at most a day (as far ahead as a worker schedules anything): a
+            // timeout of any size in the file must still give a lease a worker can hold.
+            lease: (self.http_timeout().saturating_mul(4))
+                .clamp(Duration::from_secs(10), Duration::from_secs(86_400)),
             max_backoff,
             retry_base: defaults.retry_base.min(max_backoff),
             ..defaults
@@ -1358,6 +1361,22 @@ password = "{password}"
                 && unknown.contains("source.consumer_secret"),
             "{unknown}"
         );
+    }
+
+    /// Found by fuzzing: four times a huge timeout overflowed, and a lease of years could
+    /// not be added to the clock.
+    #[test]
+    fn any_timeout_gives_a_lease_a_worker_can_hold() {
+        for seconds in ["9000000000000000000", "1000000000000", "0", "30"] {
+            let config = Config::parse(&format!("http_timeout_seconds = {seconds}")).unwrap();
+            let lease = chrono::Duration::from_std(config.engine_options().lease).unwrap();
+            assert!(
+                chrono::Utc::now().checked_add_signed(lease).is_some(),
+                "{seconds}"
+            );
+        }
+        let config = Config::parse("http_timeout_seconds = 30").unwrap();
+        assert_eq!(config.engine_options().lease, Duration::from_secs(120));
     }
 
     #[test]

@@ -205,6 +205,10 @@ fn entity_object(fields: Vec<Element>) -> Value {
     Value::Object(object)
 }
 
+/// The webservice nests a handful of levels; deeper is refused before reading it into a tree
+/// would overflow the stack (the same limit as serde_json's).
+const MAX_DEPTH: usize = 128;
+
 fn read_tree(body: &str) -> Result<Element, String> {
     let mut reader = Reader::from_str(body);
     let mut stack: Vec<Element> = Vec::new();
@@ -234,6 +238,10 @@ fn read_tree(body: &str) -> Result<Element, String> {
                         Some(parent) => parent.children.push(element),
                         None => return Ok(element),
                     }
+                } else if stack.len() == MAX_DEPTH {
+                    return Err(broken(&format!(
+                        "elements nested more than {MAX_DEPTH} deep"
+                    )));
                 } else {
                     stack.push(element);
                 }
@@ -322,6 +330,25 @@ mod tests {
         assert_eq!(errors(xml)[0].message, "Please enter the key");
         assert!(errors("").is_empty());
         assert!(errors("<html>Bad gateway</html>").is_empty());
+    }
+
+    /// Found by fuzzing: 100,000 nested elements overflowed the stack.
+    #[test]
+    fn deep_nesting_is_refused() {
+        let deep = format!(
+            "<prestashop>{}{}</prestashop>",
+            "<a>".repeat(100_000),
+            "</a>".repeat(100_000)
+        );
+        assert!(parse(&deep)
+            .unwrap_err()
+            .contains("nested more than 128 deep"));
+        let shallow = format!(
+            "<prestashop><order>{}{}</order></prestashop>",
+            "<a>".repeat(100),
+            "</a>".repeat(100)
+        );
+        assert!(parse(&shallow).is_ok());
     }
 
     #[test]

@@ -505,10 +505,12 @@ const DRAFT_INVOICE_STATUS: i64 = 10;
 
 /// The booking a sales invoice of Exact's answer (`salesinvoice/SalesInvoices`) stands for.
 pub fn invoice_ref(invoice: &Value) -> Result<BookingRef, ConnectorError> {
-    let mut entry = invoice.clone();
-    entry["EntryID"] = invoice["InvoiceID"].clone();
-    entry["EntryNumber"] = invoice.get("InvoiceNumber").cloned().unwrap_or(Value::Null);
-    booking_ref(&entry)
+    // Built afresh: an answer that is not an object has no fields to set.
+    booking_ref(&json!({
+        "EntryID": invoice["InvoiceID"],
+        "EntryNumber": invoice["InvoiceNumber"],
+        "AmountFC": invoice["AmountFC"],
+    }))
 }
 
 /// The booking a sales entry of Exact's answer (`salesentry/SalesEntries`) stands for.
@@ -628,4 +630,25 @@ fn truncate(text: &str, max_chars: usize) -> String {
 fn amount_json(amount: Money) -> Value {
     let text = amount.round_cents().amount().normalize().to_string();
     serde_json::from_str(&text).expect("a decimal's text is a valid JSON number")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invoice_reads_as_its_booking() {
+        let invoice = json!({"InvoiceID": "a1", "InvoiceNumber": 24000002, "AmountFC": "12.10"});
+        let booked = invoice_ref(&invoice).unwrap();
+        assert_eq!(booked.id, "a1");
+        assert_eq!(booked.number.as_deref(), Some("24000002"));
+        assert_eq!(booked.total, Some("12.10".parse().unwrap()));
+    }
+
+    #[test]
+    fn an_invoice_that_is_not_an_object_is_no_booking() {
+        // Found by fuzzing: `d.results` holding a number panicked.
+        let booked = invoice_ref(&json!(5)).unwrap();
+        assert_eq!((booked.id.as_str(), booked.total), ("", None));
+    }
 }

@@ -62,10 +62,19 @@ pub fn token_record(text: &str, now: DateTime<Utc>) -> Result<TokenRecord, Conne
             "expires_in is not a number".to_string(),
         )
     })?;
+    // Checked: a number of seconds beyond the calendar is no expiry.
+    let expires_at = Duration::try_seconds(seconds)
+        .and_then(|lifetime| now.checked_add_signed(lifetime))
+        .ok_or_else(|| {
+            ConnectorError::transient(
+                "Exact Online's login service answered unexpectedly.",
+                format!("expires_in {seconds} is beyond the calendar"),
+            )
+        })?;
     Ok(TokenRecord {
         access_token: parsed.access_token,
         refresh_token: parsed.refresh_token,
-        expires_at: now + Duration::seconds(seconds),
+        expires_at,
         issued_at: now,
     })
 }
@@ -295,5 +304,22 @@ impl Tokens {
                 duration_ms: started.elapsed().as_millis() as i64,
             })
             .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_answer_reads_with_its_expiry() {
+        let now = Utc::now();
+        let answer = r#"{"access_token":"a","refresh_token":"r","expires_in":"600"}"#;
+        let token = token_record(answer, now).unwrap();
+        assert_eq!(token.expires_at, now + Duration::seconds(600));
+        // Found by fuzzing: an expiry beyond the calendar panicked.
+        let beyond =
+            r#"{"access_token":"a","refresh_token":"r","expires_in":"9223372036854775807"}"#;
+        assert!(token_record(beyond, now).is_err());
     }
 }
