@@ -211,12 +211,47 @@ pub struct Line {
 }
 
 impl Line {
-    /// The rate implied by the amounts when the source states none (net 0 → none).
+    /// The rate implied by the amounts when the source states none (net 0, or a rate beyond
+    /// what a decimal holds → none).
     pub fn effective_rate(&self) -> Option<Decimal> {
         self.tax_rate.or_else(|| {
-            (!self.total.is_zero()).then(|| {
-                (self.tax.amount() / self.total.amount() * Decimal::ONE_HUNDRED).round_dp(2)
-            })
+            let rate = self.tax.amount().checked_div(self.total.amount())?;
+            Some(rate.checked_mul(Decimal::ONE_HUNDRED)?.round_dp(2))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(total: &str, tax: &str) -> Line {
+        Line {
+            kind: LineKind::Product,
+            source_line_id: None,
+            sku: None,
+            description: "Item".into(),
+            quantity: Decimal::ONE,
+            subtotal: total.parse().unwrap(),
+            subtotal_tax: tax.parse().unwrap(),
+            total: total.parse().unwrap(),
+            tax: tax.parse().unwrap(),
+            tax_rate: None,
+            tax_class: None,
+            category: None,
+            custom_fields: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn the_implied_rate_is_none_where_the_amounts_imply_none() {
+        assert_eq!(
+            line("10.00", "2.10").effective_rate(),
+            Some(Decimal::new(21, 0))
+        );
+        assert_eq!(line("0", "2.10").effective_rate(), None);
+        // Found by fuzzing: a tax a decimal cannot divide by such a net overflowed.
+        let tiny_net = line("0.0000000000000000000000000001", "999999999999");
+        assert_eq!(tiny_net.effective_rate(), None);
     }
 }

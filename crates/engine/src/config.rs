@@ -784,25 +784,9 @@ impl Config {
         }
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading the settings file {}", path.display()))?;
-        // A file that is not valid TOML is left to figment, which reports it without quoting.
-        let text = match text.parse::<toml::Table>() {
-            Ok(mut table) => {
-                add_source_defaults(&mut table);
-                table.to_string()
-            }
-            Err(_) => text,
-        };
-        let mut config: Config = Figment::new()
-            .merge(Toml::string(&text))
-            .merge(Env::prefixed("LEDGERLINK_").only(&OVERRIDABLE))
-            .extract()
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "the settings in {} are not valid: {}",
-                    path.display(),
-                    describe(e)
-                )
-            })?;
+        let mut config = Config::parse(&text).map_err(|e| {
+            anyhow::anyhow!("the settings in {} are not valid: {e}", path.display())
+        })?;
         let keyring = keyring(config.key_file.as_deref())?;
         let mut unsealer = Unsealer {
             keyring: keyring.as_ref(),
@@ -823,6 +807,25 @@ impl Config {
             );
         }
         Ok(config)
+    }
+
+    /// The settings a file's text holds, with the `LEDGERLINK_*` overrides, as written: not
+    /// unsealed and not checked yet (that is [`Config::load`]'s). `Err` says what is wrong
+    /// without quoting a value.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        // A file that is not valid TOML is left to figment, which reports it without quoting.
+        let text = match text.parse::<toml::Table>() {
+            Ok(mut table) => {
+                add_source_defaults(&mut table);
+                table.to_string()
+            }
+            Err(_) => text.to_string(),
+        };
+        Figment::new()
+            .merge(Toml::string(&text))
+            .merge(Env::prefixed("LEDGERLINK_").only(&OVERRIDABLE))
+            .extract()
+            .map_err(describe)
     }
 
     /// Opens the ledger with the keyring, if there is one.
@@ -868,7 +871,10 @@ impl Config {
         let defaults = crate::EngineOptions::default();
         let max_backoff = Duration::from_secs(self.retry_max_seconds.max(1));
         crate::EngineOptions {
-            lease: (self.http_timeout() * 4).max(Duration::from_secs(10)),
+            // Saturating, and at most a day (as far ahead as a worker schedules anything): a
+            // timeout of any size in the file must still give a lease a worker can hold.
+            lease: (self.http_timeout().saturating_mul(4))
+                .clamp(Duration::from_secs(10), Duration::from_secs(86_400)),
             max_backoff,
             retry_base: defaults.retry_base.min(max_backoff),
             ..defaults
@@ -1360,6 +1366,22 @@ password = "{password}"
                 && unknown.contains("source.consumer_secret"),
             "{unknown}"
         );
+    }
+
+    /// Found by fuzzing: four times a huge timeout overflowed, and a lease of years could
+    /// not be added to the clock.
+    #[test]
+    fn any_timeout_gives_a_lease_a_worker_can_hold() {
+        for seconds in ["9000000000000000000", "1000000000000", "0", "30"] {
+            let config = Config::parse(&format!("http_timeout_seconds = {seconds}")).unwrap();
+            let lease = chrono::Duration::from_std(config.engine_options().lease).unwrap();
+            assert!(
+                chrono::Utc::now().checked_add_signed(lease).is_some(),
+                "{seconds}"
+            );
+        }
+        let config = Config::parse("http_timeout_seconds = 30").unwrap();
+        assert_eq!(config.engine_options().lease, Duration::from_secs(120));
     }
 
     #[test]

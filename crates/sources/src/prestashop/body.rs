@@ -23,7 +23,7 @@ use quick_xml::Reader;
 use serde_json::{Map, Value};
 
 /// Reads a body as JSON or XML, by its first character.
-pub(crate) fn parse(body: &str) -> Result<Value, String> {
+pub fn parse(body: &str) -> Result<Value, String> {
     let trimmed = body.trim_start_matches('\u{feff}').trim_start();
     if trimmed.starts_with('<') {
         xml_to_json(trimmed)
@@ -33,7 +33,7 @@ pub(crate) fn parse(body: &str) -> Result<Value, String> {
 }
 
 /// The entity of a single-resource answer, e.g. `order` in `{"order":{…}}`.
-pub(crate) fn entity(document: &Value, node: &str) -> Result<Value, String> {
+pub fn entity(document: &Value, node: &str) -> Result<Value, String> {
     match document.get(node) {
         Some(value @ Value::Object(_)) => Ok(value.clone()),
         _ => Err(format!("the answer has no `{node}`")),
@@ -42,7 +42,7 @@ pub(crate) fn entity(document: &Value, node: &str) -> Result<Value, String> {
 
 /// The rows of a list answer, e.g. `orders` in `{"orders":[…]}`; JSON's bare `[]` is an
 /// empty list.
-pub(crate) fn list(document: &Value, node: &str) -> Result<Vec<Value>, String> {
+pub fn list(document: &Value, node: &str) -> Result<Vec<Value>, String> {
     match document {
         Value::Array(items) if items.is_empty() => Ok(Vec::new()),
         Value::Object(map) => match map.get(node) {
@@ -55,13 +55,13 @@ pub(crate) fn list(document: &Value, node: &str) -> Result<Vec<Value>, String> {
 
 /// One entry of the webservice's `errors` list.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct WsError {
+pub struct WsError {
     pub code: String,
     pub message: String,
 }
 
 /// The webservice's errors (`errors[]`, each a code and a message) if the body has any.
-pub(crate) fn errors(body: &str) -> Vec<WsError> {
+pub fn errors(body: &str) -> Vec<WsError> {
     let Ok(document) = parse(body) else {
         return Vec::new();
     };
@@ -89,7 +89,7 @@ pub(crate) fn errors(body: &str) -> Vec<WsError> {
 }
 
 /// A scalar as text: strings as they are, numbers in their own digits, null as empty.
-pub(crate) fn text(value: &Value) -> String {
+pub fn text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
@@ -101,7 +101,7 @@ pub(crate) fn text(value: &Value) -> String {
 /// A multilingual field: a plain string (JSON for a one-language shop, or with `language=N`)
 /// or one `{"id","value"}` per language, of which the lowest language id is taken so that
 /// the same shop always gives the same text.
-pub(crate) fn language_text(value: &Value) -> String {
+pub fn language_text(value: &Value) -> String {
     match value {
         Value::Array(languages) => languages
             .iter()
@@ -205,6 +205,10 @@ fn entity_object(fields: Vec<Element>) -> Value {
     Value::Object(object)
 }
 
+/// The webservice nests a handful of levels; deeper is refused before reading it into a tree
+/// would overflow the stack (the same limit as serde_json's).
+const MAX_DEPTH: usize = 128;
+
 fn read_tree(body: &str) -> Result<Element, String> {
     let mut reader = Reader::from_str(body);
     let mut stack: Vec<Element> = Vec::new();
@@ -234,6 +238,10 @@ fn read_tree(body: &str) -> Result<Element, String> {
                         Some(parent) => parent.children.push(element),
                         None => return Ok(element),
                     }
+                } else if stack.len() == MAX_DEPTH {
+                    return Err(broken(&format!(
+                        "elements nested more than {MAX_DEPTH} deep"
+                    )));
                 } else {
                     stack.push(element);
                 }
@@ -322,6 +330,25 @@ mod tests {
         assert_eq!(errors(xml)[0].message, "Please enter the key");
         assert!(errors("").is_empty());
         assert!(errors("<html>Bad gateway</html>").is_empty());
+    }
+
+    /// Found by fuzzing: 100,000 nested elements overflowed the stack.
+    #[test]
+    fn deep_nesting_is_refused() {
+        let deep = format!(
+            "<prestashop>{}{}</prestashop>",
+            "<a>".repeat(100_000),
+            "</a>".repeat(100_000)
+        );
+        assert!(parse(&deep)
+            .unwrap_err()
+            .contains("nested more than 128 deep"));
+        let shallow = format!(
+            "<prestashop><order>{}{}</order></prestashop>",
+            "<a>".repeat(100),
+            "</a>".repeat(100)
+        );
+        assert!(parse(&shallow).is_ok());
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub struct OrderState {
 
 impl OrderState {
     /// Reads an `order_states` entity.
-    pub(crate) fn from_value(value: &Value) -> Result<OrderState, String> {
+    pub fn from_value(value: &Value) -> Result<OrderState, String> {
         let field = |name: &str| value.get(name).map(body::text).unwrap_or_default();
         let flag = |name: &str| field(name).trim() == "1";
         let id = field("id")

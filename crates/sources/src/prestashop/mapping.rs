@@ -191,13 +191,25 @@ fn explaining_rate(amount: Pair, candidates: &BTreeSet<Decimal>) -> Option<Decim
     }
     candidates
         .iter()
-        .map(|rate| {
-            let expected = amount.net.percent(*rate).round_cents();
-            ((expected - amount.vat()).amount().abs(), *rate)
+        .filter_map(|rate| {
+            // Checked: the rates are the shop's, and one beyond a decimal explains nothing.
+            let expected = amount.net.amount().checked_mul(*rate)? / Decimal::ONE_HUNDRED;
+            let expected = Money::new(expected).round_cents();
+            Some(((expected - amount.vat()).amount().abs(), *rate))
         })
         .filter(|(miss, _)| *miss <= tolerance(amount.net))
         .min()
         .map(|(_, rate)| rate)
+}
+
+/// The net of `gross` at `rate`, to the cent. The rates are the shop's numbers: at -100 % or
+/// less there is no net to divide by, and the amount is left without VAT.
+fn net_of(gross: Money, rate: Decimal) -> Money {
+    let divisor = Decimal::ONE + rate / Decimal::ONE_HUNDRED;
+    match gross.amount().checked_div(divisor) {
+        Some(net) if divisor.is_sign_positive() => Money::new(net).round_cents(),
+        _ => gross,
+    }
 }
 
 /// Splits `gross` over the rates in proportion to `weights` (gross per rate), the last part
@@ -225,13 +237,10 @@ fn split_over_rates(
                 gross.times(weight.amount() / whole.amount()).round_cents()
             };
             allocated += share;
-            let part_net =
-                Money::new(share.amount() / (Decimal::ONE + *rate / Decimal::ONE_HUNDRED))
-                    .round_cents();
             (
                 *rate,
                 Pair {
-                    net: part_net,
+                    net: net_of(share, *rate),
                     gross: share,
                 },
             )
@@ -708,8 +717,7 @@ pub fn map_slip(bundle: &OrderBundle, slip_value: &Value) -> Result<Document, Ma
         let gross = slip.money("shipping_cost_amount")?;
         let rate = order_shipping_rate.unwrap_or(Decimal::ZERO);
         shipping = Pair {
-            net: Money::new(gross.amount() / (Decimal::ONE + rate / Decimal::ONE_HUNDRED))
-                .round_cents(),
+            net: net_of(gross, rate),
             gross,
         };
     }

@@ -5,7 +5,7 @@
 //! An order is spread over many resources; [`PrestaClient::bundle`] gathers them into an
 //! [`OrderBundle`], which [`map_order`] and [`map_slip`] map without further requests.
 
-mod body;
+pub mod body;
 mod bundle;
 mod client;
 mod mapping;

@@ -361,3 +361,23 @@ fn the_old_tax_rate_field_serves_only_without_taxes() {
     bundle.details[0]["tax_rate"] = "0.000".into();
     assert_eq!(map_order(&bundle).unwrap().lines[0].tax_rate, None);
 }
+
+/// Found by reading while fuzzing: a tax rate of -100 % divided by zero, and one beyond a
+/// decimal overflowed, where the shop's rates explain or split an amount.
+#[test]
+fn rates_beyond_reason_map_without_a_panic() {
+    for rate in ["-100", "79228162514264337593543950335"] {
+        let mut bundle = bundle();
+        for tax in bundle.tax_rates.values_mut() {
+            *tax = rate.parse().unwrap();
+        }
+        bundle.order["carrier_tax_rate"] = rate.into();
+        let order = map_order(&bundle).unwrap();
+        let mut slip = entity_of("written/order_slip_1.xml", "order_slip");
+        slip["amount"] = "10.000000".into();
+        slip["total_shipping_tax_excl"] = "0".into();
+        slip["total_shipping_tax_incl"] = "0".into();
+        let note = map_slip(&bundle, &slip).unwrap();
+        assert_eq!(note.lines_total(), note.total, "{rate}: {order:?}");
+    }
+}

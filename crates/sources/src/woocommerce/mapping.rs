@@ -195,8 +195,9 @@ fn gmt(what: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, MappingE
 
 /// The day of a site-local timestamp (`date_paid`, `date_created`): the shop's own calendar.
 fn local_day(text: Option<&str>) -> Option<chrono::NaiveDate> {
-    let text = text.filter(|t| t.len() >= 10)?;
-    chrono::NaiveDate::parse_from_str(&text[..10], "%Y-%m-%d").ok()
+    // `get`, not `[..10]`: a shop's text may have a multi-byte character there.
+    let day = text?.get(..10)?;
+    chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()
 }
 
 fn non_empty(text: &str) -> Option<String> {
@@ -243,7 +244,10 @@ impl Rates {
             let taxed = Money::from_str(&line.total_tax).is_ok_and(|t| !t.is_zero());
             return (!taxed).then_some(Decimal::ZERO);
         }
-        charged.iter().map(|t| self.0.get(&t.id).copied()).sum()
+        // Checked: the rates are the shop's numbers, and a sum beyond a decimal is no rate.
+        charged
+            .iter()
+            .try_fold(Decimal::ZERO, |sum, t| sum.checked_add(*self.0.get(&t.id)?))
     }
 }
 
@@ -554,16 +558,22 @@ fn split_over_rates(order: &Document, gross: Money, reason: &str) -> Vec<Line> {
         .into_iter()
         .enumerate()
         .map(|(i, (rate, part))| {
+            // Checked: the rates and amounts are the shop's. A share beyond a decimal goes to
+            // the last part, and a rate of -100 % or less (no net to divide by) leaves no VAT.
             let share = if i + 1 == count {
                 gross - allocated
             } else {
-                gross
-                    .times(part.amount() / order_gross.amount())
-                    .round_cents()
+                part.amount()
+                    .checked_div(order_gross.amount())
+                    .and_then(|ratio| gross.amount().checked_mul(ratio))
+                    .map_or(Money::ZERO, |share| Money::new(share).round_cents())
             };
             allocated += share;
-            let net = Money::new(share.amount() / (Decimal::ONE + rate / Decimal::ONE_HUNDRED))
-                .round_cents();
+            let divisor = Decimal::ONE + rate / Decimal::ONE_HUNDRED;
+            let net = match share.amount().checked_div(divisor) {
+                Some(net) if divisor.is_sign_positive() => Money::new(net).round_cents(),
+                _ => share,
+            };
             Line {
                 kind: LineKind::Product,
                 source_line_id: None,
@@ -675,6 +685,31 @@ mod tests {
         let sum: Money = parts.iter().map(|l| l.total + l.tax).sum();
         assert_eq!(sum, Money::new(dec!(-10.01)));
         assert_eq!(parts[0].description, "Refund: broken");
+    }
+
+    /// Found by fuzzing: each of these panicked instead of mapping or giving a reason.
+    #[test]
+    fn shop_numbers_beyond_reason_map_without_a_panic() {
+        let mut value = example();
+        value["date_paid"] = Value::String("2024-01-0é:00:00".into());
+        let document = map_order(&value).unwrap();
+        assert_eq!(document.date, document.created_at.date_naive());
+
+        let mut value = example();
+        let huge = "79228162514264337593543950335";
+        value["tax_lines"] = serde_json::json!([
+            {"rate_id": 75, "rate_percent": huge},
+            {"rate_id": 76, "rate_percent": huge}
+        ]);
+        value["line_items"][0]["taxes"] =
+            serde_json::json!([{"id": 75, "total": "0.45"}, {"id": 76, "total": "0.45"}]);
+        assert_eq!(map_order(&value).unwrap().lines[0].tax_rate, None);
+
+        let mut order = example();
+        order["tax_lines"] = serde_json::json!([{"rate_id": 75, "rate_percent": "-100"}]);
+        let refund = serde_json::json!({"id": 9, "amount": "5.00"});
+        let credit = map_refund(&order, &refund).unwrap();
+        assert_eq!(credit.lines_total(), credit.total);
     }
 
     #[test]

@@ -27,7 +27,8 @@ pub struct RateBudget {
 }
 
 impl RateBudget {
-    fn from_headers(headers: &HeaderMap) -> Option<RateBudget> {
+    /// Reads the six `X-RateLimit-*` headers of an answer; `None` unless all are there.
+    pub fn from_headers(headers: &HeaderMap) -> Option<RateBudget> {
         let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<i64>().ok();
         let instant = |name: &str| Utc.timestamp_millis_opt(number(name)?).single();
         Some(RateBudget {
@@ -403,8 +404,8 @@ impl ExactHttp {
     }
 }
 
-/// Exact's errors read `{"error": {"message": {"value": "..."}}}`.
-fn exact_message(text: &str) -> String {
+/// The reason in an error answer: Exact's errors read `{"error": {"message": {"value": "..."}}}`.
+pub fn exact_message(text: &str) -> String {
     serde_json::from_str::<Value>(text)
         .ok()
         .and_then(|v| v["error"]["message"]["value"].as_str().map(str::to_string))

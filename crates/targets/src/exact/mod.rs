@@ -16,8 +16,9 @@ use ledgerlink_store::Store;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+pub use http::exact_message;
 pub use http::RateBudget;
-pub use oauth::{authorization_url, ExactApp};
+pub use oauth::{authorization_url, token_record, ExactApp};
 
 use crate::relation::Fingerprint;
 use crate::BookingRef;
@@ -502,14 +503,18 @@ fn entry_type(kind: EntryKind) -> i32 {
 /// `Status` of a sales invoice not processed yet.
 const DRAFT_INVOICE_STATUS: i64 = 10;
 
-fn invoice_ref(invoice: &Value) -> Result<BookingRef, ConnectorError> {
-    let mut entry = invoice.clone();
-    entry["EntryID"] = invoice["InvoiceID"].clone();
-    entry["EntryNumber"] = invoice.get("InvoiceNumber").cloned().unwrap_or(Value::Null);
-    booking_ref(&entry)
+/// The booking a sales invoice of Exact's answer (`salesinvoice/SalesInvoices`) stands for.
+pub fn invoice_ref(invoice: &Value) -> Result<BookingRef, ConnectorError> {
+    // Built afresh: an answer that is not an object has no fields to set.
+    booking_ref(&json!({
+        "EntryID": invoice["InvoiceID"],
+        "EntryNumber": invoice["InvoiceNumber"],
+        "AmountFC": invoice["AmountFC"],
+    }))
 }
 
-fn booking_ref(entry: &Value) -> Result<BookingRef, ConnectorError> {
+/// The booking a sales entry of Exact's answer (`salesentry/SalesEntries`) stands for.
+pub fn booking_ref(entry: &Value) -> Result<BookingRef, ConnectorError> {
     let total = match entry.get("AmountFC").filter(|a| !a.is_null()) {
         Some(amount) => Some(
             amount
@@ -625,4 +630,25 @@ fn truncate(text: &str, max_chars: usize) -> String {
 fn amount_json(amount: Money) -> Value {
     let text = amount.round_cents().amount().normalize().to_string();
     serde_json::from_str(&text).expect("a decimal's text is a valid JSON number")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invoice_reads_as_its_booking() {
+        let invoice = json!({"InvoiceID": "a1", "InvoiceNumber": 24000002, "AmountFC": "12.10"});
+        let booked = invoice_ref(&invoice).unwrap();
+        assert_eq!(booked.id, "a1");
+        assert_eq!(booked.number.as_deref(), Some("24000002"));
+        assert_eq!(booked.total, Some("12.10".parse().unwrap()));
+    }
+
+    #[test]
+    fn an_invoice_that_is_not_an_object_is_no_booking() {
+        // Found by fuzzing: `d.results` holding a number panicked.
+        let booked = invoice_ref(&json!(5)).unwrap();
+        assert_eq!((booked.id.as_str(), booked.total), ("", None));
+    }
 }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use ledgerlink_core::{ConnectorError, ErrorKind};
 use ledgerlink_store::audit::{Auditor, Exchange};
 use ledgerlink_store::{Store, TokenRecord};
@@ -41,6 +41,42 @@ struct TokenResponse {
     refresh_token: String,
     /// Exact sends a string of digits; accept a number too.
     expires_in: serde_json::Value,
+}
+
+/// Reads the token service's successful answer, received at `now`.
+pub fn token_record(text: &str, now: DateTime<Utc>) -> Result<TokenRecord, ConnectorError> {
+    let parsed: TokenResponse = serde_json::from_str(text).map_err(|e| {
+        ConnectorError::transient(
+            "Exact Online's login service answered unexpectedly.",
+            format!("token response: {e}"),
+        )
+    })?;
+    let seconds = match &parsed.expires_in {
+        serde_json::Value::String(s) => s.trim().parse::<i64>().ok(),
+        serde_json::Value::Number(n) => n.as_i64(),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        ConnectorError::transient(
+            "Exact Online's login service answered unexpectedly.",
+            "expires_in is not a number".to_string(),
+        )
+    })?;
+    // Checked: a number of seconds beyond the calendar is no expiry.
+    let expires_at = Duration::try_seconds(seconds)
+        .and_then(|lifetime| now.checked_add_signed(lifetime))
+        .ok_or_else(|| {
+            ConnectorError::transient(
+                "Exact Online's login service answered unexpectedly.",
+                format!("expires_in {seconds} is beyond the calendar"),
+            )
+        })?;
+    Ok(TokenRecord {
+        access_token: parsed.access_token,
+        refresh_token: parsed.refresh_token,
+        expires_at,
+        issued_at: now,
+    })
 }
 
 #[derive(Clone)]
@@ -246,30 +282,7 @@ impl Tokens {
                 format!("HTTP {status}: {error} {description}"),
             ));
         }
-        let parsed: TokenResponse = serde_json::from_str(&text).map_err(|e| {
-            ConnectorError::transient(
-                "Exact Online's login service answered unexpectedly.",
-                format!("token response: {e}"),
-            )
-        })?;
-        let seconds = match &parsed.expires_in {
-            serde_json::Value::String(s) => s.trim().parse::<i64>().ok(),
-            serde_json::Value::Number(n) => n.as_i64(),
-            _ => None,
-        }
-        .ok_or_else(|| {
-            ConnectorError::transient(
-                "Exact Online's login service answered unexpectedly.",
-                "expires_in is not a number".to_string(),
-            )
-        })?;
-        let now = Utc::now();
-        Ok(TokenRecord {
-            access_token: parsed.access_token,
-            refresh_token: parsed.refresh_token,
-            expires_at: now + Duration::seconds(seconds),
-            issued_at: now,
-        })
+        token_record(&text, Utc::now())
     }
 
     async fn audit(
@@ -291,5 +304,22 @@ impl Tokens {
                 duration_ms: started.elapsed().as_millis() as i64,
             })
             .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_answer_reads_with_its_expiry() {
+        let now = Utc::now();
+        let answer = r#"{"access_token":"a","refresh_token":"r","expires_in":"600"}"#;
+        let token = token_record(answer, now).unwrap();
+        assert_eq!(token.expires_at, now + Duration::seconds(600));
+        // Found by fuzzing: an expiry beyond the calendar panicked.
+        let beyond =
+            r#"{"access_token":"a","refresh_token":"r","expires_in":"9223372036854775807"}"#;
+        assert!(token_record(beyond, now).is_err());
     }
 }

@@ -22,7 +22,7 @@
 mod master_data;
 mod party;
 mod rpc;
-mod wire;
+pub mod wire;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -38,6 +38,7 @@ use serde_json::{json, Value};
 
 use crate::BookingRef;
 use master_data::Books;
+pub use rpc::hide_session;
 use rpc::{id_of, TrytonRpc};
 
 #[derive(Clone, Debug, Deserialize)]
@@ -596,7 +597,8 @@ fn amount(value: &Value) -> Result<Money, ConnectorError> {
     })
 }
 
-fn booking_ref(invoice: &Value) -> Result<BookingRef, ConnectorError> {
+/// The booking an `account.invoice` record of Tryton's answer stands for.
+pub fn booking_ref(invoice: &Value) -> Result<BookingRef, ConnectorError> {
     Ok(BookingRef {
         id: id_of(invoice)?.to_string(),
         number: invoice["number"].as_str().map(str::to_string),

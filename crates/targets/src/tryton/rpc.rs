@@ -558,7 +558,7 @@ pub(crate) fn id_of(record: &Value) -> Result<i64, ConnectorError> {
 
 /// The login's answer carries the session (`[user_id, session, bus_url]`), a credential the
 /// audit log must not keep; the password in the request is redacted by the auditor.
-fn hide_session(text: &str) -> String {
+pub fn hide_session(text: &str) -> String {
     match serde_json::from_str::<Value>(text) {
         Ok(mut reply) => {
             if let Some(session) = reply.pointer_mut("/result/1").filter(|s| s.is_string()) {

@@ -6,17 +6,19 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
-pub(crate) fn decimal(amount: Decimal) -> Value {
+/// A decimal as Tryton takes it.
+pub fn decimal(amount: Decimal) -> Value {
     json!({"__class__": "Decimal", "decimal": amount.to_string()})
 }
 
-pub(crate) fn date(day: NaiveDate) -> Value {
+/// A day as Tryton takes it.
+pub fn date(day: NaiveDate) -> Value {
     use chrono::Datelike;
     json!({"__class__": "date", "year": day.year(), "month": day.month(), "day": day.day()})
 }
 
 /// A Numeric field as Tryton sends it (the `__class__` object, or a plain string).
-pub(crate) fn to_decimal(value: &Value) -> Option<Decimal> {
+pub fn to_decimal(value: &Value) -> Option<Decimal> {
     let text = match value {
         Value::Object(object) if object.get("__class__")? == "Decimal" => {
             object.get("decimal")?.as_str()?
@@ -27,7 +29,8 @@ pub(crate) fn to_decimal(value: &Value) -> Option<Decimal> {
     text.parse().ok()
 }
 
-pub(crate) fn to_date(value: &Value) -> Option<NaiveDate> {
+/// A Date field as Tryton sends it.
+pub fn to_date(value: &Value) -> Option<NaiveDate> {
     let object = value.as_object()?;
     if object.get("__class__")? != "date" {
         return None;
@@ -37,7 +40,7 @@ pub(crate) fn to_date(value: &Value) -> Option<NaiveDate> {
 }
 
 /// Booleans come back as `true`/`false`, or as `1`/`0` from Tryton's SQLite backend.
-pub(crate) fn truthy(value: &Value) -> bool {
+pub fn truthy(value: &Value) -> bool {
     match value {
         Value::Bool(flag) => *flag,
         Value::Number(number) => number.as_i64() != Some(0),
