@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use chrono::Utc;
+
 use ledgerlink::demo::{shop_mistakes, DemoWorld, CONNECTION};
 use ledgerlink_engine::EngineOptions;
 use ledgerlink_sandbox::woocommerce::fixtures;
@@ -490,4 +492,106 @@ async fn sign_in_is_limited_and_says_nothing_about_which_addresses_exist() {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert!(page.contains("Wait a minute"), "{page}");
     assert!(!guesser.cookies.contains_key("__Host-ledgerlink-session"));
+}
+
+#[tokio::test]
+async fn one_exact_user_connects_one_merchant_account_and_the_panel_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = booked_world(dir.path()).await;
+    let store = world.engine.store().clone();
+
+    // Merchant B's connection was authorised by the same Exact user before.
+    let mut b = Browser::new(&world.server_url);
+    b.sign_up("Fietsen BV", "jan@fietsen.be", "another long password")
+        .await;
+    let jan = store
+        .user_by_email("jan@fietsen.be")
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .bind_connection("fietsen-shop", jan.account_id)
+        .await
+        .unwrap();
+    let exact_user = world.exact.first_user().to_string();
+    store
+        .connect_target_user(
+            "fietsen-shop",
+            &exact_user,
+            "Sanne de Vries",
+            "unused",
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+
+    let mut a = Browser::new(&world.server_url);
+    a.sign_up(
+        "Bakkerij Jansen",
+        "eva@bakkerij.nl",
+        "correct horse battery",
+    )
+    .await;
+    let eva = store
+        .user_by_email("eva@bakkerij.nl")
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .bind_connection(CONNECTION, eva.account_id)
+        .await
+        .unwrap();
+    let (status, page) = a.get("/connections").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Exact Online"), "{page}");
+    assert!(
+        page.contains("One Exact Online user can connect one ledgerlink account"),
+        "the rule is said before connecting: {page}"
+    );
+    assert!(page.contains("API calls left today"), "{page}");
+
+    // Connect: the panel sends the browser to Exact, Exact back to ledgerlink.
+    let csrf = hidden_csrf(&page);
+    let connect = format!("/connections/{CONNECTION}/connect");
+    let (status, _) = a.post(&connect, &[("csrf", "forged")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, exact_page) = a.post(&connect, &[("csrf", &csrf)]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(exact_page.starts_with(&world.exact_url), "{exact_page}");
+    let consent = a.http.get(&exact_page).send().await.unwrap();
+    assert_eq!(
+        consent.status(),
+        StatusCode::FOUND,
+        "Exact approves at once"
+    );
+    // Back at the app's registered redirect URI: in this world, ledgerlink's own address.
+    let redirect = consent.headers()[LOCATION].to_str().unwrap();
+    let query = redirect.split_once('?').unwrap().1;
+    let callback = reqwest::get(format!("{}/oauth/exact/callback?{query}", world.server_url))
+        .await
+        .unwrap();
+    assert_eq!(callback.status(), StatusCode::OK);
+    let said = callback.text().await.unwrap();
+    assert!(said.contains("connected as Sanne de Vries"), "{said}");
+    assert!(
+        said.contains("that account&#39;s connection has now lapsed")
+            || said.contains("that account's connection has now lapsed"),
+        "and says plainly what it did: {said}"
+    );
+
+    // A sees who it is connected as; B sees its connection lapsed, and why.
+    let (_, page) = a.get("/connections").await;
+    assert!(page.contains("Sanne de Vries (since"), "{page}");
+    assert!(!page.contains("has lapsed"), "{page}");
+    let (_, page) = b.get("/connections").await;
+    assert!(page.contains("This connection has lapsed"), "{page}");
+    assert!(
+        page.contains("one Exact user can connect one account only"),
+        "{page}"
+    );
+    // B cannot start A's connection.
+    let (_, page) = b.get("/connections").await;
+    let b_csrf = hidden_csrf(&page);
+    let (status, _) = b.post(&connect, &[("csrf", &b_csrf)]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

@@ -23,11 +23,37 @@ use tokio::net::TcpListener;
 /// An OAuth `state` is accepted for this long after the flow started (Exact's codes live ~3 min).
 const OAUTH_STATE_LIFETIME: Duration = Duration::from_secs(600);
 
+/// OAuth flows under way: unguessable `state` → (connection, started). Shared by the
+/// operator's start link and the panel's "Connect" button.
+#[derive(Clone, Default)]
+pub struct OAuthFlows(Arc<Mutex<HashMap<String, (String, Instant)>>>);
+
+impl OAuthFlows {
+    /// Starts a flow for the connection: the `state` to send to the authorization page.
+    pub fn begin(&self, connection_id: &str) -> String {
+        let state = uuid::Uuid::new_v4().to_string();
+        let mut pending = self.0.lock().expect("oauth state lock");
+        pending.retain(|_, (_, started)| started.elapsed() < OAUTH_STATE_LIFETIME);
+        pending.insert(state.clone(), (connection_id.to_string(), Instant::now()));
+        state
+    }
+
+    /// The connection a returning `state` started for, once, while it is fresh.
+    fn finish(&self, state: &str) -> Option<String> {
+        let (connection, started) = self.0.lock().expect("oauth state lock").remove(state)?;
+        (started.elapsed() < OAUTH_STATE_LIFETIME).then_some(connection)
+    }
+}
+
+/// Why a connection lapsed when its Exact user connected another merchant account.
+pub const LAPSED_FOR_ANOTHER_ACCOUNT: &str = "Its Exact Online user connected another \
+    ledgerlink account, and one Exact user can connect one account only. Connect again, signed \
+    in to Exact Online as a user of your own company.";
+
 #[derive(Clone)]
 struct AppState {
     engine: Arc<Engine>,
-    /// OAuth flows under way: unguessable `state` → (connection, started).
-    oauth_states: Arc<Mutex<HashMap<String, (String, Instant)>>>,
+    oauth: OAuthFlows,
     /// Starting a connection replaces its tokens, so only whoever holds this key (printed by
     /// `serve` at start-up) may start one.
     connect_key: Arc<str>,
@@ -55,7 +81,10 @@ impl Server {
 pub const MAX_WEBHOOK_BYTES: usize = 2 * 1024 * 1024;
 
 pub fn router(engine: Arc<Engine>, connect_key: &str) -> Router {
+    let oauth = OAuthFlows::default();
     let panel = panel::PanelState {
+        engine: engine.clone(),
+        oauth: oauth.clone(),
         store: engine.store().clone(),
         owners: Arc::new(
             engine
@@ -71,7 +100,7 @@ pub fn router(engine: Arc<Engine>, connect_key: &str) -> Router {
     };
     let state = AppState {
         engine,
-        oauth_states: Arc::default(),
+        oauth,
         connect_key: connect_key.into(),
     };
     Router::new()
@@ -120,10 +149,7 @@ async fn exact_oauth_start(
             "This connection's ledger is not connected through OAuth.",
         );
     };
-    let state = uuid::Uuid::new_v4().to_string();
-    let mut pending = app.oauth_states.lock().expect("oauth state lock");
-    pending.retain(|_, (_, started)| started.elapsed() < OAUTH_STATE_LIFETIME);
-    pending.insert(state.clone(), (connection_id, Instant::now()));
+    let state = app.oauth.begin(&connection_id);
     Redirect::to(&target.authorization_url(&state)).into_response()
 }
 
@@ -154,24 +180,13 @@ async fn exact_oauth_callback(
             "Exact Online did not grant access. Start the connection again.",
         );
     }
-    let started = query.state.and_then(|state| {
-        app.oauth_states
-            .lock()
-            .expect("oauth state lock")
-            .remove(&state)
-    });
-    let (Some((connection_id, started)), Some(code)) = (started, query.code) else {
+    let started = query.state.and_then(|state| app.oauth.finish(&state));
+    let (Some(connection_id), Some(code)) = (started, query.code) else {
         return page(
             StatusCode::BAD_REQUEST,
             "This link is not (or no longer) valid. Start the connection again.",
         );
     };
-    if started.elapsed() >= OAUTH_STATE_LIFETIME {
-        return page(
-            StatusCode::BAD_REQUEST,
-            "This link has expired. Start the connection again.",
-        );
-    }
     let Some(connection) = app.engine.connection(&connection_id) else {
         return page(StatusCode::NOT_FOUND, "No such connection.");
     };
@@ -181,16 +196,54 @@ async fn exact_oauth_callback(
             "This connection's ledger is not connected through OAuth.",
         );
     };
-    match target.connect_with_code(&code).await {
-        Ok(()) => page(
-            StatusCode::OK,
-            "Exact Online is connected. You can close this page.",
-        ),
+    let connected = async {
+        target.connect_with_code(&code).await?;
+        target.connected_user().await
+    };
+    let (user, name) = match connected.await {
+        Ok(user) => user,
         Err(error) => {
             tracing::warn!(connection_id, cause = %error.internal_cause, "Exact Online authorisation failed");
-            page(StatusCode::BAD_GATEWAY, &error.message_for_user)
+            return page(StatusCode::BAD_GATEWAY, &error.message_for_user);
         }
+    };
+    let lapsed = match app
+        .engine
+        .store()
+        .connect_target_user(
+            &connection_id,
+            &user,
+            &name,
+            LAPSED_FOR_ANOTHER_ACCOUNT,
+            chrono::Utc::now(),
+        )
+        .await
+    {
+        Ok(lapsed) => lapsed,
+        Err(error) => {
+            tracing::error!(connection_id, %error, "recording the connected Exact user failed");
+            return page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Exact Online is connected, but recording it failed; it has been logged. Connect again.",
+            );
+        }
+    };
+    if !lapsed.is_empty() {
+        tracing::warn!(
+            connection_id,
+            ?lapsed,
+            "connections of another account lapsed: their Exact user connected this one"
+        );
     }
+    let mut text = format!("Exact Online is connected as {name}. You can close this page.");
+    if !lapsed.is_empty() {
+        text.push_str(
+            " This Exact user was connected to another ledgerlink account: that account's \
+             connection has now lapsed, and its owner is told why. One Exact user can connect \
+             one ledgerlink account.",
+        );
+    }
+    page(StatusCode::OK, &text)
 }
 
 /// Prometheus's text format (docs/notifications.md lists the series).

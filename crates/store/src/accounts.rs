@@ -36,6 +36,17 @@ pub struct ApiToken {
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
+/// Who a connection is authorised as at its target, and whether that lapsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TargetUser {
+    /// The target's id of the user (Exact Online: `UserID`).
+    pub user: String,
+    pub display_name: String,
+    pub connected_at: DateTime<Utc>,
+    pub lapsed_at: Option<DateTime<Utc>>,
+    pub lapsed_reason: Option<String>,
+}
+
 #[async_trait]
 pub trait AccountStore: Send + Sync {
     /// A new account with its first user; `None` when the e-mail address is taken.
@@ -90,4 +101,17 @@ pub trait AccountStore: Send + Sync {
     async fn bind_connection(&self, connection_id: &str, account_id: i64) -> Result<()>;
     /// The account's connections, by id.
     async fn account_connections(&self, account_id: i64) -> Result<Vec<String>>;
+
+    /// The connection is now authorised as `user`. One target user connects one merchant
+    /// account: the connections of *other* accounts authorised as the same user lapse in the
+    /// same transaction — their tokens deleted, `reason` kept — and are returned.
+    async fn connect_target_user(
+        &self,
+        connection_id: &str,
+        user: &str,
+        display_name: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>>;
+    async fn target_user(&self, connection_id: &str) -> Result<Option<TargetUser>>;
 }

@@ -1817,6 +1817,65 @@ async fn accounts_own_their_users_sessions_tokens_and_connections(database: &Dat
         store.account_connections(other.account_id).await.unwrap(),
         ["fietsen", "fietsen-2"]
     );
+
+    // One Exact user connects one account: a second connection of the same account is fine,
+    // connecting it for another account lapses the first account's connections.
+    let token = TokenRecord {
+        access_token: "access-one".into(),
+        refresh_token: "refresh-one".into(),
+        expires_at: now + Duration::minutes(10),
+        issued_at: now,
+    };
+    store.save_token("fietsen", &token).await.unwrap();
+    store.save_token("fietsen-2", &token).await.unwrap();
+    let reason = "its Exact user connected another account";
+    for connection in ["fietsen", "fietsen-2"] {
+        let lapsed = store
+            .connect_target_user(connection, "exact-user-1", "Jan Peeters", reason, now)
+            .await
+            .unwrap();
+        assert!(lapsed.is_empty(), "the same account");
+    }
+    let lapsed = store
+        .connect_target_user("webshop", "exact-user-1", "Jan Peeters", reason, later)
+        .await
+        .unwrap();
+    assert_eq!(lapsed, ["fietsen", "fietsen-2"]);
+    let first = store.target_user("fietsen").await.unwrap().unwrap();
+    assert_eq!(
+        (first.lapsed_at, first.lapsed_reason.as_deref()),
+        (Some(later), Some(reason))
+    );
+    assert_eq!(
+        store.token("fietsen").await.unwrap(),
+        None,
+        "its token is gone"
+    );
+    let now_connected = store.target_user("webshop").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            now_connected.user.as_str(),
+            now_connected.display_name.as_str()
+        ),
+        ("exact-user-1", "Jan Peeters")
+    );
+    assert_eq!(now_connected.lapsed_at, None);
+    // Connecting again clears the lapse (here with another Exact user).
+    let lapsed = store
+        .connect_target_user("fietsen", "exact-user-2", "Els Peeters", reason, later)
+        .await
+        .unwrap();
+    assert!(lapsed.is_empty());
+    assert_eq!(
+        store
+            .target_user("fietsen")
+            .await
+            .unwrap()
+            .unwrap()
+            .lapsed_at,
+        None
+    );
+    assert_eq!(store.target_user("nowhere").await.unwrap(), None);
 }
 
 async fn the_transfer_log_lists_the_newest_first_by_state_and_search(database: &Database) {

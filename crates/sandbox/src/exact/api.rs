@@ -513,7 +513,7 @@ fn dispatch(
             return Err(no_access(route.division));
         }
         let rows = match resource {
-            Resource::Me => vec![sandbox.me_row(&divisions, route.division, now)],
+            Resource::Me => vec![sandbox.me_row(&divisions, route.division, now, bearer(headers))],
             _ => divisions
                 .values()
                 .map(|d| sandbox.division_row(d, route.division))

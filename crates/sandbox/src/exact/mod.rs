@@ -206,7 +206,8 @@ pub struct SentInvoiceEmail {
     pub sender: Option<String>,
 }
 
-/// The one user who consents to the app and owns every division.
+/// An Exact user: the first one owns every division; others may be added to consent too.
+#[derive(Clone)]
 pub(crate) struct User {
     id: Uuid,
     user_name: String,
@@ -225,6 +226,10 @@ pub(crate) struct Inner {
     limits: Mutex<rate_limit::Limits>,
     divisions: Mutex<BTreeMap<i32, Division>>,
     user: User,
+    /// Users added besides the first.
+    other_users: Mutex<Vec<User>>,
+    /// The user signed in to Exact in "the browser": whose consent the next authorization is.
+    signed_in: Mutex<Uuid>,
 }
 
 /// The emulator; cheap to clone (shared state).
@@ -239,6 +244,7 @@ const DEFAULT_DIVISION: i32 = 100001;
 impl ExactSandbox {
     /// A sandbox with division 100001 "Demo Webshop BV" and its master data.
     pub fn new(config: ExactConfig) -> Self {
+        let first_user = Uuid::new_v4();
         let sandbox = ExactSandbox {
             inner: Arc::new(Inner {
                 config,
@@ -248,8 +254,10 @@ impl ExactSandbox {
                 auth: Mutex::new(oauth::AuthState::default()),
                 limits: Mutex::new(rate_limit::Limits::default()),
                 divisions: Mutex::new(BTreeMap::new()),
+                other_users: Mutex::new(Vec::new()),
+                signed_in: Mutex::new(first_user),
                 user: User {
-                    id: Uuid::new_v4(),
+                    id: first_user,
                     user_name: "sandbox@ledgerlink.test".into(),
                     full_name: "Sanne de Vries".into(),
                     first_name: "Sanne".into(),
@@ -321,11 +329,51 @@ impl ExactSandbox {
     /// consented. Valid three minutes on the emulator clock, single use.
     pub fn issue_authorization_code(&self) -> String {
         let now = self.now_ms();
+        let user = *self.inner.signed_in.lock().unwrap();
         self.inner
             .auth
             .lock()
             .unwrap()
-            .issue_code(&self.inner.config.redirect_uri, now)
+            .issue_code(&self.inner.config.redirect_uri, now, user)
+    }
+
+    /// Another Exact user with access to every division; returns its `UserID`.
+    pub fn add_user(&self, full_name: &str, email: &str) -> Uuid {
+        let (first_name, last_name) = full_name.split_once(' ').unwrap_or((full_name, ""));
+        let user = User {
+            id: Uuid::new_v4(),
+            user_name: email.to_string(),
+            full_name: full_name.to_string(),
+            first_name: first_name.to_string(),
+            last_name: last_name.to_string(),
+            email: email.to_string(),
+        };
+        let id = user.id;
+        self.inner.other_users.lock().unwrap().push(user);
+        id
+    }
+
+    /// From now on authorizations are this user's consent, as if they had signed in to Exact.
+    pub fn sign_in_as(&self, user: Uuid) {
+        *self.inner.signed_in.lock().unwrap() = user;
+    }
+
+    /// The first user's `UserID` (the one signed in unless [`ExactSandbox::sign_in_as`]).
+    pub fn first_user(&self) -> Uuid {
+        self.inner.user.id
+    }
+
+    /// The user whose consent an access token carries (the first user for an unknown token).
+    fn user_of_token(&self, token: Option<&str>) -> User {
+        let id = token.and_then(|t| self.inner.auth.lock().unwrap().user_of(t));
+        self.inner
+            .other_users
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|u| Some(u.id) == id)
+            .cloned()
+            .unwrap_or_else(|| self.inner.user.clone())
     }
 
     /// Ages every issued token by `by`, as if that time had passed for them alone: access
@@ -452,8 +500,14 @@ impl ExactSandbox {
         });
     }
 
-    fn me_row(&self, divisions: &BTreeMap<i32, Division>, current: i32, now: i64) -> Row {
-        let user = &self.inner.user;
+    fn me_row(
+        &self,
+        divisions: &BTreeMap<i32, Division>,
+        current: i32,
+        now: i64,
+        token: Option<&str>,
+    ) -> Row {
+        let user = &self.user_of_token(token);
         let mut row = Row::new();
         row.insert("UserID", Val::Guid(user.id));
         row.insert("CurrentDivision", Val::Int(i64::from(current)));

@@ -14,6 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
 use serde_json::json;
+use uuid::Uuid;
 
 use super::ExactSandbox;
 
@@ -32,10 +33,13 @@ fn random_token(bytes: usize) -> String {
 struct IssuedCode {
     redirect_uri: String,
     issued_ms: i64,
+    /// The Exact user who consented.
+    user: Uuid,
 }
 
 /// One consent of the user to the app: a chain of access and refresh tokens.
 struct Grant {
+    user: Uuid,
     access_issued_ms: i64,
     refresh_token: String,
     refresh_issued_ms: i64,
@@ -73,13 +77,14 @@ pub struct AuthState {
 }
 
 impl AuthState {
-    pub fn issue_code(&mut self, redirect_uri: &str, now: i64) -> String {
+    pub fn issue_code(&mut self, redirect_uri: &str, now: i64, user: Uuid) -> String {
         let code = random_token(32);
         self.codes.insert(
             code.clone(),
             IssuedCode {
                 redirect_uri: redirect_uri.to_string(),
                 issued_ms: now,
+                user,
             },
         );
         code
@@ -137,6 +142,7 @@ impl AuthState {
             Some(_) => {}
         }
         self.grants.push(Grant {
+            user: issued.user,
             access_issued_ms: now,
             refresh_token: String::new(),
             refresh_issued_ms: now,
@@ -202,6 +208,11 @@ impl AuthState {
             .chain(self.refresh.keys())
             .cloned()
             .collect()
+    }
+
+    /// The Exact user whose consent an access token was issued under.
+    pub fn user_of(&self, token: &str) -> Option<Uuid> {
+        self.grant_of(token).map(|grant| self.grants[grant].user)
     }
 
     /// The consent an access token was issued under (expired or not).

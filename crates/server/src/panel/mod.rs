@@ -20,6 +20,8 @@ pub use api::ApiDoc;
 
 #[derive(Clone)]
 pub struct PanelState {
+    pub engine: Arc<ledgerlink_engine::Engine>,
+    pub oauth: crate::OAuthFlows,
     pub store: Arc<dyn Store>,
     /// Connection id → the e-mail address its settings name as `owner`.
     pub owners: Arc<Vec<(String, String)>>,
@@ -33,6 +35,8 @@ pub fn router(state: PanelState) -> Router {
         .route("/signup", get(pages::sign_up_form).post(pages::sign_up))
         .route("/signin", get(pages::sign_in_form).post(pages::sign_in))
         .route("/signout", post(pages::sign_out))
+        .route("/connections", get(pages::connections))
+        .route("/connections/{id}/connect", post(pages::connect_exact))
         .route("/documents", get(pages::documents))
         .route("/documents/{id}", get(pages::document))
         .route("/documents/{id}/retry", post(pages::retry))

@@ -499,6 +499,130 @@ pub async fn retry(
     }
 }
 
+/// A connection's health as the connections page shows it.
+pub struct ConnectionView {
+    id: String,
+    source: &'static str,
+    target: &'static str,
+    /// The target connects through OAuth (Exact Online): the page offers to connect it.
+    oauth: bool,
+    connected: bool,
+    connected_as: String,
+    lapsed: Option<String>,
+    token: String,
+    budget: String,
+    last_booked: String,
+}
+
+#[derive(Template)]
+#[template(path = "connections.html")]
+struct ConnectionsPage {
+    nav: Nav,
+    connections: Vec<ConnectionView>,
+}
+
+fn when(at: chrono::DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+async fn connection_view(app: &PanelState, id: String) -> Result<ConnectionView, ViewError> {
+    let store = &*app.store;
+    let running = app.engine.connection(&id);
+    let exact = running.and_then(|c| c.target.exact());
+    let (source, target) = match running {
+        Some(c) => (
+            match c.source {
+                ledgerlink_engine::Source::Prestashop { .. } => "PrestaShop",
+                ledgerlink_engine::Source::Woocommerce { .. } => "WooCommerce",
+            },
+            match c.target.kind() {
+                ledgerlink_targets::TargetKind::Exact => "Exact Online",
+                ledgerlink_targets::TargetKind::Tryton => "Tryton",
+            },
+        ),
+        None => ("not running", "not running"),
+    };
+    let target_user = store.target_user(&id).await?;
+    let token = match (exact, store.token(&id).await) {
+        (None, _) => "a user name and password in the settings".to_string(),
+        (Some(_), Ok(Some(token))) => format!(
+            "authorised; the current token runs until {} and is renewed automatically",
+            when(token.expires_at)
+        ),
+        (Some(_), Ok(None)) => "not connected: connect Exact Online below".to_string(),
+        (Some(_), Err(error)) => format!("cannot be read: {error}"),
+    };
+    let budget = exact
+        .and_then(|e| e.rate_budget())
+        .map(|b| format!("{} of {}", b.daily_remaining, b.daily_limit))
+        .unwrap_or_else(|| "not known until the next call".into());
+    let last_booked = store
+        .recent_documents(&id, Some(ledgerlink_store::DocState::Booked), None, 1)
+        .await?
+        .first()
+        .map(|d| when(d.updated_at))
+        .unwrap_or_else(|| "none yet".into());
+    Ok(ConnectionView {
+        oauth: exact.is_some(),
+        connected: target_user.is_some(),
+        connected_as: target_user
+            .as_ref()
+            .map(|u| format!("{} (since {})", u.display_name, when(u.connected_at)))
+            .unwrap_or_else(|| "—".into()),
+        lapsed: target_user.and_then(|u| u.lapsed_reason),
+        id,
+        source,
+        target,
+        token,
+        budget,
+        last_booked,
+    })
+}
+
+pub async fn connections(State(app): State<PanelState>, headers: HeaderMap) -> Response {
+    let (session, nav) = match signed_in(&app, &headers).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let ids = match view::connection_ids(&*app.store, session.account_id).await {
+        Ok(ids) => ids,
+        Err(error) => return view_error(error),
+    };
+    let mut connections = Vec::new();
+    for id in ids {
+        match connection_view(&app, id).await {
+            Ok(connection) => connections.push(connection),
+            Err(error) => return view_error(error),
+        }
+    }
+    render(StatusCode::OK, &ConnectionsPage { nav, connections })
+}
+
+/// The owner starts Exact Online's authorization-code flow for one of its connections.
+pub async fn connect_exact(
+    State(app): State<PanelState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    let (session, _) = match signed_in_form(&app, &headers, &form.csrf).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    match view::connection_ids(&*app.store, session.account_id).await {
+        Ok(ids) if ids.contains(&id) => {}
+        Ok(_) => return view_error(ViewError::NotFound),
+        Err(error) => return view_error(error),
+    }
+    let Some(target) = app.engine.connection(&id).and_then(|c| c.target.exact()) else {
+        return view_error(ViewError::Refused(
+            "This connection's ledger is not connected through Exact Online's sign-in.".into(),
+        ));
+    };
+    let state = app.oauth.begin(&id);
+    Redirect::to(&target.authorization_url(&state)).into_response()
+}
+
 pub struct TokenView {
     id: i64,
     name: String,
@@ -524,7 +648,6 @@ async fn tokens_page(
         Ok(tokens) => tokens,
         Err(error) => return view_error(error.into()),
     };
-    let when = |at: chrono::DateTime<Utc>| at.format("%Y-%m-%d %H:%M UTC").to_string();
     let tokens = tokens
         .into_iter()
         .map(|t| TokenView {

@@ -36,3 +36,15 @@ CREATE TABLE account_connections (
     account_id    INTEGER NOT NULL REFERENCES accounts (id)
 );
 CREATE INDEX account_connections_account ON account_connections (account_id);
+-- The target user each connection is authorised as (an Exact Online UserID): one such user
+-- connects one merchant account, so connecting it for another account lapses the first
+-- connection, with the reason its owner is shown.
+CREATE TABLE target_users (
+    connection_id TEXT PRIMARY KEY,
+    target_user   TEXT NOT NULL,
+    display_name  TEXT NOT NULL,
+    connected_at  TEXT NOT NULL,
+    lapsed_at     TEXT,
+    lapsed_reason TEXT
+);
+CREATE INDEX target_users_user ON target_users (target_user);

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::SqliteStore;
-use crate::{parse_ts, ts, AccountStore, ApiToken, Result, Session, User};
+use crate::{parse_ts, ts, AccountStore, ApiToken, Result, Session, TargetUser, User};
 
 fn user(row: &sqlx::sqlite::SqliteRow) -> Result<User> {
     Ok(User {
@@ -224,5 +224,80 @@ impl AccountStore for SqliteStore {
         .bind(account_id)
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    async fn connect_target_user(
+        &self,
+        connection_id: &str,
+        user: &str,
+        display_name: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>> {
+        let mut tx = self.write().await?;
+        // Connections of other accounts (or of none) authorised as this user.
+        let lapsing: Vec<String> = sqlx::query_scalar(
+            "SELECT t.connection_id FROM target_users t \
+             LEFT JOIN account_connections mine ON mine.connection_id = ? \
+             LEFT JOIN account_connections theirs ON theirs.connection_id = t.connection_id \
+             WHERE t.target_user = ? AND t.lapsed_at IS NULL AND t.connection_id <> ? \
+             AND (mine.account_id IS NULL OR theirs.account_id IS NULL \
+                  OR mine.account_id <> theirs.account_id) \
+             ORDER BY t.connection_id",
+        )
+        .bind(connection_id)
+        .bind(user)
+        .bind(connection_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        for lapsed in &lapsing {
+            sqlx::query(
+                "UPDATE target_users SET lapsed_at = ?, lapsed_reason = ? WHERE connection_id = ?",
+            )
+            .bind(ts(now))
+            .bind(reason)
+            .bind(lapsed)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM oauth_tokens WHERE connection_id = ?")
+                .bind(lapsed)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO target_users (connection_id, target_user, display_name, connected_at) \
+             VALUES (?, ?, ?, ?) ON CONFLICT (connection_id) DO UPDATE SET \
+             target_user = excluded.target_user, display_name = excluded.display_name, \
+             connected_at = excluded.connected_at, lapsed_at = NULL, lapsed_reason = NULL",
+        )
+        .bind(connection_id)
+        .bind(user)
+        .bind(display_name)
+        .bind(ts(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(lapsing)
+    }
+
+    async fn target_user(&self, connection_id: &str) -> Result<Option<TargetUser>> {
+        let row = sqlx::query(
+            "SELECT target_user, display_name, connected_at, lapsed_at, lapsed_reason \
+             FROM target_users WHERE connection_id = ?",
+        )
+        .bind(connection_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            let lapsed_at: Option<String> = row.try_get("lapsed_at")?;
+            Ok(TargetUser {
+                user: row.try_get("target_user")?,
+                display_name: row.try_get("display_name")?,
+                connected_at: parse_ts(row.try_get("connected_at")?)?,
+                lapsed_at: lapsed_at.as_deref().map(parse_ts).transpose()?,
+                lapsed_reason: row.try_get("lapsed_reason")?,
+            })
+        })
+        .transpose()
     }
 }

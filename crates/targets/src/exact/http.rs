@@ -171,6 +171,21 @@ impl ExactHttp {
         Ok(results)
     }
 
+    /// The user the tokens belong to (`current/Me`, outside any division).
+    pub(crate) async fn current_user(&self) -> Result<Value, ConnectorError> {
+        let url = format!(
+            "{}/api/v1/current/Me?$select=UserID,FullName",
+            self.base_url
+        );
+        let body = self.send(Method::GET, &url, None).await?;
+        body["d"]["results"].get(0).cloned().ok_or_else(|| {
+            ConnectorError::transient(
+                "Exact Online answered unexpectedly.",
+                "GET current/Me: no d.results[0]",
+            )
+        })
+    }
+
     /// Creates a record; returns it as Exact stored it (`Prefer: return=representation`).
     pub(crate) async fn post(
         &self,

@@ -83,6 +83,19 @@ impl ExactTarget {
         self.http.tokens().exchange_code(code).await
     }
 
+    /// Who the connection is authorised as: Exact's `UserID` and the user's full name.
+    pub async fn connected_user(&self) -> Result<(String, String), ConnectorError> {
+        let me = self.http.current_user().await?;
+        let id = me["UserID"].as_str().ok_or_else(|| {
+            ConnectorError::transient(
+                "Exact Online answered unexpectedly.",
+                "current/Me without a UserID",
+            )
+        })?;
+        let name = me["FullName"].as_str().unwrap_or(id);
+        Ok((id.to_string(), name.to_string()))
+    }
+
     pub fn rate_budget(&self) -> Option<RateBudget> {
         self.http.budget()
     }
