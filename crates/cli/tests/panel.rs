@@ -265,6 +265,21 @@ async fn a_merchant_signs_up_sees_its_transfer_log_and_retries_a_held_document()
         page.contains(&format!("<td>{}</td>", booked.len())),
         "{page}"
     );
+    // The chart: today's bar has every booking and the held mistake; the amount booked.
+    let today = Utc::now().format("%Y-%m-%d");
+    let held_now = store
+        .documents(CONNECTION, Some(DocState::Held))
+        .await
+        .unwrap()
+        .len();
+    assert!(
+        page.contains(&format!(
+            "<title>{today}: {} booked, {held_now} held</title>",
+            booked.len()
+        )),
+        "{page}"
+    );
+    assert!(page.contains("<strong>EUR "), "{page}");
 
     // The transfer log: all of them, filtered by state, found by reference.
     let (_, page) = eva.get("/documents").await;
@@ -485,12 +500,12 @@ async fn sign_in_is_limited_and_says_nothing_about_which_addresses_exist() {
             .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
-    // The sixth attempt within a minute, even with the right password.
+    // The sixth attempt in a row, even with the right password.
     let (status, page) = guesser
         .sign_in("eva@bakkerij.nl", "correct horse battery")
         .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
-    assert!(page.contains("Wait a minute"), "{page}");
+    assert!(page.contains("Wait a few minutes"), "{page}");
     assert!(!guesser.cookies.contains_key("__Host-ledgerlink-session"));
 }
 

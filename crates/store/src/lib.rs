@@ -272,6 +272,14 @@ pub struct AuditEntry {
     pub at: DateTime<Utc>,
 }
 
+/// How many documents became booked and held on one UTC day.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DailyOutcome {
+    pub day: chrono::NaiveDate,
+    pub booked: i64,
+    pub held: i64,
+}
+
 /// What was booked in a period, per kind of document and currency: how many documents and the
 /// sum of their plans' totals (refunds count negative).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -408,6 +416,13 @@ pub trait Store: AccountStore + Send + Sync + 'static {
         limit: i64,
     ) -> Result<Vec<LedgerRow>>;
     async fn transitions(&self, document_id: i64) -> Result<Vec<TransitionRecord>>;
+    /// Per UTC day since `from`: how many of the connection's documents became booked and
+    /// how many became held that day (the dashboard's chart).
+    async fn daily_outcomes(
+        &self,
+        connection_id: &str,
+        from: DateTime<Utc>,
+    ) -> Result<Vec<DailyOutcome>>;
     /// Number of documents per state for a connection.
     async fn state_counts(&self, connection_id: &str) -> Result<Vec<(DocState, i64)>>;
 
@@ -706,6 +721,25 @@ pub(crate) fn credential_keys(rows: Vec<StoredSecrets>) -> Result<CredentialKeys
         }
     }
     Ok(keys)
+}
+
+/// Rows of (day, state, count) folded into one outcome a day, oldest first.
+pub(crate) fn fold_outcomes(rows: Vec<(String, String, i64)>) -> Result<Vec<DailyOutcome>> {
+    let mut days: std::collections::BTreeMap<chrono::NaiveDate, DailyOutcome> = Default::default();
+    for (day, state, count) in rows {
+        let day = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+            .map_err(|e| StoreError::Corrupt(format!("bad day `{day}`: {e}")))?;
+        let outcome = days.entry(day).or_insert(DailyOutcome {
+            day,
+            booked: 0,
+            held: 0,
+        });
+        match state.as_str() {
+            "booked" => outcome.booked += count,
+            _ => outcome.held += count,
+        }
+    }
+    Ok(days.into_values().collect())
 }
 
 /// A `LIKE` pattern that finds `text` anywhere, its own `%`, `_` and `\\` taken literally.

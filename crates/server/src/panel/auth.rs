@@ -123,8 +123,9 @@ pub async fn api_account(store: &dyn Store, headers: &HeaderMap) -> Option<i64> 
         .flatten()
 }
 
-/// Sign-in attempts: five a minute per address and twenty a minute per client address, so
-/// that neither one account nor many can be guessed at speed.
+/// Sign-in attempts: five at once per address, then one every three minutes; twenty at once
+/// per client address, then one every fifteen seconds — so that neither one account nor many
+/// can be guessed at speed.
 #[derive(Clone)]
 pub struct SignInLimit {
     per_email: Arc<DefaultKeyedRateLimiter<String>>,
@@ -133,10 +134,14 @@ pub struct SignInLimit {
 
 impl Default for SignInLimit {
     fn default() -> Self {
-        let per_minute = |n: u32| Quota::per_minute(NonZeroU32::new(n).expect("a positive quota"));
+        let quota = |burst: u32, every_seconds: u64| {
+            Quota::with_period(std::time::Duration::from_secs(every_seconds))
+                .expect("a positive period")
+                .allow_burst(NonZeroU32::new(burst).expect("a positive burst"))
+        };
         SignInLimit {
-            per_email: Arc::new(RateLimiter::keyed(per_minute(5))),
-            per_client: Arc::new(RateLimiter::keyed(per_minute(20))),
+            per_email: Arc::new(RateLimiter::keyed(quota(5, 180))),
+            per_client: Arc::new(RateLimiter::keyed(quota(20, 15))),
         }
     }
 }
@@ -163,7 +168,7 @@ mod tests {
     }
 
     #[test]
-    fn the_sixth_attempt_a_minute_for_one_address_is_refused() {
+    fn the_sixth_attempt_in_a_row_for_one_address_is_refused() {
         let limit = SignInLimit::default();
         let client: IpAddr = "127.0.0.1".parse().unwrap();
         for _ in 0..5 {

@@ -298,7 +298,7 @@ pub async fn sign_in(
     if !app.sign_in_limit.allow(&email, client) {
         return sign_in_page(
             StatusCode::TOO_MANY_REQUESTS,
-            Some("Too many attempts to sign in. Wait a minute and try again.".into()),
+            Some("Too many attempts to sign in. Wait a few minutes and try again.".into()),
             &email,
         );
     }
@@ -350,11 +350,80 @@ pub async fn sign_out(
     )
 }
 
+/// Days the dashboard's chart covers.
+const CHART_DAYS: i64 = 14;
+
+/// One day's stacked bar: booked at the bottom, held on top.
+pub struct Bar {
+    x: i64,
+    booked: i64,
+    held: i64,
+    booked_y: i64,
+    booked_height: i64,
+    held_y: i64,
+    held_height: i64,
+    label: String,
+    short: String,
+}
+
+pub struct Chart {
+    days: i64,
+    width: i64,
+    height: i64,
+    bar_width: i64,
+    booked: i64,
+    held: i64,
+    bars: Vec<Bar>,
+}
+
+impl Chart {
+    fn of(activity: &[view::DayActivity]) -> Chart {
+        let (height, bar_width, gap) = (120, 36, 8);
+        let most = activity
+            .iter()
+            .map(|d| d.booked + d.held)
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        let scale = |count: i64| count * height / most;
+        let bars = activity
+            .iter()
+            .zip(0..)
+            .map(|(day, index)| {
+                let booked_height = scale(day.booked);
+                let held_height = scale(day.held);
+                Bar {
+                    x: index * (bar_width + gap),
+                    booked: day.booked,
+                    held: day.held,
+                    booked_y: height - booked_height,
+                    booked_height,
+                    held_y: height - booked_height - held_height,
+                    held_height,
+                    label: day.day.format("%Y-%m-%d").to_string(),
+                    short: day.day.format("%d/%m").to_string(),
+                }
+            })
+            .collect::<Vec<_>>();
+        Chart {
+            days: activity.len() as i64,
+            width: (bar_width + gap) * activity.len() as i64,
+            height,
+            bar_width,
+            booked: activity.iter().map(|d| d.booked).sum(),
+            held: activity.iter().map(|d| d.held).sum(),
+            bars,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct DashboardPage {
     nav: Nav,
     connections: Vec<ConnectionSummary>,
+    chart: Chart,
+    amounts: Vec<(String, i64, ledgerlink_core::Money)>,
 }
 
 pub async fn dashboard(State(app): State<PanelState>, headers: HeaderMap) -> Response {
@@ -362,8 +431,25 @@ pub async fn dashboard(State(app): State<PanelState>, headers: HeaderMap) -> Res
         Ok(found) => found,
         Err(response) => return response,
     };
-    match view::connections(&*app.store, session.account_id).await {
-        Ok(connections) => render(StatusCode::OK, &DashboardPage { nav, connections }),
+    let store = &*app.store;
+    let account = session.account_id;
+    let gathered = async {
+        Ok::<_, ViewError>((
+            view::connections(store, account).await?,
+            view::activity(store, account, CHART_DAYS).await?,
+            view::booked_amounts(store, account, CHART_DAYS).await?,
+        ))
+    };
+    match gathered.await {
+        Ok((connections, activity, amounts)) => render(
+            StatusCode::OK,
+            &DashboardPage {
+                nav,
+                connections,
+                chart: Chart::of(&activity),
+                amounts,
+            },
+        ),
         Err(error) => view_error(error),
     }
 }

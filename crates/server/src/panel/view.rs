@@ -251,3 +251,72 @@ pub async fn retry(store: &dyn Store, account: i64, id: i64) -> Result<(), ViewE
     store.retry_held(id, Utc::now()).await?;
     Ok(())
 }
+
+/// Booked and held documents of one day, over the account's connections.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DayActivity {
+    pub day: chrono::NaiveDate,
+    pub booked: i64,
+    pub held: i64,
+}
+
+/// The last `days` days (today included), oldest first, every day present.
+pub async fn activity(
+    store: &dyn Store,
+    account: i64,
+    days: i64,
+) -> Result<Vec<DayActivity>, ViewError> {
+    let today = Utc::now().date_naive();
+    let first = today - chrono::Duration::days(days - 1);
+    let mut activity: Vec<DayActivity> = first
+        .iter_days()
+        .take(days as usize)
+        .map(|day| DayActivity {
+            day,
+            booked: 0,
+            held: 0,
+        })
+        .collect();
+    let from = first.and_time(chrono::NaiveTime::MIN).and_utc();
+    for id in connection_ids(store, account).await? {
+        for outcome in store.daily_outcomes(&id, from).await? {
+            let index = (outcome.day - first).num_days();
+            if let Some(day) = usize::try_from(index)
+                .ok()
+                .and_then(|i| activity.get_mut(i))
+            {
+                day.booked += outcome.booked;
+                day.held += outcome.held;
+            }
+        }
+    }
+    Ok(activity)
+}
+
+/// What was booked in the last `days` days, per currency: documents and amount (refunds count
+/// negative), from the booked plans — each equal to its source document to the cent.
+pub async fn booked_amounts(
+    store: &dyn Store,
+    account: i64,
+    days: i64,
+) -> Result<Vec<(String, i64, ledgerlink_core::Money)>, ViewError> {
+    let now = Utc::now();
+    let mut sums: std::collections::BTreeMap<String, (i64, ledgerlink_core::Money)> =
+        Default::default();
+    for id in connection_ids(store, account).await? {
+        for total in store
+            .booked_totals(&id, now - chrono::Duration::days(days), now)
+            .await?
+        {
+            let sum = sums
+                .entry(total.currency)
+                .or_insert((0, ledgerlink_core::Money::ZERO));
+            sum.0 += total.documents;
+            sum.1 += total.total;
+        }
+    }
+    Ok(sums
+        .into_iter()
+        .map(|(currency, (documents, amount))| (currency, documents, amount))
+        .collect())
+}

@@ -680,6 +680,24 @@ impl Store for PostgresStore {
         rows.iter().map(ledger_row).collect()
     }
 
+    async fn daily_outcomes(
+        &self,
+        connection_id: &str,
+        from: DateTime<Utc>,
+    ) -> Result<Vec<crate::DailyOutcome>> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT to_char(t.at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), t.to_state, count(*) \
+             FROM document_transitions t JOIN documents d ON d.id = t.document_id \
+             WHERE d.connection_id = $1 AND t.at >= $2 AND t.to_state IN ('booked', 'held') \
+             GROUP BY 1, 2",
+        )
+        .bind(connection_id)
+        .bind(from)
+        .fetch_all(&self.pool)
+        .await?;
+        crate::fold_outcomes(rows)
+    }
+
     async fn transitions(&self, document_id: i64) -> Result<Vec<TransitionRecord>> {
         let rows = sqlx::query(
             "SELECT from_state, to_state, reason, at FROM document_transitions \

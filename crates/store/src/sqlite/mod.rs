@@ -624,6 +624,24 @@ impl Store for SqliteStore {
         rows.iter().map(ledger_row).collect()
     }
 
+    async fn daily_outcomes(
+        &self,
+        connection_id: &str,
+        from: DateTime<Utc>,
+    ) -> Result<Vec<crate::DailyOutcome>> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT substr(t.at, 1, 10), t.to_state, count(*) FROM document_transitions t \
+             JOIN documents d ON d.id = t.document_id \
+             WHERE d.connection_id = ? AND t.at >= ? AND t.to_state IN ('booked', 'held') \
+             GROUP BY 1, 2",
+        )
+        .bind(connection_id)
+        .bind(ts(from))
+        .fetch_all(&self.pool)
+        .await?;
+        crate::fold_outcomes(rows)
+    }
+
     async fn transitions(&self, document_id: i64) -> Result<Vec<TransitionRecord>> {
         let rows = sqlx::query("SELECT from_state, to_state, reason, at FROM document_transitions WHERE document_id = ? ORDER BY id")
             .bind(document_id)
