@@ -19,7 +19,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use ledgerlink::demo::CONNECTION;
 use ledgerlink_store::DocState;
-use panel_world::{api_get, booked_world};
+use panel_world::{api_get, booked_world, give_connection};
 
 const INSTALL: &str = "the browser test needs Chromium and chromedriver: \
      `apt-get install chromium chromium-driver` (Debian; .ci/run installs them)";
@@ -271,15 +271,7 @@ async fn a_merchant_takes_the_panels_journeys_in_chromium() {
         .contains("No connection belongs to this account yet"));
 
     // The operator gives the demo shop to this account; the dashboard counts its documents.
-    let account = store
-        .user_by_email("eva@bakkerij.nl")
-        .await
-        .unwrap()
-        .unwrap();
-    store
-        .bind_connection(CONNECTION, account.account_id)
-        .await
-        .unwrap();
+    give_connection(&*store, CONNECTION, "eva@bakkerij.nl").await;
     let documents = store.documents(CONNECTION, None).await.unwrap();
     let count = |states: &[DocState]| {
         documents

@@ -11,7 +11,7 @@ use chrono::Utc;
 
 use ledgerlink::demo::{DemoWorld, CONNECTION};
 use ledgerlink_store::DocState;
-use panel_world::{api_get, booked_world, options};
+use panel_world::{api_get, booked_world, give_connection, options};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Response, StatusCode};
 
@@ -351,15 +351,7 @@ async fn merchant_b_finds_nothing_of_merchant_a_by_page_or_api() {
         "correct horse battery",
     )
     .await;
-    let owner = store
-        .user_by_email("eva@bakkerij.nl")
-        .await
-        .unwrap()
-        .unwrap();
-    store
-        .bind_connection(CONNECTION, owner.account_id)
-        .await
-        .unwrap();
+    give_connection(&*store, CONNECTION, "eva@bakkerij.nl").await;
     let a_token = api_token(&mut a, "a").await;
 
     let mut b = Browser::new(&world.server_url);
@@ -471,15 +463,7 @@ async fn one_exact_user_connects_one_merchant_account_and_the_panel_says_so() {
     let mut b = Browser::new(&world.server_url);
     b.sign_up("Fietsen BV", "jan@fietsen.be", "another long password")
         .await;
-    let jan = store
-        .user_by_email("jan@fietsen.be")
-        .await
-        .unwrap()
-        .unwrap();
-    store
-        .bind_connection("fietsen-shop", jan.account_id)
-        .await
-        .unwrap();
+    give_connection(&*store, "fietsen-shop", "jan@fietsen.be").await;
     let exact_user = world.exact.first_user().to_string();
     store
         .connect_target_user(
@@ -499,15 +483,7 @@ async fn one_exact_user_connects_one_merchant_account_and_the_panel_says_so() {
         "correct horse battery",
     )
     .await;
-    let eva = store
-        .user_by_email("eva@bakkerij.nl")
-        .await
-        .unwrap()
-        .unwrap();
-    store
-        .bind_connection(CONNECTION, eva.account_id)
-        .await
-        .unwrap();
+    give_connection(&*store, CONNECTION, "eva@bakkerij.nl").await;
     let (status, page) = a.get("/connections").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Exact Online"), "{page}");

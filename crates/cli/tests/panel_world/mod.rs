@@ -1,11 +1,12 @@
-//! What the panel's tests share: the demo world with its mix booked, and the API as a program
-//! calls it.
+//! What the panel's tests share: the demo world with its mix booked, the operator giving a
+//! connection to an account, and the API as a program calls it.
 
 use std::time::Duration;
 
 use ledgerlink::demo::{shop_mistakes, DemoWorld};
 use ledgerlink_engine::EngineOptions;
 use ledgerlink_sandbox::woocommerce::fixtures;
+use ledgerlink_store::Store;
 
 pub fn options() -> EngineOptions {
     EngineOptions {
@@ -25,6 +26,15 @@ pub async fn booked_world(dir: &std::path::Path) -> DemoWorld {
     shop_mistakes(&world.shop);
     world.settle().await.unwrap();
     world
+}
+
+/// The operator gives `connection` to the account of the user with address `email`.
+pub async fn give_connection(store: &dyn Store, connection: &str, email: &str) {
+    let user = store.user_by_email(email).await.unwrap().unwrap();
+    store
+        .bind_connection(connection, user.account_id)
+        .await
+        .unwrap();
 }
 
 /// A GET of the API with a token: the JSON answer.
