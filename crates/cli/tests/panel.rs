@@ -3,25 +3,17 @@
 //! of the demo shop's real bookings, retrying a held document — and merchant B seeing none of
 //! merchant A's documents, by page or by API, whatever id it tries.
 
+mod panel_world;
+
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use chrono::Utc;
 
-use ledgerlink::demo::{shop_mistakes, DemoWorld, CONNECTION};
-use ledgerlink_engine::EngineOptions;
-use ledgerlink_sandbox::woocommerce::fixtures;
+use ledgerlink::demo::{DemoWorld, CONNECTION};
 use ledgerlink_store::DocState;
+use panel_world::{api_get, booked_world, give_connection, options};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Response, StatusCode};
-
-fn options() -> EngineOptions {
-    EngineOptions {
-        settle_delay: Duration::from_millis(20),
-        retry_base: Duration::from_millis(20),
-        ..EngineOptions::default()
-    }
-}
 
 /// A browser without JavaScript: keeps cookies, follows no redirects by itself.
 struct Browser {
@@ -149,31 +141,6 @@ fn assert_security_headers(response: &Response) {
     assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"));
     assert_eq!(headers["x-frame-options"], "DENY");
     assert_eq!(headers["x-content-type-options"], "nosniff");
-}
-
-/// The demo mix booked (with its two mistakes: one held, one skipped), the panel on ledgerlink's own server.
-async fn booked_world(dir: &std::path::Path) -> DemoWorld {
-    let world = DemoWorld::start(&dir.join("ledger.sqlite"), options())
-        .await
-        .unwrap();
-    let orders = fixtures::demo_mix(&world.shop);
-    world.register_vat_numbers(&orders);
-    shop_mistakes(&world.shop);
-    world.settle().await.unwrap();
-    world
-}
-
-/// A GET of the API with a token: the JSON answer.
-async fn api_get(url: impl reqwest::IntoUrl, token: &str) -> serde_json::Value {
-    reqwest::Client::new()
-        .get(url)
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 async fn api_token(browser: &mut Browser, name: &str) -> String {
@@ -399,15 +366,7 @@ async fn merchant_b_finds_nothing_of_merchant_a_by_page_or_api() {
         "correct horse battery",
     )
     .await;
-    let owner = store
-        .user_by_email("eva@bakkerij.nl")
-        .await
-        .unwrap()
-        .unwrap();
-    store
-        .bind_connection(CONNECTION, owner.account_id)
-        .await
-        .unwrap();
+    give_connection(&*store, CONNECTION, "eva@bakkerij.nl").await;
     let a_token = api_token(&mut a, "a").await;
 
     let mut b = Browser::new(&world.server_url);
@@ -519,15 +478,7 @@ async fn one_exact_user_connects_one_merchant_account_and_the_panel_says_so() {
     let mut b = Browser::new(&world.server_url);
     b.sign_up("Fietsen BV", "jan@fietsen.be", "another long password")
         .await;
-    let jan = store
-        .user_by_email("jan@fietsen.be")
-        .await
-        .unwrap()
-        .unwrap();
-    store
-        .bind_connection("fietsen-shop", jan.account_id)
-        .await
-        .unwrap();
+    give_connection(&*store, "fietsen-shop", "jan@fietsen.be").await;
     let exact_user = world.exact.first_user().to_string();
     store
         .connect_target_user(
@@ -547,15 +498,7 @@ async fn one_exact_user_connects_one_merchant_account_and_the_panel_says_so() {
         "correct horse battery",
     )
     .await;
-    let eva = store
-        .user_by_email("eva@bakkerij.nl")
-        .await
-        .unwrap()
-        .unwrap();
-    store
-        .bind_connection(CONNECTION, eva.account_id)
-        .await
-        .unwrap();
+    give_connection(&*store, CONNECTION, "eva@bakkerij.nl").await;
     let (status, page) = a.get("/connections").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Exact Online"), "{page}");
