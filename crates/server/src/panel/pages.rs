@@ -16,7 +16,9 @@ use ledgerlink_store::Session;
 use serde::Deserialize;
 
 use super::auth::{self, FORM_COOKIE, MIN_PASSWORD_CHARS, SESSION_COOKIE, SESSION_HOURS};
-use super::view::{self, ConnectionSummary, DocumentFilter, DocumentSummary, ViewError};
+use super::view::{
+    self, minute as when, ConnectionSummary, DocumentFilter, DocumentSummary, ViewError,
+};
 use super::PanelState;
 
 /// What the navigation bar of a signed-in page shows.
@@ -605,10 +607,6 @@ pub struct ConnectionView {
 struct ConnectionsPage {
     nav: Nav,
     connections: Vec<ConnectionView>,
-}
-
-fn when(at: chrono::DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 async fn connection_view(app: &PanelState, id: String) -> Result<ConnectionView, ViewError> {

@@ -55,6 +55,17 @@ pub struct DocumentSummary {
     pub updated: DateTime<Utc>,
 }
 
+/// How the pages show a moment: to the minute, in UTC.
+pub fn minute(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+impl DocumentSummary {
+    pub fn updated_text(&self) -> String {
+        minute(self.updated)
+    }
+}
+
 /// A change of state in a document's life.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StateChange {
@@ -62,6 +73,12 @@ pub struct StateChange {
     pub from: String,
     pub to: String,
     pub reason: String,
+}
+
+impl StateChange {
+    pub fn at_text(&self) -> String {
+        self.at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    }
 }
 
 /// A document with everything known about it.
