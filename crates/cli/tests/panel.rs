@@ -553,3 +553,100 @@ async fn one_exact_user_connects_one_merchant_account_and_the_panel_says_so() {
     let (status, _) = b.post(&connect, &[("csrf", &b_csrf)]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_test_run_shows_what_a_period_would_book_and_books_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = booked_world(dir.path()).await;
+    let store = world.engine.store().clone();
+    let mut eva = Browser::new(&world.server_url);
+    eva.sign_up(
+        "Bakkerij Jansen",
+        "eva@bakkerij.nl",
+        "correct horse battery",
+    )
+    .await;
+    give_connection(&*store, CONNECTION, "eva@bakkerij.nl").await;
+    let entries_before = world.exact.sales_entries(100001).len();
+    let documents_before = store.documents(CONNECTION, None).await.unwrap().len();
+
+    let page_path = format!("/connections/{CONNECTION}/dry-run");
+    let (status, page) = eva.get(&page_path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Nothing is booked"), "{page}");
+    let today = Utc::now().date_naive();
+    let period = format!(
+        "?from={}&until={}",
+        today - chrono::Duration::days(2),
+        today + chrono::Duration::days(1)
+    );
+    let (status, page) = eva.get(&format!("{page_path}{period}")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+
+    // What it says matches what the real run booked: every booked order's reference and amount.
+    let booked = store
+        .documents(CONNECTION, Some(DocState::Booked))
+        .await
+        .unwrap();
+    for document in booked.iter().filter(|d| d.kind == "order") {
+        let reference = document.reference.clone().unwrap();
+        assert!(
+            page.contains(&format!("<td>{reference}</td>")),
+            "{reference}: {page}"
+        );
+    }
+    assert!(
+        page.contains("<td class=\"state hold\">hold</td>"),
+        "the export mistake: {page}"
+    );
+
+    // The same through the API, with the figures to act on.
+    let token = api_token(&mut eva, "test").await;
+    let run = api_get(
+        format!(
+            "{}/api/v1/connections/{CONNECTION}/dry-run{period}",
+            world.server_url
+        ),
+        &token,
+    )
+    .await;
+    let to_book = run["to_book"].as_u64().unwrap();
+    assert_eq!(to_book as usize, booked.len(), "{run}");
+    assert!(run["most_calls"].as_u64().unwrap() >= to_book);
+    let booked_sum: rust_decimal::Decimal = booked
+        .iter()
+        .map(|d| {
+            d.plan_json.as_ref().unwrap()["total"]
+                .as_str()
+                .unwrap()
+                .parse::<rust_decimal::Decimal>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(run["totals"][0][0], "EUR");
+    assert_eq!(
+        run["totals"][0][1]
+            .as_str()
+            .unwrap()
+            .parse::<rust_decimal::Decimal>()
+            .unwrap(),
+        booked_sum,
+        "the test run's amount is what the real run booked, to the cent"
+    );
+
+    // Nothing was booked or taken into the ledger by either run.
+    assert_eq!(world.exact.sales_entries(100001).len(), entries_before);
+    assert_eq!(
+        store.documents(CONNECTION, None).await.unwrap().len(),
+        documents_before
+    );
+
+    // A period it refuses, and another account's connection it does not know.
+    let (status, page) = eva
+        .get(&format!("{page_path}?from={today}&until={today}"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("The period is empty"), "{page}");
+    let (status, _) = eva.get("/connections/someone-else/dry-run").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -14,6 +14,7 @@
 //! what the engine did is counted for `GET /metrics`.
 
 pub mod config;
+pub mod dry_run;
 mod intake;
 mod metrics;
 pub mod notify;

@@ -25,7 +25,7 @@ use super::PanelState;
                        to the cent. This API gives a merchant account's connections and \
                        transfer log to programs.",
     ),
-    paths(list_connections, list_documents, get_document, retry_document),
+    paths(list_connections, dry_run, list_documents, get_document, retry_document),
     components(schemas(ApiError, ErrorBody, DocumentList)),
     modifiers(&BearerToken),
     security(("api_token" = [])),
@@ -126,6 +126,45 @@ pub async fn list_connections(State(app): State<PanelState>, headers: HeaderMap)
     };
     match view::connections(&*app.store, account).await {
         Ok(connections) => Json(connections).into_response(),
+        Err(failure) => view_error(failure),
+    }
+}
+
+/// The period of a test run: shop-local days, `until` not included.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Period {
+    /// The first day, `YYYY-MM-DD`.
+    pub from: chrono::NaiveDate,
+    /// The day after the last, `YYYY-MM-DD` (at most 92 days after `from`).
+    pub until: chrono::NaiveDate,
+}
+
+/// Test mode: what the connection would book for the orders of a period, and at most how many
+/// API calls it would cost. Nothing is booked or sent to the ledger.
+#[utoipa::path(
+    get,
+    path = "/api/v1/connections/{id}/dry-run",
+    params(("id" = String, Path, description = "The connection's id"), Period),
+    responses(
+        (status = 200, description = "`documents` (kind, number, outcome `book`/`not_yet`/`skip`/`hold`, reference, currency, total, reason), `to_book`, `totals` per currency, `customers`, `most_calls`"),
+        (status = 401, body = ApiError),
+        (status = 404, body = ApiError),
+        (status = 409, description = "The period is not valid, or the shop could not be read", body = ApiError),
+    ),
+)]
+pub async fn dry_run(
+    State(app): State<PanelState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(period): Query<Period>,
+) -> Response {
+    let account = match account(&app, &headers).await {
+        Ok(account) => account,
+        Err(response) => return response,
+    };
+    match view::dry_run(&app.engine, account, &id, period.from, period.until).await {
+        Ok(run) => Json(run).into_response(),
         Err(failure) => view_error(failure),
     }
 }

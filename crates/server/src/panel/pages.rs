@@ -707,6 +707,66 @@ pub async fn connect_exact(
     Redirect::to(&target.authorization_url(&state)).into_response()
 }
 
+#[derive(Template)]
+#[template(path = "dry_run.html")]
+struct DryRunPage {
+    nav: Nav,
+    connection: String,
+    from: String,
+    until: String,
+    problem: Option<String>,
+    run: Option<ledgerlink_engine::dry_run::DryRun>,
+}
+
+#[derive(Deserialize)]
+pub struct Period {
+    from: Option<chrono::NaiveDate>,
+    until: Option<chrono::NaiveDate>,
+}
+
+/// Test mode: the form, and with a period, what it would book.
+pub async fn dry_run(
+    State(app): State<PanelState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(period): Query<Period>,
+) -> Response {
+    let (session, nav) = match signed_in(&app, &headers).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    match view::connection_ids(&*app.store, session.account_id).await {
+        Ok(ids) if ids.contains(&id) => {}
+        Ok(_) => return view_error(ViewError::NotFound),
+        Err(error) => return view_error(error),
+    }
+    let today = Utc::now().date_naive();
+    let from = period.from.unwrap_or(today - chrono::Duration::days(7));
+    let until = period.until.unwrap_or(today + chrono::Duration::days(1));
+    let (run, problem, status) = if period.from.is_some() {
+        match view::dry_run(&app.engine, session.account_id, &id, from, until).await {
+            Ok(run) => (Some(run), None, StatusCode::OK),
+            Err(ViewError::Refused(reason)) => {
+                (None, Some(reason), StatusCode::UNPROCESSABLE_ENTITY)
+            }
+            Err(error) => return view_error(error),
+        }
+    } else {
+        (None, None, StatusCode::OK)
+    };
+    render(
+        status,
+        &DryRunPage {
+            nav,
+            connection: id,
+            from: from.to_string(),
+            until: until.to_string(),
+            problem,
+            run,
+        },
+    )
+}
+
 pub struct TokenView {
     id: i64,
     name: String,

@@ -337,3 +337,44 @@ pub async fn booked_amounts(
         .map(|(currency, (documents, amount))| (currency, documents, amount))
         .collect())
 }
+
+/// The longest period a test run reads at once.
+pub const DRY_RUN_MAX_DAYS: i64 = 92;
+
+/// Test mode over the shop-local days [from, until) of one of the account's connections.
+pub async fn dry_run(
+    engine: &ledgerlink_engine::Engine,
+    account: i64,
+    connection: &str,
+    from: chrono::NaiveDate,
+    until: chrono::NaiveDate,
+) -> Result<ledgerlink_engine::dry_run::DryRun, ViewError> {
+    if !connection_ids(&**engine.store(), account)
+        .await?
+        .iter()
+        .any(|id| id == connection)
+        || engine.connection(connection).is_none()
+    {
+        return Err(ViewError::NotFound);
+    }
+    let days = (until - from).num_days();
+    if days < 1 {
+        return Err(ViewError::Refused(
+            "The period is empty: `until` must come after `from` (it is not included).".into(),
+        ));
+    }
+    if days > DRY_RUN_MAX_DAYS {
+        return Err(ViewError::Refused(format!(
+            "A test run reads at most {DRY_RUN_MAX_DAYS} days at once; choose a shorter period."
+        )));
+    }
+    engine
+        .dry_run(connection, from, until)
+        .await
+        .map_err(|error| {
+            ViewError::Refused(format!(
+                "The shop could not be read for the test run: {error}. Check the connection \
+                 and try again."
+            ))
+        })
+}
