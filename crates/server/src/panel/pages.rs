@@ -682,6 +682,15 @@ pub async fn connections(State(app): State<PanelState>, headers: HeaderMap) -> R
     render(StatusCode::OK, &ConnectionsPage { nav, connections })
 }
 
+/// Whether the connection is one of the account's; "not found" when it is not.
+async fn owned_connection(app: &PanelState, account: i64, id: &str) -> Result<(), Response> {
+    match view::connection_ids(&*app.store, account).await {
+        Ok(ids) if ids.iter().any(|own| own == id) => Ok(()),
+        Ok(_) => Err(view_error(ViewError::NotFound)),
+        Err(error) => Err(view_error(error)),
+    }
+}
+
 /// The owner starts Exact Online's authorization-code flow for one of its connections.
 pub async fn connect_exact(
     State(app): State<PanelState>,
@@ -693,10 +702,8 @@ pub async fn connect_exact(
         Ok(found) => found,
         Err(response) => return response,
     };
-    match view::connection_ids(&*app.store, session.account_id).await {
-        Ok(ids) if ids.contains(&id) => {}
-        Ok(_) => return view_error(ViewError::NotFound),
-        Err(error) => return view_error(error),
+    if let Err(response) = owned_connection(&app, session.account_id, &id).await {
+        return response;
     }
     let Some(target) = app.engine.connection(&id).and_then(|c| c.target.exact()) else {
         return view_error(ViewError::Refused(
@@ -735,10 +742,8 @@ pub async fn dry_run(
         Ok(found) => found,
         Err(response) => return response,
     };
-    match view::connection_ids(&*app.store, session.account_id).await {
-        Ok(ids) if ids.contains(&id) => {}
-        Ok(_) => return view_error(ViewError::NotFound),
-        Err(error) => return view_error(error),
+    if let Err(response) = owned_connection(&app, session.account_id, &id).await {
+        return response;
     }
     let today = Utc::now().date_naive();
     let from = period.from.unwrap_or(today - chrono::Duration::days(7));
