@@ -390,13 +390,16 @@ async fn merchant_b_finds_nothing_of_merchant_a_by_page_or_api() {
         let (status, page) = b.get(&format!("/documents/{id}")).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "page of document {id}");
         assert!(page.contains("no such page or document in your account"));
-        let (status, _) = b
-            .post(&format!("/documents/{id}/retry"), &[("csrf", &b_csrf)])
-            .await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "retry of document {id}");
+        for action in ["retry", "skip"] {
+            let (status, _) = b
+                .post(&format!("/documents/{id}/{action}"), &[("csrf", &b_csrf)])
+                .await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{action} of document {id}");
+        }
         for request in [
             http.get(format!("{}/api/v1/documents/{id}", world.server_url)),
             http.post(format!("{}/api/v1/documents/{id}/retry", world.server_url)),
+            http.post(format!("{}/api/v1/documents/{id}/skip", world.server_url)),
         ] {
             let response = request.bearer_auth(&b_token).send().await.unwrap();
             assert_eq!(
@@ -649,4 +652,67 @@ async fn a_test_run_shows_what_a_period_would_book_and_books_nothing() {
     assert!(page.contains("The period is empty"), "{page}");
     let (status, _) = eva.get("/connections/someone-else/dry-run").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_held_document_is_skipped_by_a_person_and_the_ledger_says_who() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = booked_world(dir.path()).await;
+    let store = world.engine.store().clone();
+    let mut eva = Browser::new(&world.server_url);
+    eva.sign_up(
+        "Bakkerij Jansen",
+        "eva@bakkerij.nl",
+        "correct horse battery",
+    )
+    .await;
+    give_connection(&*store, CONNECTION, "eva@bakkerij.nl").await;
+    let held = store
+        .documents(CONNECTION, Some(DocState::Held))
+        .await
+        .unwrap();
+    let id = held[0].id;
+    let (_, page) = eva.get(&format!("/documents/{id}")).await;
+    assert!(page.contains("Skip: do not book"), "{page}");
+    let csrf = hidden_csrf(&page);
+    let skip = format!("/documents/{id}/skip");
+    let (status, _) = eva.post(&skip, &[("csrf", "forged")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, location) = eva.post(&skip, &[("csrf", &csrf)]).await;
+    assert_eq!(
+        (status, location),
+        (StatusCode::SEE_OTHER, format!("/documents/{id}?done=skip"))
+    );
+    let row = store.document(id).await.unwrap().unwrap();
+    assert_eq!(row.state, DocState::Skipped);
+    assert!(row
+        .reason
+        .unwrap()
+        .starts_with("Skipped by eva@bakkerij.nl"));
+    let last = store.transitions(id).await.unwrap().pop().unwrap();
+    assert_eq!(
+        (last.from_state, last.to_state),
+        (Some(DocState::Held), DocState::Skipped)
+    );
+
+    // Not held any more: neither the page nor the API skips or retries it again.
+    let token = api_token(&mut eva, "skipper").await;
+    let http = reqwest::Client::new();
+    for action in ["skip", "retry"] {
+        let response = http
+            .post(format!(
+                "{}/api/v1/documents/{id}/{action}",
+                world.server_url
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CONFLICT, "{action}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert!(body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not held"));
+    }
 }

@@ -393,6 +393,9 @@ pub trait Store: AccountStore + Send + Sync + 'static {
 
     /// A person asks to try a held document again.
     async fn retry_held(&self, document_id: i64, now: DateTime<Utc>) -> Result<()>;
+    /// A person decides a held document is not to be booked: skipped, with `reason` (a newer
+    /// version from the source re-opens it, as any skipped document).
+    async fn skip_held(&self, document_id: i64, reason: &str, now: DateTime<Utc>) -> Result<()>;
 
     async fn document(&self, id: i64) -> Result<Option<LedgerRow>>;
     async fn document_by_source(

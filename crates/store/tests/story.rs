@@ -329,6 +329,40 @@ async fn held_documents_are_retried_on_request_only(database: &Database) {
         store.retry_held(id, now).await.is_err(),
         "only a held document can be retried"
     );
+
+    // Held again (once the retry's lease ran out), then skipped by a person: not due, the
+    // reason kept, skipped only once.
+    let now = now + Duration::seconds(31);
+    let lease = store
+        .claim_due("w", now, now + Duration::seconds(30), 1)
+        .await
+        .unwrap()[0]
+        .lease();
+    store
+        .transition(lease, DocState::Held, Transition::default(), now)
+        .await
+        .unwrap();
+    let skipped = "Skipped by eva@bakkerij.nl: not to be booked.";
+    store.skip_held(id, skipped, now).await.unwrap();
+    let row = store.document(id).await.unwrap().unwrap();
+    assert_eq!(
+        (row.state, row.reason.as_deref()),
+        (DocState::Skipped, Some(skipped))
+    );
+    let last = store.transitions(id).await.unwrap().pop().unwrap();
+    assert_eq!(
+        (last.from_state, last.to_state),
+        (Some(DocState::Held), DocState::Skipped)
+    );
+    assert!(store
+        .claim_due("w", now, now + Duration::seconds(30), 1)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(
+        store.skip_held(id, skipped, now).await.is_err(),
+        "only a held one"
+    );
 }
 
 async fn cursors_deliveries_cache_and_tokens_persist_across_reopen(database: &Database) {

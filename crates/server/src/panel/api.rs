@@ -25,7 +25,14 @@ use super::PanelState;
                        to the cent. This API gives a merchant account's connections and \
                        transfer log to programs.",
     ),
-    paths(list_connections, dry_run, list_documents, get_document, retry_document),
+    paths(
+        list_connections,
+        dry_run,
+        list_documents,
+        get_document,
+        retry_document,
+        skip_document
+    ),
     components(schemas(ApiError, ErrorBody, DocumentList)),
     modifiers(&BearerToken),
     security(("api_token" = [])),
@@ -253,6 +260,33 @@ pub async fn retry_document(
     };
     match view::retry(&*app.store, account, id).await {
         Ok(()) => StatusCode::ACCEPTED.into_response(),
+        Err(failure) => view_error(failure),
+    }
+}
+
+/// Skips a held document: it is not to be booked (a newer version from the shop re-opens it).
+#[utoipa::path(
+    post,
+    path = "/api/v1/documents/{id}/skip",
+    params(("id" = i64, Path, description = "The document's id in the ledger")),
+    responses(
+        (status = 204, description = "Skipped"),
+        (status = 401, body = ApiError),
+        (status = 404, body = ApiError),
+        (status = 409, description = "The document is not held", body = ApiError),
+    ),
+)]
+pub async fn skip_document(
+    State(app): State<PanelState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    let account = match account(&app, &headers).await {
+        Ok(account) => account,
+        Err(response) => return response,
+    };
+    match view::skip(&*app.store, account, id, "an API token").await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(failure) => view_error(failure),
     }
 }

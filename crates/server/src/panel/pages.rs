@@ -563,10 +563,11 @@ pub async fn document(
                 .unwrap_or_else(|| "(none yet)".into()),
         },
         transitions: detail.history,
-        notice: notice
-            .done
-            .filter(|done| done == "retry")
-            .map(|_| "Queued: the next worker round books it or says why not.".to_string()),
+        notice: match notice.done.as_deref() {
+            Some("retry") => Some("Queued: the next worker round books it or says why not.".into()),
+            Some("skip") => Some("Skipped: it will not be booked.".into()),
+            _ => None,
+        },
     };
     render(StatusCode::OK, &page)
 }
@@ -770,6 +771,22 @@ pub async fn dry_run(
             run,
         },
     )
+}
+
+pub async fn skip(
+    State(app): State<PanelState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    let (session, _) = match signed_in_form(&app, &headers, &form.csrf).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    match view::skip(&*app.store, session.account_id, id, &session.email).await {
+        Ok(()) => Redirect::to(&format!("/documents/{id}?done=skip")).into_response(),
+        Err(error) => view_error(error),
+    }
 }
 
 pub struct TokenView {

@@ -256,6 +256,21 @@ pub async fn document(
     })
 }
 
+/// A held document is not to be booked: a person says so, and the ledger keeps who did.
+pub async fn skip(store: &dyn Store, account: i64, id: i64, by: &str) -> Result<(), ViewError> {
+    let row = owned(store, account, id).await?;
+    if row.state != DocState::Held {
+        return Err(ViewError::Refused(format!(
+            "document {id} is {}, not held: only a held document can be skipped",
+            row.state.as_str()
+        )));
+    }
+    let reason =
+        format!("Skipped by {by}: not to be booked. A newer version from the shop re-opens it.");
+    store.skip_held(id, &reason, Utc::now()).await?;
+    Ok(())
+}
+
 /// A held document is tried again by the next worker round.
 pub async fn retry(store: &dyn Store, account: i64, id: i64) -> Result<(), ViewError> {
     let row = owned(store, account, id).await?;

@@ -614,6 +614,34 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn skip_held(&self, document_id: i64, reason: &str, now: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.write().await?;
+        let updated = sqlx::query(
+            "UPDATE documents SET state = 'skipped', reason = $1, updated_at = $2 \
+             WHERE id = $3 AND state = 'held'",
+        )
+        .bind(reason)
+        .bind(now)
+        .bind(document_id)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Err(StoreError::NotFound(format!("held document {document_id}")));
+        }
+        record_transition(
+            &mut tx,
+            document_id,
+            Some(DocState::Held),
+            DocState::Skipped,
+            Some(reason),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn document(&self, id: i64) -> Result<Option<LedgerRow>> {
         let row = sqlx::query(&format!(
             "SELECT {LEDGER_COLUMNS} FROM documents WHERE id = $1"
