@@ -376,11 +376,15 @@ impl ExactSandbox {
             .unwrap_or_else(|| self.inner.user.clone())
     }
 
-    /// Ages every issued token by `by`, as if that time had passed for them alone: access
-    /// tokens expire and may be refreshed, while rate-limit windows keep the real clock.
+    /// Ages every issued token by `by`, as if that time had passed for them: access tokens
+    /// expire and may be refreshed. The error-rate hour moves on with them (errors are counted
+    /// per hour of the time the tokens live by: aged tokens met with a 401 must not add up to a
+    /// block that real time would have lifted), while the minute and day windows keep the real
+    /// clock.
     pub fn age_tokens(&self, by: Duration) {
         let millis = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
         self.inner.auth.lock().unwrap().age(millis);
+        self.limits().age_errors(millis);
     }
 
     /// Every access and refresh token the emulator ever issued: what a secrets canary looks for.

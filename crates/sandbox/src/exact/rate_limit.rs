@@ -152,6 +152,18 @@ impl Limits {
         }
     }
 
+    /// Moves the error-rate hour on by `by_ms`, as if that much time had passed for it.
+    pub fn age_errors(&mut self, by_ms: i64) {
+        for log in self.errors.values_mut() {
+            for at in log.at.iter_mut() {
+                *at -= by_ms;
+            }
+            if let Some(until) = log.blocked_until.as_mut() {
+                *until -= by_ms;
+            }
+        }
+    }
+
     /// Counts an error answer; the 11th within an hour blocks the endpoint for an hour.
     pub fn record_error(&mut self, client: &str, division: i32, endpoint: &str, now: i64) {
         let log = self
@@ -177,5 +189,27 @@ fn headers_for(usage: &Usage, quota: &Quota) -> RateHeaders {
         minutely_limit: quota.minutely,
         minutely_remaining: quota.minutely.saturating_sub(usage.minute_used),
         minutely_reset_ms: (usage.minute + 1) * quota.minute_ms,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_block_lifts_when_its_hour_has_passed_for_the_tokens() {
+        let mut limits = Limits::default();
+        for n in 0..=MAX_ERRORS_PER_HOUR as i64 {
+            limits.record_error("app", 1, "crm/accounts", 1_000 + n);
+        }
+        let now = 2_000;
+        assert!(limits
+            .blocked_until("app", 1, "crm/accounts", now)
+            .is_some());
+        limits.age_errors(HOUR_MS);
+        assert_eq!(limits.blocked_until("app", 1, "crm/accounts", now), None);
+        // The aged errors no longer count towards the next block.
+        limits.record_error("app", 1, "crm/accounts", now);
+        assert_eq!(limits.blocked_until("app", 1, "crm/accounts", now), None);
     }
 }
