@@ -520,16 +520,44 @@ async fn expire_tokens(
     exact: &ExactSandbox,
     tenants: &[Tenant],
 ) -> anyhow::Result<()> {
-    exact.age_tokens(Duration::from_secs(601));
-    let now = chrono::Utc::now();
+    // Under each connection's refresh lock, so that no worker refreshes meanwhile: the ledger
+    // must not get back a pair Exact has already replaced.
+    let holder = "chaos-clock";
+    let mut locked = Vec::new();
     for tenant in tenants {
-        if let Some(mut token) = store.token(&tenant.connection).await? {
-            token.expires_at = now - chrono::Duration::seconds(1);
-            token.issued_at = now - chrono::Duration::seconds(601);
-            store.save_token(&tenant.connection, &token).await?;
+        let lock = ledgerlink_targets::exact::refresh_lock(&tenant.connection);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !store
+            .try_lock(
+                &lock,
+                holder,
+                chrono::Utc::now() + chrono::Duration::seconds(30),
+                chrono::Utc::now(),
+            )
+            .await?
+        {
+            anyhow::ensure!(Instant::now() < deadline, "a refresh held {lock} for 30 s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        locked.push(lock);
     }
-    Ok(())
+    let aged = async {
+        exact.age_tokens(Duration::from_secs(601));
+        let now = chrono::Utc::now();
+        for tenant in tenants {
+            if let Some(mut token) = store.token(&tenant.connection).await? {
+                token.expires_at = now - chrono::Duration::seconds(1);
+                token.issued_at = now - chrono::Duration::seconds(601);
+                store.save_token(&tenant.connection, &token).await?;
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    for lock in &locked {
+        store.unlock(lock, holder).await?;
+    }
+    aged
 }
 
 /// Moves some earlier orders on: pending ones paid or cancelled, paid ones partly refunded.

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 pub use http::exact_message;
 pub use http::RateBudget;
-pub use oauth::{authorization_url, token_record, ExactApp};
+pub use oauth::{authorization_url, refresh_lock, token_record, ExactApp};
 
 use crate::relation::Fingerprint;
 use crate::BookingRef;

@@ -98,6 +98,14 @@ pub(crate) struct Tokens {
 const REFRESH_LOCK_SECS: i64 = 60;
 /// How often a process waiting for another's refresh looks again.
 const REFRESH_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+/// How long a refreshed token pair is held in memory while the ledger cannot store it.
+const KEEP_REFRESHED_FOR: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The store lock under which one process at a time refreshes a connection's tokens; whoever
+/// else writes them (`ledgerlink chaos` ageing them) takes it too.
+pub fn refresh_lock(connection_id: &str) -> String {
+    format!("exact-oauth:{connection_id}")
+}
 
 fn auth_error(message: &str, cause: String) -> ConnectorError {
     ConnectorError::new(ErrorKind::Auth, message, cause)
@@ -148,7 +156,7 @@ impl Tokens {
             return Ok(current.access_token);
         }
         let _guard = self.refresh_lock.lock().await;
-        let lock = format!("exact-oauth:{}", self.connection_id);
+        let lock = refresh_lock(&self.connection_id);
         // Another process may be refreshing: wait for its new token rather than spend the
         // same single-use refresh token.
         let current = loop {
@@ -215,9 +223,30 @@ impl Tokens {
             }
             Err(error) => return Err(error),
         };
-        // The old refresh token is dead from now on: commit the new one before using it.
-        self.save(&token).await?;
+        // The old refresh token is dead from now on: commit the new one before using it, and
+        // do not let a database that is down for a moment lose it — the consent would be gone.
+        self.save_refreshed(&token).await?;
         Ok(token.access_token)
+    }
+
+    /// Saves a token pair Exact just issued, trying again while the ledger is unavailable
+    /// (a restart, a failover) for up to [`KEEP_REFRESHED_FOR`].
+    async fn save_refreshed(&self, token: &TokenRecord) -> Result<(), ConnectorError> {
+        let started = std::time::Instant::now();
+        let mut pause = std::time::Duration::from_millis(200);
+        loop {
+            match self.store.save_token(&self.connection_id, token).await {
+                Ok(()) => return Ok(()),
+                Err(ledgerlink_store::StoreError::Database(error))
+                    if started.elapsed() < KEEP_REFRESHED_FOR =>
+                {
+                    tracing::warn!(%error, "the ledger did not take the refreshed Exact token; trying again");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(std::time::Duration::from_secs(5));
+                }
+                Err(error) => return Err(crate::credentials_error(error)),
+            }
+        }
     }
 
     async fn load(&self) -> Result<TokenRecord, ConnectorError> {
