@@ -53,6 +53,7 @@ use crate::faults::{ArmedFault, FaultPlan};
 use crate::recorder::{RecordedRequest, Recorder};
 use entities::{Ctx, Division, Resource};
 use odata::{Row, Val};
+pub use rate_limit::RateWindows;
 
 /// How the emulated Exact Online behaves towards the one registered app.
 #[derive(Clone, Debug)]
@@ -65,6 +66,8 @@ pub struct ExactConfig {
     pub minutely_limit: u32,
     /// Calls per day per app and division (Exact: 5000).
     pub daily_limit: u32,
+    /// How long those minutes and days last; shorter than real only to compress the clock.
+    pub rate_windows: RateWindows,
     /// Lifetime of an access token in seconds (Exact: 600).
     pub access_token_secs: i64,
     /// `GET /api/oauth2/auth` redirects at once with a code instead of showing a consent page.
@@ -79,6 +82,7 @@ impl Default for ExactConfig {
             redirect_uri: "http://127.0.0.1/oauth/exact/callback".into(),
             minutely_limit: 60,
             daily_limit: 5000,
+            rate_windows: RateWindows::default(),
             access_token_secs: 600,
             auto_approve: true,
         }
@@ -227,12 +231,12 @@ impl ExactSandbox {
     pub fn new(config: ExactConfig) -> Self {
         let sandbox = ExactSandbox {
             inner: Arc::new(Inner {
+                limits: Mutex::new(rate_limit::Limits::new(config.rate_windows)),
                 config,
                 faults: FaultPlan::default(),
                 recorder: Recorder::default(),
                 clock_offset_ms: Mutex::new(0),
                 auth: Mutex::new(oauth::AuthState::default()),
-                limits: Mutex::new(rate_limit::Limits::default()),
                 divisions: Mutex::new(BTreeMap::new()),
                 user: User {
                     id: Uuid::new_v4(),
