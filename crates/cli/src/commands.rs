@@ -178,8 +178,10 @@ async fn serve(config_path: &Path) -> anyhow::Result<()> {
         }
         match engine.run_due().await {
             Ok(0) => {
+                // Idle: a webhook wakes the loop at once; the sweeper and retries are due
+                // no sooner than a second.
                 tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = engine.wait_for_work(Duration::from_secs(1)) => {}
                     _ = tokio::signal::ctrl_c() => return Ok(()),
                 }
             }
