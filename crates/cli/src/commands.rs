@@ -72,6 +72,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Bench {
+            only,
+            json,
+            quick,
+            postgres,
+            seed,
+        } => {
+            let options = crate::bench::BenchOptions {
+                only,
+                quick,
+                postgres,
+                binary: std::env::current_exe().context("finding the ledgerlink executable")?,
+                seed,
+            };
+            let report = crate::bench::run(&options, &mut std::io::stdout()).await?;
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
+            }
+            Ok(())
+        }
     }
 }
 

@@ -149,7 +149,7 @@ fn settings_file(
 
 /// Connects each tenant's Exact company once, as its merchant would: the workers then share
 /// the tokens through the ledger.
-async fn authorize(config_path: &Path, exact: &ExactSandbox) -> anyhow::Result<()> {
+pub(crate) async fn authorize(config_path: &Path, exact: &ExactSandbox) -> anyhow::Result<()> {
     let config = Config::load(config_path)?;
     let store = config.open_store().await?;
     for connection in &config.connections {
