@@ -269,7 +269,8 @@ async fn backfill(
         let count = engine.backfill(&id, from, until, &progress).await?;
         bar.finish_with_message(format!("{id}: {count} orders taken in"));
     }
-    engine.run_until_idle(10_000).await?;
+    // Until nothing is due, however many orders came in: a round books at most a batch.
+    engine.run_until_idle(usize::MAX).await?;
     engine.notifier().flush().await;
     print_status(&engine).await
 }
