@@ -1,9 +1,10 @@
 //! Rate-limited reality: several companies booking at once through one `serve` process into
 //! an Exact emulator that enforces 60 calls a minute and 5,000 a day per company. The clock is
-//! compressed — an emulated minute lasts one real second and a day a hundred — so a run shows
-//! minutes and a day boundary in two minutes; Exact's headers still give the resets in real
-//! time, so ledgerlink waits for them as it would for Exact's. Each company has more orders than
-//! its budget allows; the question is whether each gets its full budget, every minute.
+//! compressed ten times — an emulated minute lasts 6 s and a day 10 minutes — and Exact's headers
+//! still give the resets in real time, so ledgerlink waits for them as it would for Exact's. (A
+//! minute shorter than that would distort the run: ledgerlink waits out a reset closer than 2 s
+//! in place, and that wait is not compressed.) Each company has more orders than its budget
+//! allows; the question is whether each gets its full budget, every minute.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -15,8 +16,8 @@ use serde::Serialize;
 use super::{child, mix, Sizes};
 
 /// The compressed clock: how long an emulated minute and day last.
-const MINUTE: Duration = Duration::from_secs(1);
-const DAY: Duration = Duration::from_secs(100);
+const MINUTE: Duration = Duration::from_secs(6);
+const DAY: Duration = Duration::from_secs(600);
 
 #[derive(Debug, Serialize)]
 pub struct CompanyRun {
