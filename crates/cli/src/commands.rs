@@ -76,6 +76,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Bench {
+            only,
+            json,
+            quick,
+            postgres,
+            seed,
+        } => {
+            let options = crate::bench::BenchOptions {
+                only,
+                quick,
+                postgres,
+                binary: std::env::current_exe().context("finding the ledgerlink executable")?,
+                seed,
+            };
+            let report = crate::bench::run(&options, &mut std::io::stdout()).await?;
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
+            }
+            Ok(())
+        }
     }
 }
 
@@ -182,8 +202,10 @@ async fn serve(config_path: &Path) -> anyhow::Result<()> {
         }
         match engine.run_due().await {
             Ok(0) => {
+                // Idle: a webhook wakes the loop at once; the sweeper and retries are due
+                // no sooner than a second.
                 tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = engine.wait_for_work(Duration::from_secs(1)) => {}
                     _ = tokio::signal::ctrl_c() => return Ok(()),
                 }
             }
@@ -251,7 +273,8 @@ async fn backfill(
         let count = engine.backfill(&id, from, until, &progress).await?;
         bar.finish_with_message(format!("{id}: {count} orders taken in"));
     }
-    engine.run_until_idle(10_000).await?;
+    // Until nothing is due, however many orders came in: a round books at most a batch.
+    engine.run_until_idle(usize::MAX).await?;
     engine.notifier().flush().await;
     print_status(&engine).await
 }

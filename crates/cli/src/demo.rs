@@ -164,6 +164,25 @@ impl DemoWorld {
         Self::start_world(store, options, DemoLedger::Exact, None, None).await
     }
 
+    /// A world booking into an Exact emulator configured as `exact` (e.g. without rate
+    /// limits, for the benchmarks), by `settings`, on a store of the caller's.
+    pub async fn start_with_exact(
+        store: Arc<dyn Store>,
+        options: EngineOptions,
+        settings: BookingSettings,
+        exact: ExactConfig,
+    ) -> anyhow::Result<DemoWorld> {
+        Self::start_world_on(
+            store,
+            options,
+            DemoLedger::Exact,
+            Some(settings),
+            None,
+            exact,
+        )
+        .await
+    }
+
     /// [`DemoWorld::start`], booking into the given ledger, by the demo's rules for it unless
     /// `settings` are given.
     pub async fn start_with(
@@ -194,7 +213,19 @@ impl DemoWorld {
         settings: Option<BookingSettings>,
         notifications: Option<DemoNotifications>,
     ) -> anyhow::Result<DemoWorld> {
-        let (exact_running, exact) = ExactSandbox::start(ExactConfig::default(), 0).await?;
+        let exact = ExactConfig::default();
+        Self::start_world_on(store, options, ledger, settings, notifications, exact).await
+    }
+
+    async fn start_world_on(
+        store: Arc<dyn Store>,
+        options: EngineOptions,
+        ledger: DemoLedger,
+        settings: Option<BookingSettings>,
+        notifications: Option<DemoNotifications>,
+        exact_config: ExactConfig,
+    ) -> anyhow::Result<DemoWorld> {
+        let (exact_running, exact) = ExactSandbox::start(exact_config, 0).await?;
         let (shop_running, shop) = WooSandbox::start(WooConfig::default(), 0).await?;
         let (vies_running, vies) = ViesSandbox::start(ViesConfig::default(), 0).await?;
         // The merchant's own number must be known to VIES for it to issue consultation numbers.

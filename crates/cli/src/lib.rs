@@ -1,5 +1,6 @@
 //! The commands of the `ledgerlink` binary; `main.rs` only parses and calls [`run`].
 
+pub mod bench;
 pub mod chaos;
 mod commands;
 pub mod demo;
@@ -154,6 +155,34 @@ pub enum Command {
         /// Also write the report as JSON to this file.
         #[arg(long)]
         json: Option<PathBuf>,
+    },
+    /// Measures how few Exact API calls an order costs and how much one machine carries, and
+    /// prints a table per benchmark (docs/benchmarks.md).
+    ///
+    /// Against the emulators on this machine: calls per order in each posting mode; orders
+    /// per second end to end (webhook, SQLite or PostgreSQL ledger, Exact) beside a bare loop
+    /// POSTing the same entries; mapping alone per core; webhook-to-booked latency of a `serve`
+    /// process; peak memory of `backfill` and idle memory of `serve` on a large ledger; and
+    /// several companies under Exact's rate limits on a compressed clock. Build with
+    /// `--release` for figures worth quoting; the full run takes a quarter of an hour or more
+    /// (a 100,000-order backfill, a ledger of a million documents).
+    Bench {
+        /// Run only this benchmark.
+        #[arg(long, value_enum)]
+        only: Option<bench::BenchName>,
+        /// Also write the results as JSON to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Small sizes: a smoke test of every benchmark, not figures.
+        #[arg(long)]
+        quick: bool,
+        /// A PostgreSQL database for the throughput benchmark's second run (a schema of its
+        /// own is made and dropped); without it that run is skipped.
+        #[arg(long, env = "LEDGERLINK_TEST_POSTGRES")]
+        postgres: Option<String>,
+        /// Seeds the order mix: the same seed books the same orders.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
     },
 }
 

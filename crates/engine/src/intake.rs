@@ -122,7 +122,10 @@ impl Engine {
             )
             .await
         {
-            Ok(true) => WebhookReply::new(200, "accepted"),
+            Ok(true) => {
+                self.work_arrived.notify_one();
+                WebhookReply::new(200, "accepted")
+            }
             Ok(false) => WebhookReply::new(200, "duplicate delivery ignored"),
             Err(error) => {
                 tracing::error!(connection_id, %error, "cannot keep a webhook delivery");

@@ -95,6 +95,8 @@ pub struct Engine {
     options: EngineOptions,
     notifier: Notifier,
     metrics: Arc<Metrics>,
+    /// Woken when a webhook delivery is kept, so an idle worker starts on it at once.
+    work_arrived: tokio::sync::Notify,
 }
 
 impl Engine {
@@ -117,7 +119,14 @@ impl Engine {
             options,
             notifier: Notifier::default(),
             metrics,
+            work_arrived: tokio::sync::Notify::new(),
         }
+    }
+
+    /// Waits until a webhook delivery arrives (or arrived since the last wait), at most
+    /// `longest`: the idle loop's pause, which a new order cuts short.
+    pub async fn wait_for_work(&self, longest: Duration) {
+        let _ = tokio::time::timeout(longest, self.work_arrived.notified()).await;
     }
 
     /// Sends notifications as `settings` say, from a background task (needs a tokio runtime).

@@ -18,17 +18,29 @@ pub struct RecordedRequest {
     pub credential: Option<String>,
 }
 
+/// Each request with when it was served (real time, epoch milliseconds).
 #[derive(Default)]
 pub struct Recorder {
-    requests: Mutex<Vec<RecordedRequest>>,
+    requests: Mutex<Vec<(i64, RecordedRequest)>>,
 }
 
 impl Recorder {
     pub fn record(&self, request: RecordedRequest) {
-        self.requests.lock().unwrap().push(request);
+        let at = chrono::Utc::now().timestamp_millis();
+        self.requests.lock().unwrap().push((at, request));
     }
 
     pub fn all(&self) -> Vec<RecordedRequest> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, r)| r.clone())
+            .collect()
+    }
+
+    /// Every request with the epoch millisecond it was served at, e.g. to count per window.
+    pub fn timed(&self) -> Vec<(i64, RecordedRequest)> {
         self.requests.lock().unwrap().clone()
     }
 
@@ -37,7 +49,7 @@ impl Recorder {
             .lock()
             .unwrap()
             .iter()
-            .filter(|r| r.method == method && r.path.contains(path_contains))
+            .filter(|(_, r)| r.method == method && r.path.contains(path_contains))
             .count()
     }
 

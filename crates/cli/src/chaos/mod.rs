@@ -159,7 +159,7 @@ fn settings_file(
 
 /// Connects each tenant's Exact company once, as its merchant would: the workers then share
 /// the tokens through the ledger.
-async fn authorize(config_path: &Path, exact: &ExactSandbox) -> anyhow::Result<()> {
+pub(crate) async fn authorize(config_path: &Path, exact: &ExactSandbox) -> anyhow::Result<()> {
     let config = Config::load(config_path)?;
     let store = config.open_store().await?;
     for connection in &config.connections {
@@ -191,7 +191,10 @@ pub async fn run(mut options: ChaosOptions) -> anyhow::Result<ChaosReport> {
     // faults, so the emulator allows more calls and its "minute" lasts five seconds.
     let exact_config = ExactConfig {
         minutely_limit: (options.exact_calls_per_minute / 12).max(1),
-        minute_ms: 5_000,
+        rate_windows: ledgerlink_sandbox::exact::RateWindows {
+            minute: Duration::from_secs(5),
+            ..Default::default()
+        },
         // A large run would use up Exact's 5,000 a day: the day allows what its minutes do.
         daily_limit: options.exact_calls_per_minute.saturating_mul(24 * 60),
         ..ExactConfig::default()

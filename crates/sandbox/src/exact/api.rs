@@ -200,12 +200,14 @@ pub async fn handle(
     let config = sandbox.config();
     let client = config.client_id.as_str();
     let now = sandbox.now_ms();
-    let quota = config.quota();
+    let (daily, minutely) = (config.daily_limit, config.minutely_limit);
 
     let fault = sandbox.faults().take(method.as_str(), &path);
     let (mut reply, rate) = match &fault {
         Some(Fault::ServerError) => {
-            let rate = sandbox.limits().peek(client, route.division, now, &quota);
+            let rate = sandbox
+                .limits()
+                .peek(client, route.division, now, daily, minutely);
             (
                 Reply::error(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -215,7 +217,9 @@ pub async fn handle(
             )
         }
         Some(Fault::TooManyRequests) => {
-            let mut rate = sandbox.limits().peek(client, route.division, now, &quota);
+            let mut rate = sandbox
+                .limits()
+                .peek(client, route.division, now, daily, minutely);
             rate.minutely_remaining = 0;
             (
                 Reply::error(
@@ -297,14 +301,16 @@ fn process(
 ) -> (Reply, RateHeaders) {
     let config = sandbox.config();
     let client = config.client_id.as_str();
-    let quota = config.quota();
+    let (daily, minutely) = (config.daily_limit, config.minutely_limit);
     let division = route.division;
 
     let blocked = sandbox
         .limits()
         .blocked_until(client, division, &route.endpoint, now);
     if let Some(until) = blocked {
-        let rate = sandbox.limits().peek(client, division, now, &quota);
+        let rate = sandbox
+            .limits()
+            .peek(client, division, now, daily, minutely);
         let until = chrono::DateTime::from_timestamp_millis(until)
             .map(|t| t.to_rfc3339())
             .unwrap_or_default();
@@ -324,23 +330,27 @@ fn process(
     };
     let (reply, rate) = match authorized {
         Err(reason) => {
-            let rate = sandbox.limits().peek(client, division, now, &quota);
+            let rate = sandbox
+                .limits()
+                .peek(client, division, now, daily, minutely);
             (Reply::error(StatusCode::UNAUTHORIZED, reason), rate)
         }
         Ok(()) => {
-            let consumed = sandbox.limits().consume(client, division, now, &quota);
+            let consumed = sandbox
+                .limits()
+                .consume(client, division, now, daily, minutely);
             match consumed {
                 Err((rate, exceeded)) => {
                     let message = match exceeded {
                         Exceeded::Minutely => format!(
                             "API rate limit exceeded: at most {} calls per minute per \
                              app and division. Retry after X-RateLimit-Minutely-Reset.",
-                            quota.minutely
+                            minutely
                         ),
                         Exceeded::Daily => format!(
                             "API rate limit exceeded: at most {} calls per day per app \
                              and division. Retry after X-RateLimit-Reset.",
-                            quota.daily
+                            daily
                         ),
                     };
                     (Reply::error(StatusCode::TOO_MANY_REQUESTS, message), rate)

@@ -53,6 +53,7 @@ use crate::faults::{ArmedFault, FaultPlan};
 use crate::recorder::{RecordedRequest, Recorder};
 use entities::{Ctx, Division, Resource};
 use odata::{Row, Val};
+pub use rate_limit::RateWindows;
 
 /// How the emulated Exact Online behaves towards the one registered app.
 #[derive(Clone, Debug)]
@@ -65,23 +66,12 @@ pub struct ExactConfig {
     pub minutely_limit: u32,
     /// Calls per day per app and division (Exact: 5000).
     pub daily_limit: u32,
-    /// How long a rate-limit "minute" lasts, in ms (Exact: 60,000). Shorter compresses time for
-    /// the minutely limit alone: a chaos run's injected 429s then pause a company for seconds.
-    pub minute_ms: i64,
+    /// How long those minutes and days last; shorter than real only to compress the clock.
+    pub rate_windows: RateWindows,
     /// Lifetime of an access token in seconds (Exact: 600).
     pub access_token_secs: i64,
     /// `GET /api/oauth2/auth` redirects at once with a code instead of showing a consent page.
     pub auto_approve: bool,
-}
-
-impl ExactConfig {
-    pub fn quota(&self) -> rate_limit::Quota {
-        rate_limit::Quota {
-            daily: self.daily_limit,
-            minutely: self.minutely_limit,
-            minute_ms: self.minute_ms,
-        }
-    }
 }
 
 impl Default for ExactConfig {
@@ -92,7 +82,7 @@ impl Default for ExactConfig {
             redirect_uri: "http://127.0.0.1/oauth/exact/callback".into(),
             minutely_limit: 60,
             daily_limit: 5000,
-            minute_ms: 60_000,
+            rate_windows: RateWindows::default(),
             access_token_secs: 600,
             auto_approve: true,
         }
@@ -247,12 +237,12 @@ impl ExactSandbox {
         let first_user = Uuid::new_v4();
         let sandbox = ExactSandbox {
             inner: Arc::new(Inner {
+                limits: Mutex::new(rate_limit::Limits::new(config.rate_windows)),
                 config,
                 faults: FaultPlan::default(),
                 recorder: Recorder::default(),
                 clock_offset_ms: Mutex::new(0),
                 auth: Mutex::new(oauth::AuthState::default()),
-                limits: Mutex::new(rate_limit::Limits::default()),
                 divisions: Mutex::new(BTreeMap::new()),
                 other_users: Mutex::new(Vec::new()),
                 signed_in: Mutex::new(first_user),

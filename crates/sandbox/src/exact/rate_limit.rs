@@ -1,14 +1,15 @@
 //! Exact's API limits, on the emulator clock:
 //! - per app (client id) and division: calls per minute (fixed windows aligned to clock minutes,
-//!   as the real `X-RateLimit-Minutely-Reset` shows) and per day (reset at midnight UTC);
+//!   as the real `X-RateLimit-Minutely-Reset` shows) and per day (reset at midnight UTC); a
+//!   benchmark may shorten both windows ([`RateWindows`]) to compress hours into minutes;
 //! - the error-rate limit: more than 10 answers with 400/401/403/404 for the same app, division
 //!   and endpoint within an hour block that endpoint for an hour.
 
 use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderValue};
 
-const DAY_MS: i64 = 86_400_000;
 const HOUR_MS: i64 = 3_600_000;
 /// Errors tolerated per app, division, endpoint and hour.
 pub const MAX_ERRORS_PER_HOUR: usize = 10;
@@ -52,15 +53,6 @@ impl RateHeaders {
     }
 }
 
-/// The limits of one app and division: calls a day, calls a "minute", and how long that minute
-/// lasts (Exact: 60,000 ms; shorter to compress time for the rate limit alone).
-#[derive(Clone, Copy, Debug)]
-pub struct Quota {
-    pub daily: u32,
-    pub minutely: u32,
-    pub minute_ms: i64,
-}
-
 #[derive(Default)]
 struct Usage {
     day: i64,
@@ -81,19 +73,53 @@ pub enum Exceeded {
     Minutely,
 }
 
+/// How long the rate-limit "minute" and "day" last (Exact: 60 s and 24 h, the default). Shorter
+/// windows compress the clock for a benchmark; resets are still reported in real epoch
+/// milliseconds, so a client waits for them as it would for Exact's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateWindows {
+    pub minute: Duration,
+    pub day: Duration,
+}
+
+impl Default for RateWindows {
+    fn default() -> Self {
+        RateWindows {
+            minute: Duration::from_secs(60),
+            day: Duration::from_secs(86_400),
+        }
+    }
+}
+
+impl RateWindows {
+    fn millis(&self) -> (i64, i64) {
+        let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX).max(1);
+        (ms(self.minute), ms(self.day))
+    }
+}
+
 #[derive(Default)]
 pub struct Limits {
+    windows: RateWindows,
     usage: HashMap<(String, i32), Usage>,
     errors: HashMap<(String, i32, String), ErrorLog>,
 }
 
 impl Limits {
-    fn usage(&mut self, client: &str, division: i32, now: i64, quota: &Quota) -> &mut Usage {
+    pub fn new(windows: RateWindows) -> Self {
+        Limits {
+            windows,
+            ..Limits::default()
+        }
+    }
+
+    fn usage(&mut self, client: &str, division: i32, now: i64) -> &mut Usage {
+        let (minute_ms, day_ms) = self.windows.millis();
         let usage = self
             .usage
             .entry((client.to_string(), division))
             .or_default();
-        let (day, minute) = (now.div_euclid(DAY_MS), now.div_euclid(quota.minute_ms));
+        let (day, minute) = (now.div_euclid(day_ms), now.div_euclid(minute_ms));
         if usage.day != day {
             usage.day = day;
             usage.day_used = 0;
@@ -106,9 +132,17 @@ impl Limits {
     }
 
     /// The headers as they stand, without counting a call.
-    pub fn peek(&mut self, client: &str, division: i32, now: i64, quota: &Quota) -> RateHeaders {
-        let usage = self.usage(client, division, now, quota);
-        headers_for(usage, quota)
+    pub fn peek(
+        &mut self,
+        client: &str,
+        division: i32,
+        now: i64,
+        daily: u32,
+        minutely: u32,
+    ) -> RateHeaders {
+        let windows = self.windows;
+        let usage = self.usage(client, division, now);
+        headers_for(usage, daily, minutely, windows)
     }
 
     /// Counts one call, or refuses it (nothing counted) when a window is used up.
@@ -117,18 +151,26 @@ impl Limits {
         client: &str,
         division: i32,
         now: i64,
-        quota: &Quota,
+        daily: u32,
+        minutely: u32,
     ) -> Result<RateHeaders, (RateHeaders, Exceeded)> {
-        let usage = self.usage(client, division, now, quota);
-        if usage.day_used >= quota.daily {
-            return Err((headers_for(usage, quota), Exceeded::Daily));
+        let windows = self.windows;
+        let usage = self.usage(client, division, now);
+        if usage.day_used >= daily {
+            return Err((
+                headers_for(usage, daily, minutely, windows),
+                Exceeded::Daily,
+            ));
         }
-        if usage.minute_used >= quota.minutely {
-            return Err((headers_for(usage, quota), Exceeded::Minutely));
+        if usage.minute_used >= minutely {
+            return Err((
+                headers_for(usage, daily, minutely, windows),
+                Exceeded::Minutely,
+            ));
         }
         usage.day_used += 1;
         usage.minute_used += 1;
-        Ok(headers_for(usage, quota))
+        Ok(headers_for(usage, daily, minutely, windows))
     }
 
     /// When the endpoint is blocked for this app and division: the moment the block lifts.
@@ -181,14 +223,15 @@ impl Limits {
     }
 }
 
-fn headers_for(usage: &Usage, quota: &Quota) -> RateHeaders {
+fn headers_for(usage: &Usage, daily: u32, minutely: u32, windows: RateWindows) -> RateHeaders {
+    let (minute_ms, day_ms) = windows.millis();
     RateHeaders {
-        daily_limit: quota.daily,
-        daily_remaining: quota.daily.saturating_sub(usage.day_used),
-        daily_reset_ms: (usage.day + 1) * DAY_MS,
-        minutely_limit: quota.minutely,
-        minutely_remaining: quota.minutely.saturating_sub(usage.minute_used),
-        minutely_reset_ms: (usage.minute + 1) * quota.minute_ms,
+        daily_limit: daily,
+        daily_remaining: daily.saturating_sub(usage.day_used),
+        daily_reset_ms: (usage.day + 1) * day_ms,
+        minutely_limit: minutely,
+        minutely_remaining: minutely.saturating_sub(usage.minute_used),
+        minutely_reset_ms: (usage.minute + 1) * minute_ms,
     }
 }
 

@@ -373,10 +373,11 @@ impl Store for SqliteStore {
         lease_until: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<LedgerRow>> {
-        // One statement, so two workers can never claim the same row.
+        // One statement, so two workers can never claim the same row. Walking the open
+        // documents by id stops at the first due ones; SQLite would rather sort all due ones.
         let rows = sqlx::query(&format!(
             "UPDATE documents SET lease_owner = ?, lease_until = ?, fencing_token = fencing_token + 1 \
-             WHERE id IN (SELECT id FROM documents WHERE state IN ('received', 'planned', 'posting', 'uncertain', 'collecting') \
+             WHERE id IN (SELECT id FROM documents INDEXED BY documents_open WHERE state IN ('received', 'planned', 'posting', 'uncertain', 'collecting') \
                  AND next_attempt_at IS NOT NULL AND next_attempt_at <= ? \
                  AND (lease_until IS NULL OR lease_until < ?) ORDER BY id LIMIT ?) \
              RETURNING {LEDGER_COLUMNS}"

@@ -2,6 +2,7 @@
 //! cached in the store so that every plan is checked before a call is spent on it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -23,6 +24,11 @@ pub(crate) struct MasterData {
     division: i32,
     /// When each list was last read from Exact in this process.
     last_read: Arc<Mutex<HashMap<&'static str, DateTime<Utc>>>>,
+    /// Records this process has read from the store, by list and code: a 20-line order names
+    /// the same few codes forty times, and the store is asked once.
+    memo: Arc<std::sync::Mutex<HashMap<(&'static str, String), Value>>>,
+    /// Every list was found cached once; lists are never emptied.
+    loaded: Arc<AtomicBool>,
 }
 
 /// (entity, `$select`) for every list that is cached whole, keyed by its `Code`.
@@ -57,11 +63,16 @@ impl MasterData {
             scope: division.to_string(),
             division,
             last_read: Arc::default(),
+            memo: Arc::default(),
+            loaded: Arc::default(),
         }
     }
 
     /// Reads every list that is not cached yet.
     pub(crate) async fn ensure_loaded(&self, http: &ExactHttp) -> Result<(), ConnectorError> {
+        if self.loaded.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         for (entity, select) in LISTS {
             let cached = self
                 .store
@@ -72,6 +83,7 @@ impl MasterData {
                 self.read(http, entity, select, true).await?;
             }
         }
+        self.loaded.store(true, Ordering::Relaxed);
         Ok(())
     }
 
@@ -107,6 +119,10 @@ impl MasterData {
             }
         }
         last_read.insert(entity, now);
+        self.memo
+            .lock()
+            .expect("memo lock")
+            .retain(|(list, _), _| *list != entity);
         Ok(true)
     }
 
@@ -118,11 +134,25 @@ impl MasterData {
         entity: &'static str,
         code: &str,
     ) -> Result<Option<Value>, ConnectorError> {
-        let get = || {
-            self.store
+        let key = (entity, code.trim().to_string());
+        if let Some(found) = self.memo.lock().expect("memo lock").get(&key) {
+            return Ok(Some(found.clone()));
+        }
+        let get = || async {
+            let found = self
+                .store
                 .cache_get(&self.connection_id, &self.scope, entity, code.trim())
+                .await
+                .map_err(store_error)?;
+            if let Some(found) = &found {
+                self.memo
+                    .lock()
+                    .expect("memo lock")
+                    .insert(key.clone(), found.clone());
+            }
+            Ok::<_, ConnectorError>(found)
         };
-        if let Some(found) = get().await.map_err(store_error)? {
+        if let Some(found) = get().await? {
             return Ok(Some(found));
         }
         let select = LISTS
@@ -132,7 +162,7 @@ impl MasterData {
             .map(|(_, s)| *s)
             .unwrap_or("ID,Code");
         if self.read(http, entity, select, false).await? {
-            return get().await.map_err(store_error);
+            return get().await;
         }
         Ok(None)
     }
