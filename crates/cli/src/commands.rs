@@ -82,6 +82,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             quick,
             postgres,
             seed,
+            backfill_orders,
+            ledger_documents,
         } => {
             let options = crate::bench::BenchOptions {
                 only,
@@ -89,6 +91,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 postgres,
                 binary: std::env::current_exe().context("finding the ledgerlink executable")?,
                 seed,
+                backfill_orders,
+                ledger_documents,
             };
             let report = crate::bench::run(&options, &mut std::io::stdout()).await?;
             if let Some(path) = json {

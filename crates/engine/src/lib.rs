@@ -97,6 +97,10 @@ pub struct Engine {
     metrics: Arc<Metrics>,
     /// Woken when a webhook delivery is kept, so an idle worker starts on it at once.
     work_arrived: tokio::sync::Notify,
+    /// Connections whose target's budget is used up for the minute, until when: their
+    /// documents are not claimed meanwhile, so a large backlog of one company is not walked
+    /// through (and put back) every minute while the others wait.
+    paused: std::sync::Mutex<HashMap<String, chrono::DateTime<chrono::Utc>>>,
 }
 
 impl Engine {
@@ -120,6 +124,7 @@ impl Engine {
             notifier: Notifier::default(),
             metrics,
             work_arrived: tokio::sync::Notify::new(),
+            paused: std::sync::Mutex::default(),
         }
     }
 

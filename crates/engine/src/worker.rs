@@ -18,6 +18,9 @@ use ledgerlink_targets::BookingRef;
 use crate::vies::NotChecked;
 use crate::{Connection, Engine};
 
+/// A rate limit lifting within this is the minute's budget (Exact resets it every minute).
+const MINUTE_BUDGET_PAUSE_MINUTES: i64 = 2;
+
 /// How long a credit note waits for the order it corrects before it is held.
 const WAIT_FOR_ORIGINAL_HOURS: i64 = 24;
 
@@ -71,9 +74,16 @@ impl Engine {
         let taken_in = self.run_inbox().await?;
         let now = Utc::now();
         let lease_until = now + chrono::Duration::from_std(self.options.lease)?;
+        let paused = self.paused_connections(now);
         let rows = self
             .store
-            .claim_due(&self.worker_id, now, lease_until, self.options.batch)
+            .claim_due_except(
+                &self.worker_id,
+                now,
+                lease_until,
+                self.options.batch,
+                &paused,
+            )
             .await?;
         let count = rows.len();
         for row in rows {
@@ -539,7 +549,10 @@ impl Engine {
                 };
                 retry(not_written, at(delay))
             }
-            (ErrorKind::RateLimited { until }, _) => retry(not_written, *until),
+            (ErrorKind::RateLimited { until }, _) => {
+                self.pause(&row.connection_id, *until);
+                retry(not_written, *until)
+            }
             // A connection problem, not the document's: keep it queued, slowly.
             (ErrorKind::Auth, _) => retry(not_written, at(self.options.max_backoff)),
             (ErrorKind::Rejected | ErrorKind::Config | ErrorKind::NotFound, Phase::Searching) => (
@@ -570,6 +583,24 @@ impl Engine {
             self.notifier.held(row, &reason);
         }
         Ok(())
+    }
+
+    /// A budget used up for the minute pauses the connection's other documents too. Longer
+    /// waits (the day's budget, an endpoint blocked after errors) are each document's own:
+    /// one walk through the backlog puts every document back until then.
+    fn pause(&self, connection_id: &str, until: DateTime<Utc>) {
+        if until - Utc::now() <= chrono::Duration::minutes(MINUTE_BUDGET_PAUSE_MINUTES) {
+            let mut paused = self.paused.lock().expect("paused lock");
+            let entry = paused.entry(connection_id.to_string()).or_insert(until);
+            *entry = (*entry).max(until);
+        }
+    }
+
+    /// The connections paused now; the expired pauses are dropped.
+    fn paused_connections(&self, now: DateTime<Utc>) -> Vec<String> {
+        let mut paused = self.paused.lock().expect("paused lock");
+        paused.retain(|_, until| *until > now);
+        paused.keys().cloned().collect()
     }
 
     fn backoff(&self, attempts: i64) -> Duration {

@@ -352,6 +352,21 @@ pub trait Store: AccountStore + Send + Sync + 'static {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: i64,
+    ) -> Result<Vec<LedgerRow>> {
+        self.claim_due_except(worker, now, lease_until, limit, &[])
+            .await
+    }
+
+    /// [`Store::claim_due`], passing over the documents of the `paused` connections (whose
+    /// target's API budget is used up for the minute): their backlog waits untouched while
+    /// the other connections' documents are booked.
+    async fn claim_due_except(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+        paused: &[String],
     ) -> Result<Vec<LedgerRow>>;
 
     /// Moves a leased document to `to`, recording the transition; fails with

@@ -50,6 +50,7 @@ on_every_backend!(
     the_audit_log_cache_and_deliveries_keep_what_they_are_given,
     a_lock_is_held_by_one_holder_until_released_or_run_out,
     the_rate_budget_is_shared_and_the_smaller_count_wins,
+    a_paused_connections_documents_are_passed_over,
     a_period_reports_what_was_booked_in_it_and_the_calls_it_used,
     credentials_are_sealed_for_their_connection_and_survive_a_key_rotation,
     accounts_own_their_users_sessions_tokens_and_connections,
@@ -575,6 +576,41 @@ fn numbered(number: &str) -> NewDocument {
         number: number.into(),
         ..order(0)
     }
+}
+
+async fn a_paused_connections_documents_are_passed_over(database: &Database) {
+    let store = shop(database).await;
+    store
+        .upsert_connection(&ConnectionRecord {
+            id: "other".into(),
+            name: "Other".into(),
+            source_kind: "woocommerce".into(),
+            target_kind: "exact".into(),
+            settings_json: json!({}),
+        })
+        .await
+        .unwrap();
+    let now = Utc::now();
+    for number in ["1", "2"] {
+        store.intake(numbered(number), now).await.unwrap();
+    }
+    let other = NewDocument {
+        connection_id: "other".into(),
+        ..numbered("3")
+    };
+    store.intake(other, now).await.unwrap();
+    let until = now + Duration::minutes(5);
+    let paused = ["shop".to_string()];
+    let claimed = store
+        .claim_due_except("w1", now, until, 10, &paused)
+        .await
+        .unwrap();
+    let numbers: Vec<&str> = claimed.iter().map(|r| r.number.as_str()).collect();
+    assert_eq!(numbers, ["3"], "only the other connection's document");
+    // Once the pause is over, the shop's documents are claimed as before, oldest first.
+    let claimed = store.claim_due("w2", now, until, 10).await.unwrap();
+    let numbers: Vec<&str> = claimed.iter().map(|r| r.number.as_str()).collect();
+    assert_eq!(numbers, ["1", "2"]);
 }
 
 fn join(group: &str, closes_at: chrono::DateTime<Utc>) -> SummaryJoin {

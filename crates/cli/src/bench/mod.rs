@@ -52,6 +52,9 @@ pub struct BenchOptions {
     /// The `ledgerlink` executable run as `serve` and `backfill`.
     pub binary: PathBuf,
     pub seed: u64,
+    /// Backfill sizes instead of the default ones, when not empty.
+    pub backfill_orders: Vec<usize>,
+    pub ledger_documents: Option<usize>,
 }
 
 /// How big each benchmark is: `--quick` for a smoke test, the full sizes for figures.
@@ -131,7 +134,13 @@ pub async fn run(
     options: &BenchOptions,
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<BenchReport> {
-    let sizes = Sizes::new(options.quick, options.seed);
+    let mut sizes = Sizes::new(options.quick, options.seed);
+    if !options.backfill_orders.is_empty() {
+        sizes.backfill_orders.clone_from(&options.backfill_orders);
+    }
+    if let Some(documents) = options.ledger_documents {
+        sizes.ledger_documents = documents;
+    }
     let wanted = |name| options.only.is_none_or(|only| only == name);
     let machine = machine();
     writeln!(

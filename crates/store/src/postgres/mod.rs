@@ -468,12 +468,13 @@ impl Store for PostgresStore {
         Ok(IntakeOutcome::Updated(known.id))
     }
 
-    async fn claim_due(
+    async fn claim_due_except(
         &self,
         worker: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: i64,
+        paused: &[String],
     ) -> Result<Vec<LedgerRow>> {
         // The subquery locks the rows it picks and passes over those locked by anyone else (a
         // concurrent claim, transition or intake), so two workers never claim the same row and
@@ -484,6 +485,7 @@ impl Store for PostgresStore {
                  WHERE state IN ('received', 'planned', 'posting', 'uncertain', 'collecting') \
                  AND next_attempt_at IS NOT NULL AND next_attempt_at <= $3 \
                  AND (lease_until IS NULL OR lease_until < $3) \
+                 AND NOT (connection_id = ANY($5)) \
                  ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED) \
              RETURNING {LEDGER_COLUMNS}"
         ))
@@ -491,6 +493,7 @@ impl Store for PostgresStore {
         .bind(lease_until)
         .bind(now)
         .bind(limit)
+        .bind(paused)
         .fetch_all(&self.pool)
         .await?;
         let mut claimed = rows.iter().map(ledger_row).collect::<Result<Vec<_>>>()?;

@@ -366,12 +366,13 @@ impl Store for SqliteStore {
         Ok(outcome)
     }
 
-    async fn claim_due(
+    async fn claim_due_except(
         &self,
         worker: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: i64,
+        paused: &[String],
     ) -> Result<Vec<LedgerRow>> {
         // One statement, so two workers can never claim the same row. Walking the open
         // documents by id stops at the first due ones; SQLite would rather sort all due ones.
@@ -379,13 +380,15 @@ impl Store for SqliteStore {
             "UPDATE documents SET lease_owner = ?, lease_until = ?, fencing_token = fencing_token + 1 \
              WHERE id IN (SELECT id FROM documents INDEXED BY documents_open WHERE state IN ('received', 'planned', 'posting', 'uncertain', 'collecting') \
                  AND next_attempt_at IS NOT NULL AND next_attempt_at <= ? \
-                 AND (lease_until IS NULL OR lease_until < ?) ORDER BY id LIMIT ?) \
+                 AND (lease_until IS NULL OR lease_until < ?) \
+                 AND connection_id NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?) \
              RETURNING {LEDGER_COLUMNS}"
         ))
         .bind(worker)
         .bind(ts(lease_until))
         .bind(ts(now))
         .bind(ts(now))
+        .bind(serde_json::to_string(paused).expect("strings serialize"))
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
