@@ -267,6 +267,27 @@ async fn a_private_customer_waits_for_a_collective_relation_exact_does_not_have(
     assert!(world.exact.sales_entries(DIVISION).is_empty());
 }
 
+/// The shop's site time (the WooCommerce emulator's: UTC+1).
+const SITE_OFFSET: chrono::Duration = chrono::Duration::hours(1);
+
+/// The shop-local day `days_ago` days back.
+fn site_day(days_ago: i64) -> chrono::NaiveDate {
+    (chrono::Utc::now() + SITE_OFFSET).date_naive() - chrono::Duration::days(days_ago)
+}
+
+/// When an order of `days_ago` was made: now for today; else at noon on that shop-local day, so
+/// that a test run near midnight does not put it on another day.
+fn created(days_ago: i64) -> chrono::DateTime<chrono::Utc> {
+    if days_ago == 0 {
+        return chrono::Utc::now();
+    }
+    site_day(days_ago)
+        .and_hms_opt(12, 0, 0)
+        .expect("noon exists")
+        .and_utc()
+        - SITE_OFFSET
+}
+
 fn private_order(
     email: &str,
     country: &str,
@@ -276,7 +297,7 @@ fn private_order(
     days_ago: i64,
 ) -> OrderSpec {
     OrderSpec {
-        date_created: Some(chrono::Utc::now() - chrono::Duration::days(days_ago)),
+        date_created: Some(created(days_ago)),
         customer: CustomerSpec {
             first_name: "Noor".into(),
             last_name: "Visser".into(),
@@ -363,8 +384,7 @@ async fn private_sales_of_a_day_are_booked_as_one_summary_per_vat_treatment() {
         3,
         "a domestic summary, an OSS summary, the business: {entries:#?}"
     );
-    let day = (chrono::Utc::now() - chrono::Duration::days(2)).date_naive();
-    let prefix = format!("WC-S{}-", day.format("%Y%m%d"));
+    let prefix = format!("WC-S{}-", site_day(2).format("%Y%m%d"));
     let summaries: Vec<_> = entries
         .iter()
         .filter(|e| e.your_ref.as_deref().unwrap_or("").starts_with(&prefix))
@@ -374,7 +394,9 @@ async fn private_sales_of_a_day_are_booked_as_one_summary_per_vat_treatment() {
     let mut totals: Vec<_> = summaries.iter().map(|e| e.amount_fc).collect();
     totals.sort();
     assert_eq!(totals, [dec!(47.60), dec!(72.60)]);
-    assert!(summaries.iter().all(|e| e.entry_date == day.to_string()));
+    assert!(summaries
+        .iter()
+        .all(|e| e.entry_date == site_day(2).to_string()));
     let collective = world
         .exact
         .accounts(DIVISION)
@@ -501,7 +523,7 @@ async fn a_summary_whose_response_was_lost_is_found_by_its_reference_not_posted_
             "3512 PH",
             dec!(10.00),
             dec!(21),
-            1,
+            2,
         ));
     }
     world.settle().await.unwrap();

@@ -581,7 +581,7 @@ async fn a_test_run_shows_what_a_period_would_book_and_books_nothing() {
     let period = format!(
         "?from={}&until={}",
         today - chrono::Duration::days(2),
-        today + chrono::Duration::days(1)
+        today + chrono::Duration::days(2)
     );
     let (status, page) = eva.get(&format!("{page_path}{period}")).await;
     assert_eq!(status, StatusCode::OK, "{page}");

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
-use chrono::{Datelike, Local, NaiveDate};
+use chrono::{Datelike, NaiveDate};
 use ledgerlink_core::plan::CustomerMatch;
 use ledgerlink_core::{
     Address, BookingPlan, Currency, CustomerKind, EntryKind, ErrorKind, Money, PlanCustomer,
@@ -265,8 +265,10 @@ fn unique_reference(prefix: &str) -> String {
     format!("{prefix}-{}", &unique[..10])
 }
 
+/// Today on the emulated shops' clock (UTC+1): the Tryton ledger the tests share numbers
+/// invoices in date order, so every test books on the same day as the shop-driven ones.
 fn today() -> NaiveDate {
-    Local::now().date_naive()
+    ledgerlink_testkit::site_today()
 }
 
 /// 31 December of last year: backdated, and never before another invoice of that year.

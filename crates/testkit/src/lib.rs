@@ -9,3 +9,10 @@ pub mod smtp;
 pub mod source_suite;
 pub mod target_suite;
 pub mod tryton;
+
+/// Today on the emulated shops' clock (their site time is UTC+1). Tests that book into the
+/// shared Tryton ledger use it, as the shop-driven tests do: Tryton numbers invoices in date
+/// order, so near midnight a test on another clock would be refused.
+pub fn site_today() -> chrono::NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(1)).date_naive()
+}

@@ -53,7 +53,7 @@ pub fn plan(harness: &dyn TargetHarness, reference: &str, kind: EntryKind) -> Bo
         kind,
         corrects_reference: None,
         // Today: ledgers such as Tryton number invoices in date order.
-        entry_date: chrono::Local::now().date_naive(),
+        entry_date: crate::site_today(),
         currency: Currency::EUR,
         journal: harness.journal().to_string(),
         description: format!("Compliance {reference}"),
