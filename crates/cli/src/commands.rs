@@ -41,6 +41,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => plan(source, settings.as_deref(), &document),
         Command::Status { config } => status(&config).await,
         Command::Retry { config, document } => retry(&config, document).await,
+        Command::ResetRules { config, connection } => reset_rules(&config, &connection).await,
         Command::Key { command } => key(command).await,
         Command::Sandbox { system, port } => sandbox(system, port).await,
         Command::Chaos {
@@ -158,6 +159,9 @@ async fn booking_engine_from(config_path: &Path) -> anyhow::Result<(Config, Arc<
     Ok((config, engine))
 }
 
+/// How soon a `serve` takes up rules changed through another process's panel.
+const RULES_CHECK_EVERY: Duration = Duration::from_secs(10);
+
 async fn serve(config_path: &Path) -> anyhow::Result<()> {
     let (config, engine) = booking_engine_from(config_path).await?;
     let server = ledgerlink_server::serve(engine.clone(), &config.listen).await?;
@@ -184,7 +188,25 @@ async fn serve(config_path: &Path) -> anyhow::Result<()> {
     let sweep_every = Duration::from_secs(config.sweep_seconds.max(1));
     let mut last_sweep: Option<std::time::Instant> = None;
     let mut last_report_check: Option<std::time::Instant> = None;
+    let mut last_rules_check = std::time::Instant::now();
     loop {
+        // Rules changed in the panel served by another process on the same ledger.
+        if last_rules_check.elapsed() >= RULES_CHECK_EVERY {
+            match engine.reload_settings().await {
+                Ok(changed) => {
+                    for id in changed {
+                        tracing::info!(
+                            connection = id,
+                            "booking by the rules changed in the panel"
+                        );
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "changed rules could not be read; retried shortly")
+                }
+            }
+            last_rules_check = std::time::Instant::now();
+        }
         if last_sweep.is_none_or(|at| at.elapsed() >= sweep_every) {
             for id in engine.connection_ids() {
                 if let Err(error) = engine.sweep(&id).await {
@@ -393,6 +415,23 @@ async fn retry(config_path: &Path, document: i64) -> anyhow::Result<()> {
         row.state,
         row.reason.map(|r| format!(" ({r})")).unwrap_or_default()
     );
+    Ok(())
+}
+
+/// Only the ledger is opened: rules that no longer load must not stand in the way.
+async fn reset_rules(config_path: &Path, connection: &str) -> anyhow::Result<()> {
+    let config = Config::load(config_path)?;
+    let from_file = config
+        .connections
+        .iter()
+        .find(|c| c.id == connection)
+        .with_context(|| format!("the settings file has no connection `{connection}`"))?;
+    let store = config.open_store().await?;
+    store
+        .save_booking_settings(connection, &serde_json::to_value(&from_file.booking)?, None)
+        .await
+        .with_context(|| format!("connection `{connection}` is not in the ledger yet"))?;
+    println!("{connection}: booking by the settings file's rules again");
     Ok(())
 }
 

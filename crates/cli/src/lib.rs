@@ -98,6 +98,15 @@ pub enum Command {
         /// The document's ledger id, as `status` shows it.
         document: i64,
     },
+    /// Puts the settings file's booking rules back in force for a connection whose rules were
+    /// changed in the control panel (which otherwise outlast the file). A running `serve`
+    /// takes it up within seconds.
+    ResetRules {
+        #[arg(long, env = "LEDGERLINK_CONFIG", default_value = "ledgerlink.toml")]
+        config: PathBuf,
+        /// The connection's id, as in the settings file.
+        connection: String,
+    },
     /// The keys that encrypt credentials at rest: the ledger's tokens and sealed settings.
     ///
     /// The OAuth tokens and sessions in the ledger, and secrets sealed in the settings file

@@ -310,7 +310,7 @@ async fn a_crash_while_posting_is_resolved_by_reference_after_restart() {
     for (index, row) in claimed.iter().enumerate() {
         let document: Document = serde_json::from_value(row.document_json.clone()).unwrap();
         let ledgerlink_rules::Decision::Book { plan } =
-            ledgerlink_rules::decide(&document, &connection.settings)
+            ledgerlink_rules::decide(&document, &connection.settings.get())
         else {
             panic!("bookable")
         };
@@ -339,7 +339,7 @@ async fn a_crash_while_posting_is_resolved_by_reference_after_restart() {
     let connections = vec![ledgerlink_engine::Connection {
         id: connection.id.clone(),
         owner: None,
-        settings: connection.settings.clone(),
+        settings: ledgerlink_engine::LiveSettings::new((*connection.settings.get()).clone()),
         source: connection.source.clone(),
         target: connection.target.clone(),
         vies: None,

@@ -19,7 +19,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use ledgerlink::demo::CONNECTION;
 use ledgerlink_store::DocState;
-use panel_world::{api_get, booked_world, give_connection};
+use panel_world::{api_get, booked_world, give_connection, held_austrian_order};
 
 const INSTALL: &str = "the browser test needs Chromium and chromedriver: \
      `apt-get install chromium chromium-driver` (Debian; .ci/run installs them)";
@@ -342,6 +342,39 @@ async fn a_merchant_takes_the_panels_journeys_in_chromium() {
     assert_eq!(panel.text("h1 .state").await, "held");
     assert_eq!(panel.text(".problem").await, reason);
     assert!(panel.text("main").await.contains("retry asked by a person"));
+
+    // An order held for a VAT code the rules lack: the code is chosen from Exact's own list on
+    // the rules page, and saving retries the order, which is then booked.
+    let austrian = held_austrian_order(&world).await;
+    panel.open(&format!("/documents/{}", austrian.id)).await;
+    panel.follow("Change the rules and retry").await;
+    panel
+        .arrive(&format!(
+            "/connections/{CONNECTION}/rules?retry={}",
+            austrian.id
+        ))
+        .await;
+    assert_eq!(panel.heading().await, format!("Rules of {CONNECTION}"));
+    panel.fill("new_vat_key", "oss/AT/20").await;
+    let code = panel.find("select[name='new_vat_code']").await;
+    code.select_by_value("OAT").await.unwrap();
+    panel.screenshot("rules").await;
+    panel.press("Save the rules").await;
+    panel
+        .arrive(&format!("/documents/{}?done=retry", austrian.id))
+        .await;
+    world.settle().await.unwrap();
+    panel.browser.refresh().await.unwrap();
+    assert_eq!(panel.text("h1 .state").await, "booked");
+    let in_force = world.engine.connection(CONNECTION).unwrap().settings.get();
+    assert_eq!(in_force.vat_codes["oss/AT/20"], "OAT");
+    let from_file = world.engine.connection(CONNECTION).unwrap();
+    assert_eq!(
+        in_force.triggers,
+        from_file.settings.from_file().triggers,
+        "the statuses the form showed were sent back as they were"
+    );
+    assert_eq!(in_force.accounts, from_file.settings.from_file().accounts);
 
     // An API token, read from the page, opens the API.
     panel.follow("API tokens").await;

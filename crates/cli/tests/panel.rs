@@ -11,7 +11,7 @@ use chrono::Utc;
 
 use ledgerlink::demo::{DemoWorld, CONNECTION};
 use ledgerlink_store::DocState;
-use panel_world::{api_get, booked_world, give_connection, options};
+use panel_world::{api_get, booked_world, give_connection, held_austrian_order, options};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Response, StatusCode};
 
@@ -715,4 +715,225 @@ async fn a_held_document_is_skipped_by_a_person_and_the_ledger_says_who() {
             .unwrap()
             .contains("not held"));
     }
+}
+
+/// The text of the page's textarea, as the browser would send it.
+fn textarea(page: &str) -> String {
+    let start = page.find("<textarea").unwrap();
+    let start = start + page[start..].find('>').unwrap() + 1;
+    let text = &page[start..][..page[start..].find("</textarea>").unwrap()];
+    text.replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&#38;", "&")
+}
+
+#[tokio::test]
+async fn a_held_order_is_booked_after_its_vat_code_is_chosen_from_the_ledgers_own_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = booked_world(dir.path()).await;
+    let held = held_austrian_order(&world).await;
+    let store = world.engine.store().clone();
+    let mut eva = Browser::new(&world.server_url);
+    eva.sign_up(
+        "Bakkerij Jansen",
+        "eva@bakkerij.nl",
+        "correct horse battery",
+    )
+    .await;
+    give_connection(&*store, CONNECTION, "eva@bakkerij.nl").await;
+
+    // From the held document to its connection's rules, with the lists of shop and ledger.
+    let (_, page) = eva.get(&format!("/documents/{}", held.id)).await;
+    let rules_link = format!("/connections/{CONNECTION}/rules?retry={}", held.id);
+    assert!(page.contains(&rules_link), "{page}");
+    let (status, page) = eva.get(&rules_link).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("These are the settings file's rules"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<option value=\"OAT\">OAT — OSS Oostenrijk 20%</option>"),
+        "Exact's own VAT codes are offered: {page}"
+    );
+    assert!(
+        page.contains("<option value=\"8040\" selected>8040 — Omzet OSS</option>"),
+        "Exact's accounts, the one in force chosen: {page}"
+    );
+    assert!(
+        page.contains(
+            "name=\"trigger\" value=\"processing\" aria-label=\"Book at Processing\" checked"
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains("value=\"in-production\""),
+        "a custom status in force: {page}"
+    );
+    let csrf = hidden_csrf(&page);
+    let toml_now = textarea(&page);
+    assert!(toml_now.contains("[vat_codes]"), "{toml_now}");
+
+    // A code the ledger does not have is refused with the setting named, and nothing changes.
+    let rules_of = |code: &str| {
+        let mut settings: ledgerlink_rules::BookingSettings = toml::from_str(&toml_now).unwrap();
+        settings.vat_codes.insert("oss/AT/20".into(), code.into());
+        toml::to_string(&settings).unwrap()
+    };
+    let save = format!("/connections/{CONNECTION}/rules/toml");
+    let retry = held.id.to_string();
+    let (status, page) = eva
+        .post(
+            &save,
+            &[
+                ("csrf", &csrf),
+                ("toml", &rules_of("ZZZ")),
+                ("retry", &retry),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("`vat_codes.&#34;oss/AT/20&#34;`: `ZZZ` does not exist in the exact books"),
+        "{page}"
+    );
+    let (status, page) = eva
+        .post(&save, &[("csrf", &csrf), ("toml", "journal = [")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("The TOML is not valid booking rules"),
+        "{page}"
+    );
+    let (status, _) = eva
+        .post(&save, &[("csrf", "forged"), ("toml", &rules_of("OAT"))])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let record = store.connection(CONNECTION).await.unwrap().unwrap();
+    assert_eq!(record.settings_edited, None, "nothing was changed");
+    assert_eq!(
+        store.document(held.id).await.unwrap().unwrap().state,
+        DocState::Held
+    );
+
+    // Exact's code for Austria: saved, in force, and the held order tried again and booked.
+    let (status, location) = eva
+        .post(
+            &save,
+            &[
+                ("csrf", &csrf),
+                ("toml", &rules_of("OAT")),
+                ("retry", &retry),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, location),
+        (
+            StatusCode::SEE_OTHER,
+            format!("/documents/{}?done=retry", held.id)
+        )
+    );
+    let record = store.connection(CONNECTION).await.unwrap().unwrap();
+    assert_eq!(record.settings_edited.unwrap().by, "eva@bakkerij.nl");
+    assert_eq!(record.settings_json["vat_codes"]["oss/AT/20"], "OAT");
+    world.settle().await.unwrap();
+    let booked = store.document(held.id).await.unwrap().unwrap();
+    assert_eq!(booked.state, DocState::Booked, "{:?}", booked.reason);
+    let entry = world
+        .exact
+        .sales_entries(100001)
+        .into_iter()
+        .find(|e| Some(e.entry_id.to_string()) == booked.target_id)
+        .unwrap();
+    assert!(entry
+        .lines
+        .iter()
+        .any(|l| l.vat_code.as_deref() == Some("OAT")));
+    let (_, page) = eva.get(&format!("/connections/{CONNECTION}/rules")).await;
+    assert!(
+        page.contains("eva@bakkerij.nl changed these rules here"),
+        "{page}"
+    );
+
+    // The API gives the same rules and refuses what the page refuses.
+    let token = api_token(&mut eva, "rules").await;
+    let api = format!("{}/api/v1/connections/{CONNECTION}/rules", world.server_url);
+    let rules: serde_json::Value = api_get(&api, &token).await;
+    assert_eq!(rules["from"], "panel");
+    assert_eq!(rules["edited_by"], "eva@bakkerij.nl");
+    let mut changed = rules["settings"].clone();
+    changed["journal"] = "99".into();
+    let refused = reqwest::Client::new()
+        .put(&api)
+        .bearer_auth(&token)
+        .json(&changed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid");
+    assert!(
+        body["error"]["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("`journal`: `99` does not exist"),
+        "{body}"
+    );
+    changed["journal"] = "70".into();
+    changed["credit_notes"] = false.into();
+    let taken = reqwest::Client::new()
+        .put(&api)
+        .bearer_auth(&token)
+        .json(&changed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(taken.status(), StatusCode::OK);
+    assert!(
+        !world
+            .engine
+            .connection(CONNECTION)
+            .unwrap()
+            .settings
+            .get()
+            .credit_notes
+    );
+
+    // Merchant B sees none of it.
+    let mut jan = Browser::new(&world.server_url);
+    jan.sign_up("Fietsen BV", "jan@fietsen.be", "another long password")
+        .await;
+    let (status, _) = jan.get(&format!("/connections/{CONNECTION}/rules")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, page) = jan.get("/").await;
+    let jan_csrf = hidden_csrf(&page);
+    let (status, _) = jan
+        .post(&save, &[("csrf", &jan_csrf), ("toml", &rules_of("OAT"))])
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let reset = format!("/connections/{CONNECTION}/rules/reset");
+    let (status, _) = jan.post(&reset, &[("csrf", &jan_csrf)]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let jan_token = api_token(&mut jan, "b").await;
+    let answer = reqwest::Client::new()
+        .put(&api)
+        .bearer_auth(&jan_token)
+        .json(&changed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::NOT_FOUND);
+
+    // Back to the settings file's rules.
+    let (status, _) = eva.post(&reset, &[("csrf", &csrf)]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let record = store.connection(CONNECTION).await.unwrap().unwrap();
+    assert_eq!(record.settings_edited, None);
+    let in_force = world.engine.connection(CONNECTION).unwrap().settings.get();
+    assert!(!in_force.vat_codes.contains_key("oss/AT/20"));
+    assert!(in_force.credit_notes);
 }

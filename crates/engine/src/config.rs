@@ -23,7 +23,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::notify::{self, EventKind, ReportEvery, Route, SmtpTls, Webhook};
-use crate::{Connection, Source, Target};
+use crate::{Connection, LiveSettings, Source, Target};
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -892,6 +892,34 @@ impl TargetConfig {
 }
 
 impl ConnectionConfig {
+    /// The booking rules the ledger holds for the connection: the file's, or those a person
+    /// set in the panel, which outlast the file until reset there.
+    async fn settings_in_force(&self, store: &dyn Store) -> anyhow::Result<LiveSettings> {
+        let record = store
+            .connection(&self.id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("connection `{}` is not in the ledger", self.id))?;
+        let from_file = LiveSettings::new(self.booking.clone());
+        let Some(edit) = &record.settings_edited else {
+            return Ok(from_file.in_force(record.settings_revision, None));
+        };
+        let settings = serde_json::from_value(record.settings_json).map_err(|e| {
+            anyhow::anyhow!(
+                "the booking settings of `{}` that {} set in the panel do not load ({e}): `ledgerlink reset-rules {}` puts the settings file's back",
+                self.id,
+                edit.by,
+                self.id
+            )
+        })?;
+        tracing::info!(
+            connection = %self.id,
+            edited_by = %edit.by,
+            edited_at = %edit.at,
+            "booking by the rules set in the panel; the settings file's [connections.booking] for this connection is not used until they are reset there"
+        );
+        Ok(from_file.in_force(record.settings_revision, Some(settings)))
+    }
+
     /// Records the connection in the store and builds its clients.
     pub async fn build(
         &self,
@@ -992,10 +1020,14 @@ impl ConnectionConfig {
                 source_kind: source_kind.into(),
                 target_kind: target_kind.into(),
                 settings_json: serde_json::to_value(&self.booking)?,
+                ..ConnectionRecord::default()
             })
             .await?;
-        let vies = match (&vies_url, self.booking.vies_check) {
-            (Some(url), true) => {
+        let settings = self.settings_in_force(store.as_ref()).await?;
+        // Built whenever there is a service to ask, so that the rules may turn the check on
+        // while running; it is consulted only while `vies_check` is on.
+        let vies = match (&vies_url, settings.get().vies_check) {
+            (Some(url), _) => {
                 let auditor = Auditor::new(store.clone(), &self.id, "vies");
                 Some(ViesClient::new(url, auditor, timeout).map_err(|e| anyhow::anyhow!("{e}"))?)
             }
@@ -1003,12 +1035,12 @@ impl ConnectionConfig {
                 "connection `{}` has vies_check on but the settings name no vies_url (the EC's is {VIES_REST_API})",
                 self.id
             ),
-            (_, false) => None,
+            (None, false) => None,
         };
         Ok(Connection {
             id: self.id.clone(),
             owner: self.owner.as_ref().map(|o| o.as_str().to_lowercase()),
-            settings: self.booking.clone(),
+            settings,
             source,
             target,
             vies,

@@ -71,7 +71,7 @@ impl Engine {
             vec![Connection {
                 id: connection.id.clone(),
                 owner: connection.owner.clone(),
-                settings: connection.settings.clone(),
+                settings: crate::LiveSettings::new((*connection.settings.get()).clone()),
                 source: connection.source.clone(),
                 target: connection.target.clone(),
                 vies: connection.vies.clone(),
@@ -115,7 +115,11 @@ impl Engine {
                         continue;
                     }
                 };
-                match ledgerlink_rules::decide_checked(&document, &connection.settings, &checks) {
+                match ledgerlink_rules::decide_checked(
+                    &document,
+                    &connection.settings.get(),
+                    &checks,
+                ) {
                     Decision::Book { plan } => {
                         item.outcome = "book";
                         item.reference = plan.reference.clone();

@@ -19,6 +19,7 @@ mod intake;
 mod metrics;
 pub mod notify;
 mod poll;
+pub mod rules_edit;
 mod vies;
 mod worker;
 
@@ -55,11 +56,59 @@ pub struct Connection {
     pub id: String,
     /// The panel user (e-mail address, lower case) whose account owns the connection.
     pub owner: Option<String>,
-    pub settings: BookingSettings,
+    pub settings: LiveSettings,
     pub source: Source,
     pub target: Target,
     /// Consulted before booking a reverse-charge sale, when the settings ask for it.
     pub vies: Option<ViesClient>,
+}
+
+/// A connection's booking rules, which a person may change in the panel while it runs: each
+/// decision takes the rules in force at that moment.
+pub struct LiveSettings {
+    /// The ledger's revision of the rules, and the rules.
+    current: std::sync::RwLock<(i64, Arc<BookingSettings>)>,
+    /// The settings file's rules, which a reset in the panel goes back to.
+    from_file: Arc<BookingSettings>,
+}
+
+impl LiveSettings {
+    /// The settings file's rules, in force.
+    pub fn new(from_file: BookingSettings) -> Self {
+        let from_file = Arc::new(from_file);
+        LiveSettings {
+            current: std::sync::RwLock::new((0, from_file.clone())),
+            from_file,
+        }
+    }
+
+    /// In force: the ledger's `revision`, with the rules set in the panel if there are any.
+    pub fn in_force(self, revision: i64, from_panel: Option<BookingSettings>) -> Self {
+        let settings = from_panel.map_or_else(|| self.from_file.clone(), Arc::new);
+        self.replace(revision, settings);
+        self
+    }
+
+    pub fn from_file(&self) -> &BookingSettings {
+        &self.from_file
+    }
+
+    pub fn get(&self) -> Arc<BookingSettings> {
+        self.read().1.clone()
+    }
+
+    pub fn revision(&self) -> i64 {
+        self.read().0
+    }
+
+    fn replace(&self, revision: i64, settings: Arc<BookingSettings>) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = (revision, settings);
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, (i64, Arc<BookingSettings>)> {
+        // Nothing panics while holding it; a poisoned lock still holds whole settings.
+        self.current.read().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -183,7 +232,7 @@ impl Engine {
         let mut problems = Vec::new();
         for id in self.connection_ids() {
             let connection = &self.connections[&id];
-            let settings = &connection.settings;
+            let settings = connection.settings.get();
             let vat_codes: Vec<(String, String)> = settings
                 .vat_codes
                 .iter()
@@ -211,6 +260,30 @@ impl Engine {
         } else {
             Err(problems)
         }
+    }
+
+    /// Takes up booking settings changed in the panel (by this process or another on the same
+    /// ledger) since they were last read; returns the connections whose rules changed.
+    pub async fn reload_settings(&self) -> anyhow::Result<Vec<String>> {
+        let mut changed = Vec::new();
+        for id in self.connection_ids() {
+            let connection = &self.connections[&id];
+            let Some(record) = self.store.connection(&id).await? else {
+                continue;
+            };
+            if record.settings_revision == connection.settings.revision() {
+                continue;
+            }
+            let settings: BookingSettings =
+                serde_json::from_value(record.settings_json).map_err(|e| {
+                    anyhow::anyhow!("the ledger's booking settings of `{id}` do not load: {e}")
+                })?;
+            connection
+                .settings
+                .replace(record.settings_revision, Arc::new(settings));
+            changed.push(id);
+        }
+        Ok(changed)
     }
 
     /// Works until no document is due, or `max_rounds` rounds have passed. Returns the number

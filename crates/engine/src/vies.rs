@@ -36,7 +36,7 @@ impl Engine {
             Ok(verdict) => verdict,
             Err(not_checked) => return Ok(Err(not_checked)),
         };
-        let settings = &connection.settings;
+        let settings = &*connection.settings.get();
         let distance_sales_this_year = if settings.oss_applies()
             || ledgerlink_rules::vat::distance_sales(document, settings).is_zero()
         {
@@ -90,7 +90,7 @@ impl Engine {
         let (Some(vies), Some(number)) = (&connection.vies, &document.customer.vat_number) else {
             return Ok(Ok(None));
         };
-        if !needs_vies(document, &connection.settings) {
+        if !needs_vies(document, &connection.settings.get()) {
             return Ok(Ok(None));
         }
         let key = number.to_string();
@@ -113,7 +113,7 @@ impl Engine {
             }
         }
         let answer = match vies
-            .check(number, connection.settings.own_vat_number.as_ref())
+            .check(number, connection.settings.get().own_vat_number.as_ref())
             .await
         {
             Ok(answer) => answer,

@@ -249,14 +249,15 @@ impl Engine {
                 return self.release(row, lease, DocState::Held, reason(why)).await;
             }
         };
-        match ledgerlink_rules::decide_checked(&document, &connection.settings, &checks) {
+        let settings = connection.settings.get();
+        match ledgerlink_rules::decide_checked(&document, &settings, &checks) {
             Decision::Book { plan } => {
-                if let Some(group) = posting::summary_group(&plan, &connection.settings) {
+                if let Some(group) = posting::summary_group(&plan, &settings) {
                     let join = SummaryJoin {
                         group_key: group.key(),
                         group_json: serde_json::to_value(&group)?,
-                        reference_prefix: group.reference_prefix(&connection.settings),
-                        closes_at: group.closes_at(&connection.settings.posting),
+                        reference_prefix: group.reference_prefix(&settings),
+                        closes_at: group.closes_at(&settings.posting),
                     };
                     self.store
                         .pool(

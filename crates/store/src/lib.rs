@@ -143,13 +143,26 @@ impl fmt::Display for DocState {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ConnectionRecord {
     pub id: String,
     pub name: String,
     pub source_kind: String,
     pub target_kind: String,
+    /// The booking settings in force: the settings file's, or the panel's once a person
+    /// changed them there ([`ConnectionRecord::settings_edited`]).
     pub settings_json: serde_json::Value,
+    /// Raised by every change made in the panel, so that each process takes it up.
+    pub settings_revision: i64,
+    /// Who changed the booking settings in the panel, and when; `None` while the settings
+    /// file's are in force. Writing the file's settings leaves a panel's change in place.
+    pub settings_edited: Option<SettingsEdit>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SettingsEdit {
+    pub by: String,
+    pub at: DateTime<Utc>,
 }
 
 /// A document as taken in from a source.
@@ -339,8 +352,19 @@ pub struct BudgetWindow {
 /// Also an [`AccountStore`]: the panel's accounts live in the same ledger.
 #[async_trait]
 pub trait Store: AccountStore + Send + Sync + 'static {
+    /// Records a connection from the settings file. Its booking settings replace the stored
+    /// ones unless a person changed those in the panel.
     async fn upsert_connection(&self, connection: &ConnectionRecord) -> Result<()>;
     async fn connection(&self, id: &str) -> Result<Option<ConnectionRecord>>;
+    /// Sets a connection's booking settings from the panel (`edited` says who and when), or,
+    /// with `edited = None`, gives it back the settings file's; raises the revision either way
+    /// and returns it.
+    async fn save_booking_settings(
+        &self,
+        connection_id: &str,
+        settings_json: &serde_json::Value,
+        edited: Option<&SettingsEdit>,
+    ) -> Result<i64>;
 
     /// Takes a document into the ledger; at most one row per (connection, kind, source id).
     async fn intake(&self, document: NewDocument, now: DateTime<Utc>) -> Result<IntakeOutcome>;
@@ -526,6 +550,13 @@ pub trait Store: AccountStore + Send + Sync + 'static {
         key: &str,
     ) -> Result<Option<serde_json::Value>>;
     async fn cache_count(&self, connection_id: &str, scope: &str, entity: &str) -> Result<i64>;
+    /// Every cached record of `entity`, in key order.
+    async fn cache_list(
+        &self,
+        connection_id: &str,
+        scope: &str,
+        entity: &str,
+    ) -> Result<Vec<serde_json::Value>>;
 
     /// Takes the lock `name` for `holder` until `until` (or renews it); `false` while another
     /// holder has it and it has not run out. Every process on this database respects it.

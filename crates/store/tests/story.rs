@@ -55,6 +55,7 @@ on_every_backend!(
     credentials_are_sealed_for_their_connection_and_survive_a_key_rotation,
     accounts_own_their_users_sessions_tokens_and_connections,
     the_transfer_log_lists_the_newest_first_by_state_and_search,
+    settings_changed_in_the_panel_outlast_the_settings_file_until_reset,
 );
 
 /// A fresh, empty database of one backend, and the key its credentials are sealed with.
@@ -173,6 +174,7 @@ async fn shop(database: &Database) -> Arc<dyn Store> {
             source_kind: "woocommerce".into(),
             target_kind: "exact".into(),
             settings_json: json!({}),
+            ..ConnectionRecord::default()
         })
         .await
         .unwrap();
@@ -587,6 +589,7 @@ async fn a_paused_connections_documents_are_passed_over(database: &Database) {
             source_kind: "woocommerce".into(),
             target_kind: "exact".into(),
             settings_json: json!({}),
+            ..ConnectionRecord::default()
         })
         .await
         .unwrap();
@@ -2004,6 +2007,86 @@ async fn the_transfer_log_lists_the_newest_first_by_state_and_search(database: &
     assert!(held.is_empty());
     assert!(store
         .recent_documents("another shop", None, None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn settings_changed_in_the_panel_outlast_the_settings_file_until_reset(database: &Database) {
+    let store = shop(database).await;
+    let from_file = |journal: &str| ConnectionRecord {
+        id: "shop".into(),
+        name: "Shop".into(),
+        source_kind: "woocommerce".into(),
+        target_kind: "exact".into(),
+        settings_json: json!({ "journal": journal }),
+        ..ConnectionRecord::default()
+    };
+    store.upsert_connection(&from_file("70")).await.unwrap();
+    let record = store.connection("shop").await.unwrap().unwrap();
+    assert_eq!(record.settings_json, json!({ "journal": "70" }));
+    assert_eq!(record.settings_edited, None);
+    let before = record.settings_revision;
+
+    let edit = ledgerlink_store::SettingsEdit {
+        by: "eva@bakkerij.nl".into(),
+        at: Utc.with_ymd_and_hms(2026, 11, 20, 9, 30, 0).unwrap(),
+    };
+    let revision = store
+        .save_booking_settings("shop", &json!({ "journal": "71" }), Some(&edit))
+        .await
+        .unwrap();
+    assert!(revision > before);
+    // A restart writes the file's settings again: the panel's change stays.
+    store.upsert_connection(&from_file("72")).await.unwrap();
+    let record = store.connection("shop").await.unwrap().unwrap();
+    assert_eq!(record.settings_json, json!({ "journal": "71" }));
+    assert_eq!(record.settings_edited, Some(edit));
+    assert_eq!(record.settings_revision, revision);
+
+    // Reset: the file's settings again, and the next start's file wins once more.
+    let reset = store
+        .save_booking_settings("shop", &json!({ "journal": "72" }), None)
+        .await
+        .unwrap();
+    assert!(reset > revision);
+    store.upsert_connection(&from_file("73")).await.unwrap();
+    let record = store.connection("shop").await.unwrap().unwrap();
+    assert_eq!(record.settings_json, json!({ "journal": "73" }));
+    assert_eq!(record.settings_edited, None);
+
+    let missing = store
+        .save_booking_settings("nowhere", &json!({}), None)
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound(_))),
+        "{missing:?}"
+    );
+
+    // The cached lists the panel offers, in code order.
+    for code in ["8010", "8000"] {
+        store
+            .cache_put(
+                "shop",
+                "100001",
+                "financial/GLAccounts",
+                code,
+                &json!({ "Code": code }),
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+    }
+    let listed = store
+        .cache_list("shop", "100001", "financial/GLAccounts")
+        .await
+        .unwrap();
+    assert_eq!(
+        listed,
+        vec![json!({ "Code": "8000" }), json!({ "Code": "8010" })]
+    );
+    assert!(store
+        .cache_list("shop", "100002", "financial/GLAccounts")
         .await
         .unwrap()
         .is_empty());

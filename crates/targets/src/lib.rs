@@ -100,6 +100,14 @@ impl Target {
         }
     }
 
+    /// The ledger's own accounts, journals and VAT codes, for a person to choose from.
+    pub async fn ledger_codes(&self) -> Result<LedgerCodes, ConnectorError> {
+        match self {
+            Target::Exact(exact) => exact.ledger_codes().await,
+            Target::Tryton(tryton) => tryton.ledger_codes().await,
+        }
+    }
+
     pub async fn prepare(&self, plan: &BookingPlan) -> Result<PreparedBooking, ConnectorError> {
         match self {
             Target::Exact(exact) => exact.prepare(plan).await.map(PreparedBooking::Exact),
@@ -119,6 +127,21 @@ impl Target {
             )),
         }
     }
+}
+
+/// A code of one of the ledger's lists, with the ledger's own description of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerCode {
+    pub code: String,
+    pub description: String,
+}
+
+/// The lists the booking settings name codes of, in code order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerCodes {
+    pub accounts: Vec<LedgerCode>,
+    pub journals: Vec<LedgerCode>,
+    pub vat_codes: Vec<LedgerCode>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

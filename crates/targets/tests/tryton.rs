@@ -1018,3 +1018,35 @@ async fn party_writes(h: &Harness) -> usize {
         })
         .count()
 }
+
+#[tokio::test]
+async fn the_ledgers_own_accounts_journals_and_taxes_are_listed_for_a_person_to_choose() {
+    let h = harness().await;
+    let codes = h.target.ledger_codes().await.unwrap();
+    let has = |list: &[ledgerlink_targets::LedgerCode], code: &str| {
+        list.iter()
+            .any(|c| c.code == code && !c.description.is_empty())
+    };
+    for account in ["8000", "8020", "8030", "8050", "8990"] {
+        assert!(
+            has(&codes.accounts, account),
+            "{account}: {:?}",
+            codes.accounts
+        );
+    }
+    assert!(
+        codes.journals.iter().any(|j| j.code == "REV"),
+        "{:?}",
+        codes.journals
+    );
+    for tax in ["VAT 21%", "VAT 9%", "VAT 0% export"] {
+        assert!(
+            codes.vat_codes.iter().any(|t| t.code == tax),
+            "{tax}: {:?}",
+            codes.vat_codes
+        );
+    }
+    let sorted =
+        |list: &[ledgerlink_targets::LedgerCode]| list.windows(2).all(|w| w[0].code <= w[1].code);
+    assert!(sorted(&codes.accounts) && sorted(&codes.journals) && sorted(&codes.vat_codes));
+}

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use ledgerlink::demo::{shop_mistakes, DemoWorld};
+use ledgerlink::demo::{shop_mistakes, DemoWorld, CONNECTION};
 use ledgerlink_engine::EngineOptions;
 use ledgerlink_sandbox::woocommerce::fixtures;
-use ledgerlink_store::Store;
+use ledgerlink_store::{DocState, LedgerRow, Store};
 
 pub fn options() -> EngineOptions {
     EngineOptions {
@@ -48,4 +48,49 @@ pub async fn api_get(url: impl reqwest::IntoUrl, token: &str) -> serde_json::Val
         .json()
         .await
         .unwrap()
+}
+
+/// An Austrian consumer's order, taken in and held: the shop is registered for OSS, but no VAT
+/// code is mapped for Austria's rate, so it is held until the rules name one.
+pub async fn held_austrian_order(world: &DemoWorld) -> LedgerRow {
+    use ledgerlink_sandbox::woocommerce::{AddressSpec, CustomerSpec, LineSpec, OrderSpec};
+    world.shop.create_order(OrderSpec {
+        customer: CustomerSpec {
+            first_name: "Lena".into(),
+            last_name: "Huber".into(),
+            email: "lena.huber@example.at".into(),
+            ..CustomerSpec::default()
+        },
+        billing: AddressSpec {
+            address_1: "Mariahilfer Straße 12".into(),
+            city: "Wien".into(),
+            postcode: "1070".into(),
+            country: "AT".into(),
+            ..AddressSpec::default()
+        },
+        lines: vec![LineSpec {
+            name: "Wollen deken".into(),
+            sku: "DEK-200".into(),
+            quantity: 1,
+            unit_price: rust_decimal::Decimal::new(8900, 2),
+            tax_rate: rust_decimal::Decimal::from(20),
+            ..LineSpec::default()
+        }],
+        ..OrderSpec::default()
+    });
+    world.settle().await.unwrap();
+    world
+        .engine
+        .store()
+        .documents(CONNECTION, Some(DocState::Held))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| {
+            d.reason
+                .as_deref()
+                .unwrap_or_default()
+                .contains("oss/AT/20")
+        })
+        .expect("the Austrian order is held for its VAT code")
 }

@@ -104,6 +104,7 @@ impl Engine {
     {
         let wanted = self.connections.get(connection_id).is_some_and(|c| {
             c.settings
+                .get()
                 .accounts
                 .revenue_rules
                 .iter()

@@ -13,7 +13,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::auth;
 use super::view::{
-    self, ConnectionSummary, DocumentDetail, DocumentFilter, DocumentSummary, ViewError,
+    self, ConnectionSummary, DocumentDetail, DocumentFilter, DocumentSummary, Rules, ViewError,
 };
 use super::PanelState;
 
@@ -28,12 +28,14 @@ use super::PanelState;
     paths(
         list_connections,
         dry_run,
+        get_rules,
+        put_rules,
         list_documents,
         get_document,
         retry_document,
         skip_document
     ),
-    components(schemas(ApiError, ErrorBody, DocumentList)),
+    components(schemas(ApiError, ErrorBody, DocumentList, Rules)),
     modifiers(&BearerToken),
     security(("api_token" = [])),
 )]
@@ -66,10 +68,13 @@ pub struct ApiError {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
-    /// `unauthorized`, `not_found`, `refused` or `internal`.
+    /// `unauthorized`, `not_found`, `refused`, `invalid` or `internal`.
     pub code: &'static str,
     /// What is wrong and what to do about it.
     pub message: String,
+    /// With `invalid`: each thing to correct, naming its setting.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
 }
 
 fn error(status: StatusCode, code: &'static str, message: impl Into<String>) -> Response {
@@ -79,6 +84,7 @@ fn error(status: StatusCode, code: &'static str, message: impl Into<String>) -> 
             error: ErrorBody {
                 code,
                 message: message.into(),
+                problems: Vec::new(),
             },
         }),
     )
@@ -90,9 +96,10 @@ fn view_error(failure: ViewError) -> Response {
         ViewError::NotFound => error(
             StatusCode::NOT_FOUND,
             "not_found",
-            "There is no such document in this account.",
+            "There is no such document or connection in this account.",
         ),
         ViewError::Refused(reason) => error(StatusCode::CONFLICT, "refused", reason),
+        ViewError::Invalid(problems) => invalid(problems),
         ViewError::Internal(cause) => {
             tracing::error!(%cause, "an API request failed");
             error(
@@ -102,6 +109,21 @@ fn view_error(failure: ViewError) -> Response {
             )
         }
     }
+}
+
+fn invalid(problems: Vec<String>) -> Response {
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Json(ApiError {
+            error: ErrorBody {
+                code: "invalid",
+                message: "Nothing was changed: correct what `problems` lists and send it again."
+                    .into(),
+                problems,
+            },
+        }),
+    )
+        .into_response()
 }
 
 async fn account(app: &PanelState, headers: &HeaderMap) -> Result<i64, Response> {
@@ -172,6 +194,73 @@ pub async fn dry_run(
     };
     match view::dry_run(&app.engine, account, &id, period.from, period.until).await {
         Ok(run) => Json(run).into_response(),
+        Err(failure) => view_error(failure),
+    }
+}
+
+/// A connection's booking rules in force, and whether they are the settings file's or were
+/// changed through the panel or this API.
+#[utoipa::path(
+    get,
+    path = "/api/v1/connections/{id}/rules",
+    params(("id" = String, Path, description = "The connection's id")),
+    responses(
+        (status = 200, body = Rules),
+        (status = 401, body = ApiError),
+        (status = 404, body = ApiError),
+    ),
+)]
+pub async fn get_rules(
+    State(app): State<PanelState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let account = match account(&app, &headers).await {
+        Ok(account) => account,
+        Err(response) => return response,
+    };
+    match view::rules(&app.engine, account, &id).await {
+        Ok(rules) => Json(rules).into_response(),
+        Err(failure) => view_error(failure),
+    }
+}
+
+/// Puts new booking rules in force: the whole `[connections.booking]` table as JSON (as
+/// `GET` gives it). They pass the settings file's checks, and every account, journal and VAT
+/// code they name must exist in the ledger; otherwise nothing changes and `problems` says why.
+#[utoipa::path(
+    put,
+    path = "/api/v1/connections/{id}/rules",
+    params(("id" = String, Path, description = "The connection's id")),
+    request_body(content = Object, description = "The booking rules (`settings` of the GET answer)"),
+    responses(
+        (status = 200, body = Rules),
+        (status = 401, body = ApiError),
+        (status = 404, body = ApiError),
+        (status = 422, description = "Not valid rules; nothing changed", body = ApiError),
+    ),
+)]
+pub async fn put_rules(
+    State(app): State<PanelState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let account = match account(&app, &headers).await {
+        Ok(account) => account,
+        Err(response) => return response,
+    };
+    let settings = match serde_json::from_slice::<ledgerlink_rules::BookingSettings>(&body) {
+        Ok(settings) => settings,
+        Err(e) => return invalid(vec![format!("The body is not booking rules: {e}")]),
+    };
+    if let Err(failure) =
+        view::change_rules(&app.engine, account, &id, settings, "an API token").await
+    {
+        return view_error(failure);
+    }
+    match view::rules(&app.engine, account, &id).await {
+        Ok(rules) => Json(rules).into_response(),
         Err(failure) => view_error(failure),
     }
 }

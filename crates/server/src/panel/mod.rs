@@ -4,6 +4,7 @@
 mod api;
 pub mod auth;
 mod pages;
+mod rules;
 pub mod view;
 
 use std::sync::Arc;
@@ -38,6 +39,12 @@ pub fn router(state: PanelState) -> Router {
         .route("/connections", get(pages::connections))
         .route("/connections/{id}/connect", post(pages::connect_exact))
         .route("/connections/{id}/dry-run", get(pages::dry_run))
+        .route(
+            "/connections/{id}/rules",
+            get(rules::rules).post(rules::save),
+        )
+        .route("/connections/{id}/rules/toml", post(rules::save_toml))
+        .route("/connections/{id}/rules/reset", post(rules::reset))
         .route("/documents", get(pages::documents))
         .route("/documents/{id}", get(pages::document))
         .route("/documents/{id}/retry", post(pages::retry))
@@ -47,6 +54,10 @@ pub fn router(state: PanelState) -> Router {
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/connections", get(api::list_connections))
         .route("/api/v1/connections/{id}/dry-run", get(api::dry_run))
+        .route(
+            "/api/v1/connections/{id}/rules",
+            get(api::get_rules).put(api::put_rules),
+        )
         .route("/api/v1/documents", get(api::list_documents))
         .route("/api/v1/documents/{id}", get(api::get_document))
         .route("/api/v1/documents/{id}/retry", post(api::retry_document))

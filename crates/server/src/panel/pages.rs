@@ -40,7 +40,7 @@ pub fn message(status: StatusCode, title: &str, message: &str) -> Response {
     render(status, &MessagePage { title, message })
 }
 
-fn render(status: StatusCode, page: &impl Template) -> Response {
+pub(super) fn render(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {
         Ok(html) => (
             status,
@@ -59,7 +59,7 @@ fn render(status: StatusCode, page: &impl Template) -> Response {
     }
 }
 
-fn view_error(error: ViewError) -> Response {
+pub(super) fn view_error(error: ViewError) -> Response {
     match error {
         ViewError::NotFound => message(
             StatusCode::NOT_FOUND,
@@ -67,6 +67,11 @@ fn view_error(error: ViewError) -> Response {
             "There is no such page or document in your account.",
         ),
         ViewError::Refused(reason) => message(StatusCode::CONFLICT, "Not possible", &reason),
+        ViewError::Invalid(problems) => message(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Nothing was changed",
+            &problems.join(" "),
+        ),
         ViewError::Internal(cause) => {
             tracing::error!(%cause, "a panel request failed");
             message(
@@ -79,7 +84,10 @@ fn view_error(error: ViewError) -> Response {
 }
 
 /// The signed-in session, or the way to the sign-in page.
-async fn signed_in(app: &PanelState, headers: &HeaderMap) -> Result<(Session, Nav), Response> {
+pub(super) async fn signed_in(
+    app: &PanelState,
+    headers: &HeaderMap,
+) -> Result<(Session, Nav), Response> {
     let Some(session) = auth::session(&*app.store, headers).await else {
         return Err(Redirect::to("/signin").into_response());
     };
@@ -99,7 +107,7 @@ async fn signed_in(app: &PanelState, headers: &HeaderMap) -> Result<(Session, Na
 }
 
 /// The signed-in session, when the form sent came from one of its pages.
-async fn signed_in_form(
+pub(super) async fn signed_in_form(
     app: &PanelState,
     headers: &HeaderMap,
     csrf: &str,
@@ -332,7 +340,7 @@ pub async fn sign_in(
 
 #[derive(Deserialize)]
 pub struct CsrfOnly {
-    csrf: String,
+    pub(super) csrf: String,
 }
 
 pub async fn sign_out(

@@ -16,6 +16,8 @@ pub enum ViewError {
     NotFound,
     /// The request cannot be done as asked; the message says why.
     Refused(String),
+    /// What was sent is not valid: each problem names what to correct. Nothing was changed.
+    Invalid(Vec<String>),
     Internal(String),
 }
 
@@ -364,14 +366,7 @@ pub async fn dry_run(
     from: chrono::NaiveDate,
     until: chrono::NaiveDate,
 ) -> Result<ledgerlink_engine::dry_run::DryRun, ViewError> {
-    if !connection_ids(&**engine.store(), account)
-        .await?
-        .iter()
-        .any(|id| id == connection)
-        || engine.connection(connection).is_none()
-    {
-        return Err(ViewError::NotFound);
-    }
+    owned_connection(engine, account, connection).await?;
     let days = (until - from).num_days();
     if days < 1 {
         return Err(ViewError::Refused(
@@ -392,4 +387,99 @@ pub async fn dry_run(
                  and try again."
             ))
         })
+}
+
+/// A connection's booking rules in force, and where they come from.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Rules {
+    pub connection: String,
+    /// `settings_file`, or `panel` once a person changed them here (they then outlast the
+    /// settings file's until reset).
+    pub from: &'static str,
+    pub edited_by: Option<String>,
+    pub edited_at: Option<DateTime<Utc>>,
+    /// The `[connections.booking]` table of docs/settings.md, every key present.
+    #[schema(value_type = Object)]
+    pub settings: serde_json::Value,
+}
+
+/// One of the account's running connections, or "not found".
+async fn owned_connection<'e>(
+    engine: &'e ledgerlink_engine::Engine,
+    account: i64,
+    connection: &str,
+) -> Result<&'e std::sync::Arc<ledgerlink_engine::Connection>, ViewError> {
+    if !connection_ids(&**engine.store(), account)
+        .await?
+        .iter()
+        .any(|id| id == connection)
+    {
+        return Err(ViewError::NotFound);
+    }
+    engine.connection(connection).ok_or(ViewError::NotFound)
+}
+
+pub async fn rules(
+    engine: &ledgerlink_engine::Engine,
+    account: i64,
+    connection: &str,
+) -> Result<Rules, ViewError> {
+    let running = owned_connection(engine, account, connection).await?;
+    let record = engine
+        .store()
+        .connection(connection)
+        .await?
+        .ok_or(ViewError::NotFound)?;
+    let edited = record.settings_edited;
+    Ok(Rules {
+        connection: connection.to_string(),
+        from: if edited.is_some() {
+            "panel"
+        } else {
+            "settings_file"
+        },
+        edited_by: edited.as_ref().map(|e| e.by.clone()),
+        edited_at: edited.as_ref().map(|e| e.at),
+        settings: serde_json::to_value(&*running.settings.get())
+            .map_err(|e| ViewError::Internal(e.to_string()))?,
+    })
+}
+
+/// Puts `settings` in force for one of the account's connections, once they pass every check
+/// the settings file's pass and every code they name exists in the ledger.
+pub async fn change_rules(
+    engine: &ledgerlink_engine::Engine,
+    account: i64,
+    connection: &str,
+    settings: ledgerlink_rules::BookingSettings,
+    by: &str,
+) -> Result<(), ViewError> {
+    owned_connection(engine, account, connection).await?;
+    match engine
+        .change_rules(connection, settings, by)
+        .await
+        .map_err(|e| ViewError::Internal(e.to_string()))?
+    {
+        Ok(()) => Ok(()),
+        Err(ledgerlink_engine::rules_edit::RulesRefused::Problems(problems)) => {
+            Err(ViewError::Invalid(problems))
+        }
+        Err(ledgerlink_engine::rules_edit::RulesRefused::UnknownConnection) => {
+            Err(ViewError::NotFound)
+        }
+    }
+}
+
+/// The settings file's rules in force again for one of the account's connections.
+pub async fn reset_rules(
+    engine: &ledgerlink_engine::Engine,
+    account: i64,
+    connection: &str,
+) -> Result<(), ViewError> {
+    owned_connection(engine, account, connection).await?;
+    engine
+        .reset_rules(connection)
+        .await
+        .map_err(|e| ViewError::Internal(e.to_string()))?;
+    Ok(())
 }

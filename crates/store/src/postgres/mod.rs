@@ -19,7 +19,7 @@ use crate::{
     credential_keys, like_pattern, open_secrets, reasons, reopens_on_change, reseal_secrets,
     seal_secrets, sum_booked, AuditEntry, BookedTotal, BudgetWindow, ConnectionRecord,
     CredentialKeys, DocState, InboxItem, IntakeOutcome, Keyring, Lease, LedgerRow, NewDocument,
-    Result, Store, StoreError, StoredSecrets, SummaryJoin, TokenRecord, Transition,
+    Result, SettingsEdit, Store, StoreError, StoredSecrets, SummaryJoin, TokenRecord, Transition,
     TransitionRecord,
 };
 
@@ -364,7 +364,9 @@ impl Store for PostgresStore {
             "INSERT INTO connections (id, name, source_kind, target_kind, settings_json, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, source_kind = excluded.source_kind, \
-             target_kind = excluded.target_kind, settings_json = excluded.settings_json",
+             target_kind = excluded.target_kind, settings_json = CASE \
+             WHEN connections.settings_edited_at IS NULL THEN excluded.settings_json \
+             ELSE connections.settings_json END",
         )
         .bind(&c.id)
         .bind(&c.name)
@@ -379,21 +381,48 @@ impl Store for PostgresStore {
 
     async fn connection(&self, id: &str) -> Result<Option<ConnectionRecord>> {
         let row = sqlx::query(
-            "SELECT id, name, source_kind, target_kind, settings_json FROM connections WHERE id = $1",
+            "SELECT id, name, source_kind, target_kind, settings_json, settings_revision, \
+             settings_edited_by, settings_edited_at FROM connections WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| {
+            let edited_by: Option<String> = r.try_get("settings_edited_by")?;
+            let edited_at: Option<DateTime<Utc>> = r.try_get("settings_edited_at")?;
             Ok(ConnectionRecord {
                 id: r.try_get("id")?,
                 name: r.try_get("name")?,
                 source_kind: r.try_get("source_kind")?,
                 target_kind: r.try_get("target_kind")?,
                 settings_json: r.try_get("settings_json")?,
+                settings_revision: r.try_get("settings_revision")?,
+                settings_edited: edited_by
+                    .zip(edited_at)
+                    .map(|(by, at)| SettingsEdit { by, at }),
             })
         })
         .transpose()
+    }
+
+    async fn save_booking_settings(
+        &self,
+        connection_id: &str,
+        settings_json: &serde_json::Value,
+        edited: Option<&SettingsEdit>,
+    ) -> Result<i64> {
+        let revision: Option<i64> = sqlx::query_scalar(
+            "UPDATE connections SET settings_json = $1, settings_edited_by = $2, \
+             settings_edited_at = $3, settings_revision = settings_revision + 1 \
+             WHERE id = $4 RETURNING settings_revision",
+        )
+        .bind(settings_json)
+        .bind(edited.map(|e| e.by.as_str()))
+        .bind(edited.map(|e| e.at))
+        .bind(connection_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        revision.ok_or_else(|| StoreError::NotFound(format!("connection {connection_id}")))
     }
 
     async fn intake(&self, doc: NewDocument, now: DateTime<Utc>) -> Result<IntakeOutcome> {
@@ -1064,6 +1093,23 @@ impl Store for PostgresStore {
         .bind(scope)
         .bind(entity)
         .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn cache_list(
+        &self,
+        connection_id: &str,
+        scope: &str,
+        entity: &str,
+    ) -> Result<Vec<serde_json::Value>> {
+        Ok(sqlx::query_scalar(
+            "SELECT value_json FROM master_data WHERE connection_id = $1 AND scope = $2 \
+             AND entity = $3 ORDER BY key",
+        )
+        .bind(connection_id)
+        .bind(scope)
+        .bind(entity)
+        .fetch_all(&self.pool)
         .await?)
     }
 

@@ -18,8 +18,8 @@ use crate::{
     credential_keys, like_pattern, open_secrets, parse_ts, reasons, reopens_on_change,
     reseal_secrets, seal_secrets, sum_booked, ts, AuditEntry, BookedTotal, BudgetWindow,
     ConnectionRecord, CredentialKeys, DocState, InboxItem, IntakeOutcome, Keyring, Lease,
-    LedgerRow, NewDocument, Result, Store, StoreError, StoredSecrets, SummaryJoin, TokenRecord,
-    Transition, TransitionRecord,
+    LedgerRow, NewDocument, Result, SettingsEdit, Store, StoreError, StoredSecrets, SummaryJoin,
+    TokenRecord, Transition, TransitionRecord,
 };
 
 #[derive(Clone)]
@@ -261,7 +261,9 @@ impl Store for SqliteStore {
         sqlx::query(
             "INSERT INTO connections (id, name, source_kind, target_kind, settings_json, created_at) VALUES (?, ?, ?, ?, ?, ?) \
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, source_kind = excluded.source_kind, \
-             target_kind = excluded.target_kind, settings_json = excluded.settings_json",
+             target_kind = excluded.target_kind, settings_json = CASE \
+             WHEN connections.settings_edited_at IS NULL THEN excluded.settings_json \
+             ELSE connections.settings_json END",
         )
         .bind(&c.id)
         .bind(&c.name)
@@ -275,20 +277,53 @@ impl Store for SqliteStore {
     }
 
     async fn connection(&self, id: &str) -> Result<Option<ConnectionRecord>> {
-        let row = sqlx::query("SELECT id, name, source_kind, target_kind, settings_json FROM connections WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, name, source_kind, target_kind, settings_json, settings_revision, \
+             settings_edited_by, settings_edited_at FROM connections WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|r| {
+            let edited_by: Option<String> = r.try_get("settings_edited_by")?;
+            let edited_at: Option<String> = r.try_get("settings_edited_at")?;
             Ok(ConnectionRecord {
                 id: r.try_get("id")?,
                 name: r.try_get("name")?,
                 source_kind: r.try_get("source_kind")?,
                 target_kind: r.try_get("target_kind")?,
                 settings_json: json(&r.try_get::<String, _>("settings_json")?)?,
+                settings_revision: r.try_get("settings_revision")?,
+                settings_edited: match (edited_by, edited_at) {
+                    (Some(by), Some(at)) => Some(SettingsEdit {
+                        by,
+                        at: parse_ts(&at)?,
+                    }),
+                    _ => None,
+                },
             })
         })
         .transpose()
+    }
+
+    async fn save_booking_settings(
+        &self,
+        connection_id: &str,
+        settings_json: &serde_json::Value,
+        edited: Option<&SettingsEdit>,
+    ) -> Result<i64> {
+        let revision: Option<i64> = sqlx::query_scalar(
+            "UPDATE connections SET settings_json = ?, settings_edited_by = ?, \
+             settings_edited_at = ?, settings_revision = settings_revision + 1 \
+             WHERE id = ? RETURNING settings_revision",
+        )
+        .bind(settings_json.to_string())
+        .bind(edited.map(|e| e.by.as_str()))
+        .bind(edited.map(|e| ts(e.at)))
+        .bind(connection_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        revision.ok_or_else(|| StoreError::NotFound(format!("connection {connection_id}")))
     }
 
     async fn intake(&self, doc: NewDocument, now: DateTime<Utc>) -> Result<IntakeOutcome> {
@@ -995,6 +1030,24 @@ impl Store for SqliteStore {
         .bind(entity)
         .fetch_one(&self.pool)
         .await?)
+    }
+
+    async fn cache_list(
+        &self,
+        connection_id: &str,
+        scope: &str,
+        entity: &str,
+    ) -> Result<Vec<serde_json::Value>> {
+        let texts: Vec<String> = sqlx::query_scalar(
+            "SELECT value_json FROM master_data WHERE connection_id = ? AND scope = ? AND entity = ? \
+             ORDER BY key",
+        )
+        .bind(connection_id)
+        .bind(scope)
+        .bind(entity)
+        .fetch_all(&self.pool)
+        .await?;
+        texts.iter().map(|text| json(text)).collect()
     }
 
     async fn token(&self, connection_id: &str) -> Result<Option<TokenRecord>> {

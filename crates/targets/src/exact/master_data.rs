@@ -335,6 +335,49 @@ impl MasterData {
         Ok((format!("Classification{sequence}"), id_of(&classification)?))
     }
 
+    /// The division's accounts, journals and VAT codes, as cached (read from Exact when the
+    /// cache is empty or older than the refresh interval).
+    pub(crate) async fn ledger_codes(
+        &self,
+        http: &ExactHttp,
+    ) -> Result<crate::LedgerCodes, ConnectorError> {
+        self.ensure_loaded(http).await?;
+        let mut lists = Vec::new();
+        for entity in ["financial/GLAccounts", "financial/Journals", "vat/VATCodes"] {
+            let select = LISTS
+                .iter()
+                .find(|(listed, _)| *listed == entity)
+                .map(|(_, select)| *select)
+                .unwrap_or("ID,Code,Description");
+            self.read(http, entity, select, false).await?;
+            let records = self
+                .store
+                .cache_list(&self.connection_id, &self.scope, entity)
+                .await
+                .map_err(store_error)?;
+            lists.push(
+                records
+                    .iter()
+                    .filter_map(|record| {
+                        Some(crate::LedgerCode {
+                            code: record["Code"].as_str()?.trim().to_string(),
+                            description: record["Description"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_string(),
+                        })
+                    })
+                    .collect(),
+            );
+        }
+        let [accounts, journals, vat_codes] = <[_; 3]>::try_from(lists).unwrap_or_default();
+        Ok(crate::LedgerCodes {
+            accounts,
+            journals,
+            vat_codes,
+        })
+    }
+
     /// Every code the settings name that the division does not have, with its setting.
     pub(crate) async fn unknown_codes(
         &self,

@@ -296,6 +296,10 @@ impl ExactTarget {
     }
 
     /// Codes the settings name that this division does not have: (setting, code).
+    pub async fn ledger_codes(&self) -> Result<crate::LedgerCodes, ConnectorError> {
+        self.master.ledger_codes(&self.http).await
+    }
+
     pub async fn unknown_codes(
         &self,
         accounts: &[(String, String)],

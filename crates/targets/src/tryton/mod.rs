@@ -239,6 +239,48 @@ impl TrytonTarget {
     }
 
     /// Codes the settings name that these books do not have: (setting, code).
+    /// The accounts that have a code (those a booking can name), the journals and the taxes.
+    pub async fn ledger_codes(&self) -> Result<crate::LedgerCodes, ConnectorError> {
+        let list = |records: Vec<Value>, code: &str, description: &str| {
+            let mut codes: Vec<crate::LedgerCode> = records
+                .iter()
+                .filter_map(|record| {
+                    Some(crate::LedgerCode {
+                        code: record[code].as_str()?.to_string(),
+                        description: record[description].as_str().unwrap_or_default().to_string(),
+                    })
+                })
+                .collect();
+            codes.sort_by(|a, b| a.code.cmp(&b.code));
+            codes
+        };
+        let accounts = self
+            .rpc
+            .search_read(
+                "account.account",
+                json!([["code", "!=", null]]),
+                &["code", "name"],
+            )
+            .await?;
+        let journals = self
+            .rpc
+            .search_read("account.journal", json!([]), &["code", "name"])
+            .await?;
+        let taxes = self
+            .rpc
+            .search_read(
+                "account.tax",
+                json!([["parent", "=", null]]),
+                &["name", "description"],
+            )
+            .await?;
+        Ok(crate::LedgerCodes {
+            accounts: list(accounts, "code", "name"),
+            journals: list(journals, "code", "name"),
+            vat_codes: list(taxes, "name", "description"),
+        })
+    }
+
     pub async fn unknown_codes(
         &self,
         accounts: &[(String, String)],
