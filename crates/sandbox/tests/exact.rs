@@ -307,20 +307,25 @@ async fn authorization_code_flow_and_refresh_rotation() {
     assert_ne!(rotated["refresh_token"], json!(first_refresh));
     assert_ne!(second_access, first_access);
 
-    // The old refresh token is dead once rotated.
+    // The old refresh token is dead once the new pair is used.
+    let me = |access: String| {
+        http.get(format!("{base}/api/v1/current/Me"))
+            .bearer_auth(access)
+            .header(header::ACCEPT, "application/json")
+            .send()
+    };
+    assert_eq!(
+        me(second_access.clone()).await.unwrap().status(),
+        StatusCode::OK
+    );
     sandbox.advance_clock(Duration::from_secs(600));
     let (status, old) = refresh(&http, &base, &config, &first_refresh).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(old["error"], "invalid_grant");
+    assert_eq!(old["error_description"], "Old refresh token used.");
 
     // 600 s after issue the access token no longer works.
-    let expired = http
-        .get(format!("{base}/api/v1/current/Me"))
-        .bearer_auth(&second_access)
-        .header(header::ACCEPT, "application/json")
-        .send()
-        .await
-        .unwrap();
+    let expired = me(second_access).await.unwrap();
     assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
     let body: Value = expired.json().await.unwrap();
     assert!(error_text(&body).contains("expired"));
