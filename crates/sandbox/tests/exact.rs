@@ -332,6 +332,55 @@ async fn authorization_code_flow_and_refresh_rotation() {
 }
 
 #[tokio::test]
+async fn a_lost_token_answer_leaves_the_refresh_token_redeemable() {
+    let config = ExactConfig::default();
+    let (running, sandbox) = ExactSandbox::start(config.clone(), 0).await.unwrap();
+    let base = running.base_url();
+    let http = http();
+    let code = sandbox.issue_authorization_code();
+    let (_, tokens) = exchange_code(&http, &base, &config, &code).await;
+    let first_refresh = tokens["refresh_token"].as_str().unwrap().to_string();
+    sandbox.age_tokens(Duration::from_secs(571));
+
+    sandbox.faults().arm(ArmedFault {
+        on: FaultMatch {
+            method: Some("POST".into()),
+            path_contains: Some("/api/oauth2/token".into()),
+        },
+        fault: Fault::LoseResponse,
+        times: 1,
+    });
+    let lost = http
+        .post(format!("{base}/api/oauth2/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", first_refresh.as_str()),
+            ("client_id", config.client_id.as_str()),
+            ("client_secret", config.client_secret.as_str()),
+        ])
+        .send()
+        .await;
+    let answered = match lost {
+        Ok(response) => response.text().await.is_ok(),
+        Err(_) => false,
+    };
+    assert!(!answered, "the answer breaks off");
+    assert_eq!(sandbox.faults().injected().len(), 1);
+
+    // Exact minted the pair: the 570-second rule holds the retry back, then lets it through.
+    let (status, early) = refresh(&http, &base, &config, &first_refresh).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(early["error"], "invalid_request");
+    assert!(early["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("Try again in"));
+    sandbox.age_tokens(Duration::from_secs(571));
+    let (status, retried) = refresh(&http, &base, &config, &first_refresh).await;
+    assert_eq!(status, StatusCode::OK, "{retried}");
+}
+
+#[tokio::test]
 async fn consent_page_and_admin_authorize() {
     let config = ExactConfig {
         auto_approve: false,

@@ -20,6 +20,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::ExactSandbox;
+use crate::faults::{broken_response, delay, Fault};
 
 const CODE_TTL_MS: i64 = 3 * 60_000;
 /// Minimum age of the current access token before a refresh is allowed.
@@ -423,22 +424,60 @@ pub async fn consent(State(sandbox): State<ExactSandbox>, uri: Uri, body: Bytes)
 }
 
 fn token_error(error: OAuthError) -> Response {
+    token_failure(StatusCode::BAD_REQUEST, error)
+}
+
+fn token_failure(status: StatusCode, error: OAuthError) -> Response {
     (
-        StatusCode::BAD_REQUEST,
+        status,
         [(header::CACHE_CONTROL, "no-store")],
         axum::Json(json!({ "error": error.error, "error_description": error.description })),
     )
         .into_response()
 }
 
-/// `POST /api/oauth2/token` (form-encoded).
+/// `POST /api/oauth2/token` (form-encoded), with the faults armed for it: those that apply
+/// the write mint the pair and then fail to deliver it.
 pub async fn token(
     State(sandbox): State<ExactSandbox>,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let response = token_response(&sandbox, &headers, &body);
+    let fault = sandbox.faults().take("POST", uri.path());
+    let response = match &fault {
+        Some(Fault::ServerError) => token_failure(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            OAuthError::new(
+                "server_error",
+                "An internal error occurred (injected by the sandbox); no token was issued.",
+            ),
+        ),
+        Some(Fault::TooManyRequests) => token_failure(
+            StatusCode::TOO_MANY_REQUESTS,
+            OAuthError::new(
+                "temporarily_unavailable",
+                "Too many requests (injected by the sandbox); no token was issued.",
+            ),
+        ),
+        _ => token_response(&sandbox, &headers, &body),
+    };
+    let response = match fault {
+        Some(Fault::ServerErrorAfterApply) => token_failure(
+            StatusCode::SERVICE_UNAVAILABLE,
+            OAuthError::new(
+                "temporarily_unavailable",
+                "The service is temporarily unavailable (injected by the sandbox after the \
+                 request was applied).",
+            ),
+        ),
+        Some(Fault::Slow { millis }) => {
+            delay(millis).await;
+            response
+        }
+        Some(Fault::LoseResponse) => broken_response(response.status()),
+        _ => response,
+    };
     sandbox.record_plain("POST", &uri, response.status());
     response
 }
