@@ -1,5 +1,5 @@
 //! Exact Online tokens: refreshed when expired, rotated and committed, one refresh at a time,
-//! never sooner than 570 s after the last.
+//! never sooner than 570 s after the last; a pair whose answer was lost is replaced.
 
 use std::time::Duration;
 
@@ -7,7 +7,10 @@ use chrono::Utc;
 use ledgerlink::demo::{DemoWorld, CONNECTION};
 use ledgerlink_core::{EntryKind, ErrorKind};
 use ledgerlink_engine::EngineOptions;
-use ledgerlink_store::TokenRecord;
+use ledgerlink_sandbox::faults::{ArmedFault, Fault, FaultMatch};
+use ledgerlink_sandbox::woocommerce::{AddressSpec, CustomerSpec, LineSpec, OrderSpec};
+use ledgerlink_store::{DocState, LedgerRow, TokenRecord, Transition};
+use rust_decimal_macros::dec;
 
 async fn world(dir: &std::path::Path) -> DemoWorld {
     DemoWorld::start(&dir.join("ledger.sqlite"), EngineOptions::default())
@@ -187,4 +190,220 @@ async fn a_token_younger_than_570_seconds_is_never_refreshed() {
         before,
         "no refresh within 570 s of the last"
     );
+}
+
+fn fast() -> EngineOptions {
+    EngineOptions {
+        lease: Duration::from_secs(30),
+        settle_delay: Duration::from_millis(20),
+        retry_base: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(500),
+        batch: 50,
+    }
+}
+
+fn order_for(email: &str) -> OrderSpec {
+    OrderSpec {
+        customer: CustomerSpec {
+            first_name: "Anna".into(),
+            last_name: "Jansen".into(),
+            email: email.into(),
+            ..CustomerSpec::default()
+        },
+        billing: AddressSpec {
+            address_1: "Oudegracht 12".into(),
+            city: "Utrecht".into(),
+            postcode: "3511 AB".into(),
+            country: "NL".into(),
+            ..AddressSpec::default()
+        },
+        lines: vec![LineSpec {
+            name: "Koffiebonen 1 kg".into(),
+            sku: "KOF-1000".into(),
+            quantity: 1,
+            unit_price: dec!(12.50),
+            tax_rate: dec!(9),
+            tax_class: "reduced-rate".into(),
+            ..LineSpec::default()
+        }],
+        ..OrderSpec::default()
+    }
+}
+
+/// Ten minutes pass for the tokens, at Exact and in the ledger: the next call must refresh.
+async fn expire_tokens(world: &DemoWorld) -> TokenRecord {
+    world.exact.age_tokens(Duration::from_secs(601));
+    let store = world.engine.store();
+    let aged = TokenRecord {
+        expires_at: Utc::now() - chrono::Duration::seconds(1),
+        issued_at: Utc::now() - chrono::Duration::seconds(601),
+        ..store.token(CONNECTION).await.unwrap().unwrap()
+    };
+    store.save_token(CONNECTION, &aged).await.unwrap();
+    aged
+}
+
+async fn open_rows(world: &DemoWorld) -> Vec<LedgerRow> {
+    let rows = world
+        .engine
+        .store()
+        .documents(CONNECTION, None)
+        .await
+        .unwrap();
+    rows.into_iter()
+        .filter(|row| row.state != DocState::Booked)
+        .collect()
+}
+
+/// Works the new order until Exact has answered `token_calls` more token requests.
+async fn work_until_token_calls(world: &DemoWorld, token_calls: usize) {
+    let before = token_requests(world);
+    world.shop.deliver_pending_webhooks().await;
+    for _ in 0..200 {
+        world.engine.run_until_idle(10).await.unwrap();
+        if token_requests(world) - before >= token_calls {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("no {token_calls} token requests within 5 s");
+}
+
+/// Exact refused the retry for coming within 570 s of the pair it minted: the document waits
+/// that long, not for a person to reconnect.
+async fn assert_waiting_for_exacts_interval(world: &DemoWorld) {
+    let open = open_rows(world).await;
+    assert_eq!(open.len(), 1, "{open:#?}");
+    let reason = open[0].reason.clone().unwrap_or_default();
+    assert!(reason.contains("9.5 minutes"), "{reason}");
+    assert!(!reason.contains("Reconnect"), "{reason}");
+    let in_a_minute = Utc::now() + chrono::Duration::minutes(1);
+    let due_soon = world
+        .engine
+        .store()
+        .claim_due("test-clock", in_a_minute, in_a_minute, 10)
+        .await
+        .unwrap();
+    assert!(due_soon.is_empty(), "not due within a minute");
+}
+
+/// The 570 s pass for the tokens; the ledger's clock is brought along by making the waiting
+/// documents due now. Then every document books, each once, with the refresh token held.
+async fn pass_the_interval_and_book(world: &DemoWorld, held: &TokenRecord) {
+    world.exact.age_tokens(Duration::from_secs(571));
+    let store = world.engine.store();
+    let later = Utc::now() + chrono::Duration::minutes(10);
+    let waiting = store
+        .claim_due(
+            "test-clock",
+            later,
+            later + chrono::Duration::seconds(30),
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(waiting.len(), 1);
+    for row in waiting {
+        let due_now = Transition {
+            next_attempt_at: Some(Utc::now()),
+            ..Transition::default()
+        };
+        store
+            .transition(row.lease(), row.state, due_now, Utc::now())
+            .await
+            .unwrap();
+    }
+    world.settle().await.unwrap();
+
+    let entries = world.exact.sales_entries(100001);
+    let mut references: Vec<String> = entries
+        .iter()
+        .map(|e| e.your_ref.clone().unwrap_or_default())
+        .collect();
+    references.sort();
+    references.dedup();
+    assert_eq!(entries.len(), 2, "two orders, two entries");
+    assert_eq!(references.len(), 2, "each booked once: {references:?}");
+    assert!(open_rows(world).await.is_empty());
+    let rotated = store.token(CONNECTION).await.unwrap().unwrap();
+    assert_ne!(rotated.refresh_token, held.refresh_token);
+
+    // The new pair is in use: the refresh token redeemed twice is dead now.
+    let reuse = reqwest::Client::new()
+        .post(format!("{}/api/oauth2/token", world.exact_url))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", held.refresh_token.as_str()),
+            ("client_id", world.exact.config().client_id.as_str()),
+            ("client_secret", world.exact.config().client_secret.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let refused: serde_json::Value = reuse.json().await.unwrap();
+    assert_eq!(refused["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn a_lost_token_answer_is_waited_out_and_books_without_reconnecting() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = DemoWorld::start(&dir.path().join("ledger.sqlite"), fast())
+        .await
+        .unwrap();
+    world.shop.create_order(order_for("before@example.nl"));
+    world.settle().await.unwrap();
+    let held = expire_tokens(&world).await;
+
+    // Exact mints the new pair; its answer breaks off.
+    world.exact.faults().arm(ArmedFault {
+        on: FaultMatch {
+            method: Some("POST".into()),
+            path_contains: Some("/api/oauth2/token".into()),
+        },
+        fault: Fault::LoseResponse,
+        times: 1,
+    });
+    world.shop.create_order(order_for("after@example.nl"));
+    work_until_token_calls(&world, 2).await;
+    assert_eq!(world.exact.faults().injected().len(), 1);
+    let stored = world.engine.store().token(CONNECTION).await.unwrap();
+    assert_eq!(
+        stored.map(|token| token.refresh_token),
+        Some(held.refresh_token.clone()),
+        "the ledger keeps the refresh token it has"
+    );
+    assert_waiting_for_exacts_interval(&world).await;
+
+    pass_the_interval_and_book(&world, &held).await;
+}
+
+#[tokio::test]
+async fn a_process_killed_before_storing_the_new_pair_costs_no_consent() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = DemoWorld::start(&dir.path().join("ledger.sqlite"), fast())
+        .await
+        .unwrap();
+    world.shop.create_order(order_for("before@example.nl"));
+    world.settle().await.unwrap();
+    let held = expire_tokens(&world).await;
+
+    // What the dying process did: redeem the refresh token, never store the answer.
+    let minted = reqwest::Client::new()
+        .post(format!("{}/api/oauth2/token", world.exact_url))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", held.refresh_token.as_str()),
+            ("client_id", world.exact.config().client_id.as_str()),
+            ("client_secret", world.exact.config().client_secret.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(minted.status().is_success());
+
+    world.shop.create_order(order_for("after@example.nl"));
+    work_until_token_calls(&world, 1).await;
+    assert_waiting_for_exacts_interval(&world).await;
+
+    pass_the_interval_and_book(&world, &held).await;
 }

@@ -307,23 +307,77 @@ async fn authorization_code_flow_and_refresh_rotation() {
     assert_ne!(rotated["refresh_token"], json!(first_refresh));
     assert_ne!(second_access, first_access);
 
-    // The old refresh token is dead once rotated.
+    // The old refresh token is dead once the new pair is used.
+    let me = |access: String| {
+        http.get(format!("{base}/api/v1/current/Me"))
+            .bearer_auth(access)
+            .header(header::ACCEPT, "application/json")
+            .send()
+    };
+    assert_eq!(
+        me(second_access.clone()).await.unwrap().status(),
+        StatusCode::OK
+    );
     sandbox.advance_clock(Duration::from_secs(600));
     let (status, old) = refresh(&http, &base, &config, &first_refresh).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(old["error"], "invalid_grant");
+    assert_eq!(old["error_description"], "Old refresh token used.");
 
     // 600 s after issue the access token no longer works.
-    let expired = http
-        .get(format!("{base}/api/v1/current/Me"))
-        .bearer_auth(&second_access)
-        .header(header::ACCEPT, "application/json")
-        .send()
-        .await
-        .unwrap();
+    let expired = me(second_access).await.unwrap();
     assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
     let body: Value = expired.json().await.unwrap();
     assert!(error_text(&body).contains("expired"));
+}
+
+#[tokio::test]
+async fn a_lost_token_answer_leaves_the_refresh_token_redeemable() {
+    let config = ExactConfig::default();
+    let (running, sandbox) = ExactSandbox::start(config.clone(), 0).await.unwrap();
+    let base = running.base_url();
+    let http = http();
+    let code = sandbox.issue_authorization_code();
+    let (_, tokens) = exchange_code(&http, &base, &config, &code).await;
+    let first_refresh = tokens["refresh_token"].as_str().unwrap().to_string();
+    sandbox.age_tokens(Duration::from_secs(571));
+
+    sandbox.faults().arm(ArmedFault {
+        on: FaultMatch {
+            method: Some("POST".into()),
+            path_contains: Some("/api/oauth2/token".into()),
+        },
+        fault: Fault::LoseResponse,
+        times: 1,
+    });
+    let lost = http
+        .post(format!("{base}/api/oauth2/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", first_refresh.as_str()),
+            ("client_id", config.client_id.as_str()),
+            ("client_secret", config.client_secret.as_str()),
+        ])
+        .send()
+        .await;
+    let answered = match lost {
+        Ok(response) => response.text().await.is_ok(),
+        Err(_) => false,
+    };
+    assert!(!answered, "the answer breaks off");
+    assert_eq!(sandbox.faults().injected().len(), 1);
+
+    // Exact minted the pair: the 570-second rule holds the retry back, then lets it through.
+    let (status, early) = refresh(&http, &base, &config, &first_refresh).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(early["error"], "invalid_request");
+    assert!(early["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("Try again in"));
+    sandbox.age_tokens(Duration::from_secs(571));
+    let (status, retried) = refresh(&http, &base, &config, &first_refresh).await;
+    assert_eq!(status, StatusCode::OK, "{retried}");
 }
 
 #[tokio::test]

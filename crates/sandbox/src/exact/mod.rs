@@ -16,7 +16,8 @@
 //!   entry, e-mails it; see [`invoices`]) — with the OData options of [`odata`], the limits of
 //!   [`rate_limit`] and the checks of [`api`].
 //! - Admin endpoints without auth under `/__sandbox/`: `GET requests`, `POST faults`
-//!   (an `ArmedFault`), `GET divisions/{d}/sales-entries`, `POST authorize` (→ `{"code": …}`).
+//!   (an `ArmedFault`, for `/api/v1/…` or the token endpoint), `GET divisions/{d}/sales-entries`,
+//!   `POST authorize` (→ `{"code": …}`).
 //!
 //! Choices where the reference is silent are documented where they are made: POST without
 //! `Prefer: return=representation` answers 204 with a `Location` (the reference says the

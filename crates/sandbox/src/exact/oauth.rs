@@ -1,7 +1,10 @@
 //! OAuth 2.0 authorization-code flow as Exact runs it: `/api/oauth2/auth` hands out a code (valid
 //! three minutes, single use), `/api/oauth2/token` trades it — or a refresh token — for a bearer
-//! access token. Refresh tokens rotate: each refresh returns a new one and the old one is dead
-//! ("Old refresh token used."). A new access token is refused while the grant's current one is
+//! access token. Refresh tokens rotate: each refresh returns a new pair, and the refresh token
+//! it was minted from stays redeemable until that new pair is used — its access token presented
+//! to the API or its refresh token redeemed — then it is dead ("Old refresh token used."). So a
+//! client whose token answer was lost can redeem its refresh token again; that mints a fresh
+//! pair and the unused one dies. A new access token is refused while the grant's current one is
 //! younger than 570 s (Exact's "no new token more often than every 9.5 minutes").
 
 use std::collections::HashMap;
@@ -17,6 +20,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::ExactSandbox;
+use crate::faults::{broken_response, delay, Fault};
 
 const CODE_TTL_MS: i64 = 3 * 60_000;
 /// Minimum age of the current access token before a refresh is allowed.
@@ -40,9 +44,21 @@ struct IssuedCode {
 /// One consent of the user to the app: a chain of access and refresh tokens.
 struct Grant {
     user: Uuid,
+    /// The latest pair.
+    access_token: String,
     access_issued_ms: i64,
     refresh_token: String,
     refresh_issued_ms: i64,
+    /// The refresh token (and its issue time) the latest pair was minted from, while that pair
+    /// is unused: the client may never have received it.
+    unconfirmed_previous: Option<(String, i64)>,
+}
+
+struct IssuedAccess {
+    grant: usize,
+    expires_ms: i64,
+    /// Minted but replaced before it was ever used.
+    revoked: bool,
 }
 
 /// A token-endpoint failure: `{"error": …, "error_description": …}` with status 400.
@@ -70,9 +86,9 @@ pub struct Tokens {
 pub struct AuthState {
     codes: HashMap<String, IssuedCode>,
     grants: Vec<Grant>,
-    /// access token → (grant, expiry in ms)
-    access: HashMap<String, (usize, i64)>,
-    /// every refresh token ever issued → its grant (only the grant's latest one is usable)
+    access: HashMap<String, IssuedAccess>,
+    /// every refresh token ever issued → its grant (only the grant's latest one, and the one
+    /// before while the latest pair is unused, are redeemable)
     refresh: HashMap<String, usize>,
 }
 
@@ -90,16 +106,31 @@ impl AuthState {
         code
     }
 
-    fn mint(&mut self, grant: usize, now: i64, lifetime_secs: i64) -> Tokens {
+    /// A new pair for `grant`, minted from `redeemed` (a refresh token and its issue time).
+    fn mint(
+        &mut self,
+        grant: usize,
+        redeemed: Option<(String, i64)>,
+        now: i64,
+        lifetime_secs: i64,
+    ) -> Tokens {
         let access_token = random_token(48);
         let refresh_token = random_token(48);
-        self.access
-            .insert(access_token.clone(), (grant, now + lifetime_secs * 1000));
+        self.access.insert(
+            access_token.clone(),
+            IssuedAccess {
+                grant,
+                expires_ms: now + lifetime_secs * 1000,
+                revoked: false,
+            },
+        );
         self.refresh.insert(refresh_token.clone(), grant);
         let g = &mut self.grants[grant];
+        g.access_token = access_token.clone();
         g.access_issued_ms = now;
         g.refresh_token = refresh_token.clone();
         g.refresh_issued_ms = now;
+        g.unconfirmed_previous = redeemed;
         Tokens {
             access_token,
             refresh_token,
@@ -143,11 +174,13 @@ impl AuthState {
         }
         self.grants.push(Grant {
             user: issued.user,
+            access_token: String::new(),
             access_issued_ms: now,
             refresh_token: String::new(),
             refresh_issued_ms: now,
+            unconfirmed_previous: None,
         });
-        Ok(self.mint(self.grants.len() - 1, now, lifetime_secs))
+        Ok(self.mint(self.grants.len() - 1, None, now, lifetime_secs))
     }
 
     pub fn refresh(
@@ -161,14 +194,16 @@ impl AuthState {
             .get(refresh_token)
             .ok_or_else(|| OAuthError::new("invalid_grant", "Invalid refresh token."))?;
         let g = &self.grants[grant];
-        if g.refresh_token != refresh_token {
-            return Err(OAuthError::new("invalid_grant", "Old refresh token used."));
-        }
-        if now - g.refresh_issued_ms > REFRESH_TTL_MS {
-            let expired =
-                chrono::DateTime::from_timestamp_millis(g.refresh_issued_ms + REFRESH_TTL_MS)
-                    .map(|t| t.to_rfc3339())
-                    .unwrap_or_default();
+        let is_latest = g.refresh_token == refresh_token;
+        let issued_ms = match &g.unconfirmed_previous {
+            _ if is_latest => g.refresh_issued_ms,
+            Some((previous, issued_ms)) if previous == refresh_token => *issued_ms,
+            _ => return Err(OAuthError::new("invalid_grant", "Old refresh token used.")),
+        };
+        if now - issued_ms > REFRESH_TTL_MS {
+            let expired = chrono::DateTime::from_timestamp_millis(issued_ms + REFRESH_TTL_MS)
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default();
             return Err(OAuthError::new(
                 "invalid_request",
                 format!("The refresh token expired at {expired}."),
@@ -186,7 +221,15 @@ impl AuthState {
                 ),
             ));
         }
-        Ok(self.mint(grant, now, lifetime_secs))
+        if !is_latest {
+            // The unused pair is replaced: it never works.
+            let unused = g.access_token.clone();
+            if let Some(access) = self.access.get_mut(&unused) {
+                access.revoked = true;
+            }
+        }
+        let redeemed = Some((refresh_token.to_string(), issued_ms));
+        Ok(self.mint(grant, redeemed, now, lifetime_secs))
     }
 
     /// Makes every token older by `by_ms` (time passing for the tokens only, not for the rate
@@ -195,9 +238,12 @@ impl AuthState {
         for grant in &mut self.grants {
             grant.access_issued_ms -= by_ms;
             grant.refresh_issued_ms -= by_ms;
+            if let Some((_, issued_ms)) = &mut grant.unconfirmed_previous {
+                *issued_ms -= by_ms;
+            }
         }
-        for (_, expires) in self.access.values_mut() {
-            *expires -= by_ms;
+        for access in self.access.values_mut() {
+            access.expires_ms -= by_ms;
         }
     }
 
@@ -217,16 +263,24 @@ impl AuthState {
 
     /// The consent an access token was issued under (expired or not).
     pub fn grant_of(&self, token: &str) -> Option<usize> {
-        self.access.get(token).map(|&(grant, _)| grant)
+        self.access.get(token).map(|access| access.grant)
     }
 
-    /// `Err` carries the reason a bearer token is refused.
-    pub fn check_access(&self, token: &str, now: i64) -> Result<(), &'static str> {
-        match self.access.get(token) {
-            None => Err("The access token is invalid."),
-            Some(&(_, expires)) if expires <= now => Err("The access token has expired."),
-            Some(_) => Ok(()),
+    /// `Err` carries the reason a bearer token is refused. Presenting a grant's latest access
+    /// token uses its pair: the refresh token it was minted from is dead from then on.
+    pub fn check_access(&mut self, token: &str, now: i64) -> Result<(), &'static str> {
+        let access = match self.access.get(token) {
+            Some(access) if !access.revoked => access,
+            _ => return Err("The access token is invalid."),
+        };
+        let grant = &mut self.grants[access.grant];
+        if grant.access_token == token {
+            grant.unconfirmed_previous = None;
         }
+        if access.expires_ms <= now {
+            return Err("The access token has expired.");
+        }
+        Ok(())
     }
 }
 
@@ -370,22 +424,60 @@ pub async fn consent(State(sandbox): State<ExactSandbox>, uri: Uri, body: Bytes)
 }
 
 fn token_error(error: OAuthError) -> Response {
+    token_failure(StatusCode::BAD_REQUEST, error)
+}
+
+fn token_failure(status: StatusCode, error: OAuthError) -> Response {
     (
-        StatusCode::BAD_REQUEST,
+        status,
         [(header::CACHE_CONTROL, "no-store")],
         axum::Json(json!({ "error": error.error, "error_description": error.description })),
     )
         .into_response()
 }
 
-/// `POST /api/oauth2/token` (form-encoded).
+/// `POST /api/oauth2/token` (form-encoded), with the faults armed for it: those that apply
+/// the write mint the pair and then fail to deliver it.
 pub async fn token(
     State(sandbox): State<ExactSandbox>,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let response = token_response(&sandbox, &headers, &body);
+    let fault = sandbox.faults().take("POST", uri.path());
+    let response = match &fault {
+        Some(Fault::ServerError) => token_failure(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            OAuthError::new(
+                "server_error",
+                "An internal error occurred (injected by the sandbox); no token was issued.",
+            ),
+        ),
+        Some(Fault::TooManyRequests) => token_failure(
+            StatusCode::TOO_MANY_REQUESTS,
+            OAuthError::new(
+                "temporarily_unavailable",
+                "Too many requests (injected by the sandbox); no token was issued.",
+            ),
+        ),
+        _ => token_response(&sandbox, &headers, &body),
+    };
+    let response = match fault {
+        Some(Fault::ServerErrorAfterApply) => token_failure(
+            StatusCode::SERVICE_UNAVAILABLE,
+            OAuthError::new(
+                "temporarily_unavailable",
+                "The service is temporarily unavailable (injected by the sandbox after the \
+                 request was applied).",
+            ),
+        ),
+        Some(Fault::Slow { millis }) => {
+            delay(millis).await;
+            response
+        }
+        Some(Fault::LoseResponse) => broken_response(response.status()),
+        _ => response,
+    };
     sandbox.record_plain("POST", &uri, response.status());
     response
 }
@@ -461,5 +553,132 @@ fn token_response(sandbox: &ExactSandbox, headers: &HeaderMap, body: &[u8]) -> R
         )
             .into_response(),
         Err(error) => token_error(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_700_000_000_000;
+    const LIFETIME_SECS: i64 = 600;
+    /// Long enough for the 570-second rule to allow the next refresh.
+    const PAST_MIN_INTERVAL_MS: i64 = MIN_REFRESH_INTERVAL_MS + 1_000;
+
+    fn connected() -> (AuthState, Tokens) {
+        let mut auth = AuthState::default();
+        let code = auth.issue_code("http://app/cb", NOW, Uuid::new_v4());
+        let tokens = auth
+            .exchange_code(&code, Some("http://app/cb"), NOW, LIFETIME_SECS)
+            .unwrap_or_else(|e| panic!("{}", e.description));
+        (auth, tokens)
+    }
+
+    fn refresh(auth: &mut AuthState, refresh_token: &str) -> Result<Tokens, OAuthError> {
+        auth.refresh(refresh_token, NOW, LIFETIME_SECS)
+    }
+
+    fn refreshed(auth: &mut AuthState, refresh_token: &str) -> Tokens {
+        refresh(auth, refresh_token).unwrap_or_else(|e| panic!("{}", e.description))
+    }
+
+    fn assert_old(result: Result<Tokens, OAuthError>) {
+        let error = result.err().expect("refused");
+        assert_eq!(
+            (error.error, error.description.as_str()),
+            ("invalid_grant", "Old refresh token used.")
+        );
+    }
+
+    #[test]
+    fn the_previous_refresh_token_works_while_the_new_pair_is_unused() {
+        let (mut auth, first) = connected();
+        auth.age(PAST_MIN_INTERVAL_MS);
+        // The client never receives this pair.
+        let lost = refreshed(&mut auth, &first.refresh_token);
+        auth.age(PAST_MIN_INTERVAL_MS);
+        let retried = refreshed(&mut auth, &first.refresh_token);
+        assert!(auth.check_access(&retried.access_token, NOW).is_ok());
+        // The pair it replaced is dead.
+        assert_eq!(
+            auth.check_access(&lost.access_token, NOW),
+            Err("The access token is invalid.")
+        );
+        auth.age(PAST_MIN_INTERVAL_MS);
+        assert_old(refresh(&mut auth, &lost.refresh_token));
+    }
+
+    #[test]
+    fn the_previous_refresh_token_dies_when_the_new_access_token_is_used() {
+        let (mut auth, first) = connected();
+        auth.age(PAST_MIN_INTERVAL_MS);
+        let second = refreshed(&mut auth, &first.refresh_token);
+        assert!(auth.check_access(&second.access_token, NOW).is_ok());
+        auth.age(PAST_MIN_INTERVAL_MS);
+        assert_old(refresh(&mut auth, &first.refresh_token));
+        refreshed(&mut auth, &second.refresh_token);
+    }
+
+    #[test]
+    fn an_expired_new_access_token_presented_also_uses_its_pair() {
+        let (mut auth, first) = connected();
+        auth.age(PAST_MIN_INTERVAL_MS);
+        let second = refreshed(&mut auth, &first.refresh_token);
+        auth.age(LIFETIME_SECS * 1000);
+        assert!(auth.check_access(&second.access_token, NOW).is_err());
+        assert_old(refresh(&mut auth, &first.refresh_token));
+    }
+
+    #[test]
+    fn the_previous_refresh_token_dies_when_the_new_refresh_token_is_used() {
+        let (mut auth, first) = connected();
+        auth.age(PAST_MIN_INTERVAL_MS);
+        let second = refreshed(&mut auth, &first.refresh_token);
+        auth.age(PAST_MIN_INTERVAL_MS);
+        let third = refreshed(&mut auth, &second.refresh_token);
+        auth.age(PAST_MIN_INTERVAL_MS);
+        assert_old(refresh(&mut auth, &first.refresh_token));
+        // One step back stays possible while the third pair is unused.
+        let retried = refreshed(&mut auth, &second.refresh_token);
+        assert_ne!(retried.refresh_token, third.refresh_token);
+    }
+
+    #[test]
+    fn the_570_second_rule_applies_to_the_previous_refresh_token_too() {
+        let (mut auth, first) = connected();
+        auth.age(PAST_MIN_INTERVAL_MS);
+        refreshed(&mut auth, &first.refresh_token);
+        let error = refresh(&mut auth, &first.refresh_token)
+            .err()
+            .expect("too soon");
+        assert_eq!(error.error, "invalid_request");
+        assert!(
+            error.description.ends_with("Try again in 570 seconds."),
+            "{}",
+            error.description
+        );
+        auth.age(300_000);
+        let error = refresh(&mut auth, &first.refresh_token)
+            .err()
+            .expect("still too soon");
+        assert!(error.description.ends_with("Try again in 270 seconds."));
+        auth.age(270_000);
+        refreshed(&mut auth, &first.refresh_token);
+    }
+
+    #[test]
+    fn the_previous_refresh_token_expires_after_30_days() {
+        let (mut auth, first) = connected();
+        auth.age(PAST_MIN_INTERVAL_MS);
+        refreshed(&mut auth, &first.refresh_token);
+        auth.age(REFRESH_TTL_MS);
+        let error = refresh(&mut auth, &first.refresh_token)
+            .err()
+            .expect("expired");
+        assert!(
+            error.description.contains("expired"),
+            "{}",
+            error.description
+        );
     }
 }

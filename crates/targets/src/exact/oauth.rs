@@ -1,6 +1,8 @@
-//! Exact Online OAuth 2: authorization code, then refresh tokens that rotate and are single
-//! use. The `oauth2` crate is not used because Exact sends `expires_in` as a string, and
-//! because the rotation must be committed to the store before the new token is first used.
+//! Exact Online OAuth 2: authorization code, then refresh tokens that rotate: the previous one
+//! dies once the new pair is used, so a pair whose answer was lost is replaced by redeeming the
+//! previous one again (once Exact's 570 seconds have passed). The `oauth2` crate is not used
+//! because Exact sends `expires_in` as a string, and because the rotation must be committed to
+//! the store before the new token is first used.
 
 use std::sync::Arc;
 
@@ -111,6 +113,26 @@ fn auth_error(message: &str, cause: String) -> ConnectorError {
     ConnectorError::new(ErrorKind::Auth, message, cause)
 }
 
+/// How long to wait when the token service refused a new access token because the current
+/// one is younger than 570 s: the consent stands, only the time is wrong.
+fn refused_as_too_soon(error: &str, description: &str) -> Option<std::time::Duration> {
+    let description = description.to_ascii_lowercase();
+    let too_soon = description.contains("570 seconds") || description.contains("9.5 minutes");
+    if error != "invalid_request" || !too_soon {
+        return None;
+    }
+    let full_interval = MIN_REFRESH_INTERVAL_SECS.unsigned_abs();
+    let seconds = description
+        .split("try again in ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(full_interval);
+    Some(std::time::Duration::from_secs(
+        seconds.clamp(1, full_interval),
+    ))
+}
+
 impl Tokens {
     pub(crate) fn new(
         app: ExactApp,
@@ -212,7 +234,7 @@ impl Tokens {
         ];
         let token = match self.request_token(&form).await {
             Ok(token) => token,
-            Err(error) if error.kind == ErrorKind::Auth => {
+            Err(error) => {
                 // Another process (a `sync` beside `serve`) may have used the same refresh
                 // token a moment earlier and stored the new pair: use that.
                 let stored = self.load().await?;
@@ -221,10 +243,9 @@ impl Tokens {
                 }
                 return Err(error);
             }
-            Err(error) => return Err(error),
         };
-        // The old refresh token is dead from now on: commit the new one before using it, and
-        // do not let a database that is down for a moment lose it — the consent would be gone.
+        // The old refresh token dies once the new pair is used: commit the new one before
+        // using it, and do not let a database that is down for a moment lose it.
         self.save_refreshed(&token).await?;
         Ok(token.access_token)
     }
@@ -280,13 +301,21 @@ impl Tokens {
             .body(body.clone())
             .send()
             .await;
-        let (status, text) = match response {
+        let answer = match response {
             Ok(r) => {
                 let status = r.status();
-                (status, r.text().await.unwrap_or_default())
+                r.text()
+                    .await
+                    .map(|text| (status, text))
+                    .map_err(|e| format!("token answer broke off (HTTP {status}): {e}"))
             }
-            Err(error) => {
-                let cause = format!("token request failed: {error}");
+            Err(error) => Err(format!("token request failed: {error}")),
+        };
+        let (status, text) = match answer {
+            Ok(answer) => answer,
+            Err(cause) => {
+                // Exact may have minted a pair we never saw: the refresh token we hold stays
+                // redeemable until that pair is used.
                 self.audit(&body, None, None, Some(&cause), started).await;
                 return Err(ConnectorError::transient(
                     "Exact Online's login service did not answer; ledgerlink will try again.",
@@ -306,6 +335,15 @@ impl Tokens {
             let detail: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
             let error = detail["error"].as_str().unwrap_or("unknown error");
             let description = detail["error_description"].as_str().unwrap_or_default();
+            if let Some(wait) = refused_as_too_soon(error, description) {
+                return Err(ConnectorError::new(
+                    ErrorKind::Transient {
+                        retry_after: Some(wait),
+                    },
+                    "Exact Online issues a new access token at most once every 9.5 minutes; ledgerlink waits and continues.",
+                    format!("HTTP {status}: {error} {description}"),
+                ));
+            }
             return Err(auth_error(
                 "Exact Online no longer accepts this connection's authorisation (it may have been revoked or used elsewhere). Reconnect Exact Online, then retry.",
                 format!("HTTP {status}: {error} {description}"),
@@ -350,5 +388,35 @@ mod tests {
         let beyond =
             r#"{"access_token":"a","refresh_token":"r","expires_in":"9223372036854775807"}"#;
         assert!(token_record(beyond, now).is_err());
+    }
+
+    #[test]
+    fn only_a_refusal_for_asking_too_soon_is_waited_out() {
+        let too_soon = "The current access token is still valid: a new access token may be \
+                        requested at most once every 570 seconds (9.5 minutes). Try again in \
+                        270 seconds.";
+        assert_eq!(
+            refused_as_too_soon("invalid_request", too_soon),
+            Some(std::time::Duration::from_secs(270))
+        );
+        assert_eq!(
+            refused_as_too_soon(
+                "invalid_request",
+                "No new token within 9.5 minutes of the last."
+            ),
+            Some(std::time::Duration::from_secs(570)),
+            "without a number, the whole interval"
+        );
+        assert_eq!(
+            refused_as_too_soon("invalid_grant", "Old refresh token used."),
+            None
+        );
+        assert_eq!(
+            refused_as_too_soon(
+                "invalid_request",
+                "The refresh token expired at 2024-01-01T00:00:00+00:00."
+            ),
+            None
+        );
     }
 }
