@@ -127,9 +127,9 @@ async fn engine_from(config_path: &Path, books: bool) -> anyhow::Result<(Config,
                 .await?,
         );
     }
-    if connections.is_empty() {
+    if connections.is_empty() && config.panel.is_none() {
         anyhow::bail!(
-            "{} has no [[connections]]; see docs/settings.md",
+            "{} has no [[connections]] and no [panel] for shops added in the control panel; see docs/settings.md",
             config_path.display()
         );
     }
@@ -138,6 +138,20 @@ async fn engine_from(config_path: &Path, books: bool) -> anyhow::Result<(Config,
         .notify_settings()
         .map_err(|problems| anyhow::anyhow!("{}", problems.join("; ")))?;
     let engine = Engine::new(store, connections, options).with_notifications(notifications)?;
+    if let Some(panel) = &config.panel {
+        let keyring = config.keyring.clone().context(
+            "shops added in the control panel keep their keys sealed: set `key_file` or LEDGERLINK_KEY",
+        )?;
+        engine.take_shops(ledgerlink_engine::added_shops::ShopApp {
+            panel: panel.clone(),
+            keyring,
+            vies_url: config.vies_url.clone(),
+            timeout: config.http_timeout(),
+        });
+        engine.install_added_shops().await?;
+    }
+    // Who hears of what, where a person set it in the panel.
+    engine.reload_settings().await?;
     Ok((config, Arc::new(engine)))
 }
 
@@ -190,7 +204,7 @@ async fn serve(config_path: &Path) -> anyhow::Result<()> {
     let mut last_report_check: Option<std::time::Instant> = None;
     let mut last_rules_check = std::time::Instant::now();
     loop {
-        // Rules changed in the panel served by another process on the same ledger.
+        // Rules and recipients changed through another process's panel on the same ledger.
         if last_rules_check.elapsed() >= RULES_CHECK_EVERY {
             match engine.reload_settings().await {
                 Ok(changed) => {
@@ -208,7 +222,7 @@ async fn serve(config_path: &Path) -> anyhow::Result<()> {
             last_rules_check = std::time::Instant::now();
         }
         if last_sweep.is_none_or(|at| at.elapsed() >= sweep_every) {
-            for id in engine.connection_ids() {
+            for id in engine.live_connection_ids() {
                 if let Err(error) = engine.sweep(&id).await {
                     tracing::warn!(connection = id, %error, "sweep failed; next pass retries");
                 }
@@ -247,7 +261,7 @@ async fn serve(config_path: &Path) -> anyhow::Result<()> {
 async fn sync(config_path: &Path, once: bool) -> anyhow::Result<()> {
     let (config, engine) = booking_engine_from(config_path).await?;
     loop {
-        for id in engine.connection_ids() {
+        for id in engine.live_connection_ids() {
             match engine.sweep(&id).await {
                 Ok(seen) => println!("{id}: {seen} changed documents read"),
                 // One shop being down must not stop the others; the next pass retries.
@@ -431,7 +445,8 @@ async fn reset_rules(config_path: &Path, connection: &str) -> anyhow::Result<()>
         .save_booking_settings(connection, &serde_json::to_value(&from_file.booking)?, None)
         .await
         .with_context(|| format!("connection `{connection}` is not in the ledger yet"))?;
-    println!("{connection}: booking by the settings file's rules again");
+    store.save_notifications(connection, None).await?;
+    println!("{connection}: the settings file's booking rules and notifications again");
     Ok(())
 }
 
@@ -493,6 +508,10 @@ async fn rotate(config_path: &Path) -> anyhow::Result<()> {
         "re-encrypted the credentials of {count} connection(s) with key `{}`",
         keyring.current_id()
     );
+    let shops = ledgerlink_engine::added_shops::reseal_added_shops(&*store, keyring).await?;
+    if shops > 0 {
+        println!("re-encrypted the keys of {shops} shop(s) added in the control panel");
+    }
     let stale: Vec<_> = config
         .sealed_settings
         .iter()

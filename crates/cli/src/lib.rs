@@ -98,9 +98,9 @@ pub enum Command {
         /// The document's ledger id, as `status` shows it.
         document: i64,
     },
-    /// Puts the settings file's booking rules back in force for a connection whose rules were
-    /// changed in the control panel (which otherwise outlast the file). A running `serve`
-    /// takes it up within seconds.
+    /// Puts the settings file's booking rules and notifications back in force for a connection
+    /// whose rules or recipients were changed in the control panel (which otherwise outlast the
+    /// file). A running `serve` takes it up within seconds.
     ResetRules {
         #[arg(long, env = "LEDGERLINK_CONFIG", default_value = "ledgerlink.toml")]
         config: PathBuf,

@@ -937,3 +937,404 @@ async fn a_held_order_is_booked_after_its_vat_code_is_chosen_from_the_ledgers_ow
     assert!(!in_force.vat_codes.contains_key("oss/AT/20"));
     assert!(in_force.credit_notes);
 }
+
+#[tokio::test]
+async fn the_bookkeeper_set_on_the_notifications_page_is_mailed_when_an_order_is_held() {
+    use ledgerlink::demo::{shop_mistakes, DemoNotifications};
+    use ledgerlink_engine::config::{NotificationsConfig, SmtpConfig};
+    use ledgerlink_engine::notify::{Retry, SmtpTls};
+
+    let mail_server = ledgerlink_testkit::smtp::SmtpServer::start(None);
+    let dir = tempfile::tempdir().unwrap();
+    let notifying = DemoNotifications {
+        smtp: Some(SmtpConfig {
+            host: "127.0.0.1".into(),
+            port: Some(mail_server.port),
+            username: None,
+            password: None,
+            tls: SmtpTls::None,
+            from: "ledgerlink@example.nl".parse().unwrap(),
+        }),
+        notifications: NotificationsConfig::default(),
+        retry: Retry {
+            retries: 1,
+            first_delay: std::time::Duration::from_millis(10),
+            max_delay: std::time::Duration::from_millis(10),
+            timeout: std::time::Duration::from_secs(10),
+        },
+    };
+    let world = DemoWorld::start_notifying(&dir.path().join("ledger.sqlite"), options(), notifying)
+        .await
+        .unwrap();
+    let store = world.engine.store().clone();
+    let mut eva = Browser::new(&world.server_url);
+    eva.sign_up(
+        "Bakkerij Jansen",
+        "eva@bakkerij.nl",
+        "correct horse battery",
+    )
+    .await;
+    give_connection(&*store, CONNECTION, "eva@bakkerij.nl").await;
+
+    let page_path = format!("/connections/{CONNECTION}/notifications");
+    let (status, page) = eva.get(&page_path).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("These are the settings file's"), "{page}");
+    assert!(
+        page.contains("name=\"events\" value=\"held\" checked"),
+        "every event by default: {page}"
+    );
+    let csrf = hidden_csrf(&page);
+    let (status, page) = eva
+        .post(
+            &page_path,
+            &[
+                ("csrf", &csrf),
+                ("email", "boekhouder at bakkerij"),
+                ("events", "held"),
+                ("report", "off"),
+                ("report_hour", "7"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("`email`:"), "{page}");
+    assert!(
+        page.contains("boekhouder at bakkerij"),
+        "what was sent is kept: {page}"
+    );
+    let wanted = [
+        ("email", "boekhouder@bakkerij.nl"),
+        ("events", "held"),
+        ("report", "off"),
+        ("report_hour", "7"),
+    ];
+    let (status, _) = eva
+        .post(&page_path, &[&[("csrf", "forged")], &wanted[..]].concat())
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        store
+            .connection(CONNECTION)
+            .await
+            .unwrap()
+            .unwrap()
+            .notifications,
+        None
+    );
+    let (status, location) = eva
+        .post(
+            &page_path,
+            &[&[("csrf", csrf.as_str())], &wanted[..]].concat(),
+        )
+        .await;
+    assert_eq!(
+        (status, location),
+        (StatusCode::SEE_OTHER, format!("{page_path}?saved=1"))
+    );
+    let (_, edit) = store
+        .connection(CONNECTION)
+        .await
+        .unwrap()
+        .unwrap()
+        .notifications
+        .unwrap();
+    assert_eq!(edit.by, "eva@bakkerij.nl");
+
+    // The shop's mistakes: the export charged Dutch VAT is held, and the bookkeeper hears of it.
+    shop_mistakes(&world.shop);
+    world.settle().await.unwrap();
+    world.engine.notifier().flush().await;
+    let held = store
+        .documents(CONNECTION, Some(DocState::Held))
+        .await
+        .unwrap();
+    assert_eq!(held.len(), 1);
+    let mails = mail_server.mails();
+    assert_eq!(mails.len(), 1, "one mail for the one held order");
+    assert_eq!(mails[0].recipients(), ["boekhouder@bakkerij.nl"]);
+    assert!(mails[0]
+        .header("Subject")
+        .unwrap()
+        .contains(&format!("order {} is held", held[0].number)));
+
+    // The API reads and refuses alike; merchant B reaches none of it.
+    let token = api_token(&mut eva, "notifications").await;
+    let api = format!("{}/api/v1{page_path}", world.server_url);
+    let now: serde_json::Value = api_get(&api, &token).await;
+    assert_eq!(now["from"], "panel");
+    assert_eq!(now["email"], serde_json::json!(["boekhouder@bakkerij.nl"]));
+    assert_eq!(now["events"], serde_json::json!(["held"]));
+    assert_eq!(now["sends_mail"], true);
+    let wrong = serde_json::json!({
+        "email": [], "events": ["everything"], "report": "hourly", "report_hour": 24
+    });
+    let refused = reqwest::Client::new()
+        .put(&api)
+        .bearer_auth(&token)
+        .json(&wrong)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(
+        body["error"]["problems"].as_array().unwrap().len(),
+        3,
+        "{body}"
+    );
+    let mut jan = Browser::new(&world.server_url);
+    jan.sign_up("Fietsen BV", "jan@fietsen.be", "another long password")
+        .await;
+    let (status, _) = jan.get(&page_path).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let jan_token = api_token(&mut jan, "b").await;
+    let answer = reqwest::Client::new()
+        .put(&api)
+        .bearer_auth(&jan_token)
+        .json(&serde_json::json!({ "email": ["jan@fietsen.be"], "events": ["held"], "report": "off", "report_hour": 7 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::NOT_FOUND);
+
+    // Back to the settings file's: nobody is mailed.
+    let (status, _) = eva
+        .post(&format!("{page_path}/reset"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        store
+            .connection(CONNECTION)
+            .await
+            .unwrap()
+            .unwrap()
+            .notifications,
+        None
+    );
+    assert!(world
+        .engine
+        .notifier()
+        .recipients(CONNECTION)
+        .email
+        .is_empty());
+}
+
+fn pairs(fields: &[(String, String)]) -> Vec<(&str, &str)> {
+    fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
+/// A domestic order of the merchant's own shop.
+fn fietsen_order(shop: &ledgerlink_sandbox::woocommerce::WooSandbox, email: &str) -> u64 {
+    use ledgerlink_sandbox::woocommerce::{AddressSpec, CustomerSpec, LineSpec, OrderSpec};
+    let order = shop.create_order(OrderSpec {
+        customer: CustomerSpec {
+            first_name: "Joris".into(),
+            last_name: "Bakker".into(),
+            email: email.into(),
+            ..CustomerSpec::default()
+        },
+        billing: AddressSpec {
+            address_1: "Oudegracht 10".into(),
+            city: "Utrecht".into(),
+            postcode: "3511 AB".into(),
+            country: "NL".into(),
+            ..AddressSpec::default()
+        },
+        lines: vec![LineSpec {
+            name: "Fietsbel".into(),
+            sku: "BEL-1".into(),
+            quantity: 2,
+            unit_price: rust_decimal::Decimal::new(1250, 2),
+            tax_rate: rust_decimal::Decimal::from(21),
+            ..LineSpec::default()
+        }],
+        ..OrderSpec::default()
+    });
+    order["id"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn a_merchant_adds_a_shop_connects_exact_tries_it_and_goes_live() {
+    use ledgerlink_engine::added_shops::ShopApp;
+    use ledgerlink_engine::config::PanelConfig;
+    use ledgerlink_sandbox::woocommerce::{WooConfig, WooSandbox};
+
+    let dir = tempfile::tempdir().unwrap();
+    let world = DemoWorld::start(&dir.path().join("ledger.sqlite"), options())
+        .await
+        .unwrap();
+    let store = world.engine.store().clone();
+    let (shop_running, shop) = WooSandbox::start(WooConfig::default(), 0).await.unwrap();
+    shop.set_auto_deliver(false);
+    let exact_app = world.exact.config();
+    let key = ledgerlink_store::crypto::new_key_line(None).unwrap();
+    assert!(world.engine.take_shops(ShopApp {
+        panel: PanelConfig {
+            exact_base_url: world.exact_url.clone(),
+            exact_client_id: exact_app.client_id.clone(),
+            exact_client_secret: exact_app.client_secret.clone().into(),
+            exact_redirect_uri: exact_app.redirect_uri.clone(),
+            public_url: world.server_url.clone(),
+        },
+        keyring: ledgerlink_store::Keyring::parse(&key, "the test").unwrap(),
+        vies_url: None,
+        timeout: std::time::Duration::from_secs(5),
+    }));
+
+    let mut jan = Browser::new(&world.server_url);
+    jan.sign_up("Fietsen BV", "jan@fietsen.nl", "another long password")
+        .await;
+    let (status, page) = jan.get("/connections").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Add a shop"), "{page}");
+    let csrf = hidden_csrf(&page);
+    let secret = shop.config().consumer_secret.clone();
+    let add = |consumer_secret: &str| {
+        vec![
+            ("csrf".to_string(), csrf.clone()),
+            ("name".into(), "Fietsen Jansen".into()),
+            ("kind".into(), "woocommerce".into()),
+            ("url".into(), shop_running.base_url()),
+            ("consumer_key".into(), shop.config().consumer_key.clone()),
+            ("consumer_secret".into(), consumer_secret.to_string()),
+        ]
+    };
+    // Keys the shop refuses are refused, and nothing is kept.
+    let wrong = add("cs_wrong");
+    let (status, page) = jan.post("/connections", &pairs(&wrong)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("The shop could not be read with these keys"),
+        "{page}"
+    );
+    assert!(!page.contains("cs_wrong"), "a key is never shown again");
+    assert!(store.panel_connections().await.unwrap().is_empty());
+
+    let right = add(&secret);
+    let (status, location) = jan.post("/connections", &pairs(&right)).await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, "/connections#fietsen-jansen")
+    );
+    let id = "fietsen-jansen";
+    let kept = store.panel_connections().await.unwrap();
+    assert_eq!(kept.len(), 1);
+    let kept_text = kept[0].source_json.to_string();
+    assert!(
+        !kept_text.contains(&secret),
+        "the secret is sealed: {kept_text}"
+    );
+    assert!(kept_text.contains("enc:v1:"), "{kept_text}");
+
+    // Not live: it says what is missing, and where the webhooks will go.
+    let (_, page) = jan.get("/connections").await;
+    assert!(page.contains("Not live yet"), "{page}");
+    assert!(page.contains("Connect Exact Online first."), "{page}");
+    let hook = format!("{}/webhooks/woocommerce/{id}", world.server_url);
+    assert!(page.contains(&hook), "{page}");
+    let (status, page) = jan
+        .post(&format!("/connections/{id}/live"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(page.contains("Connect Exact Online first."), "{page}");
+
+    // Connect Exact Online: the shop books into the division the user works in.
+    let (status, exact_page) = jan
+        .post(&format!("/connections/{id}/connect"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let consent = jan.http.get(&exact_page).send().await.unwrap();
+    let redirect = consent.headers()[LOCATION].to_str().unwrap();
+    let query = redirect.split_once('?').unwrap().1;
+    let callback = reqwest::get(format!("{}/oauth/exact/callback?{query}", world.server_url))
+        .await
+        .unwrap();
+    assert_eq!(callback.status(), StatusCode::OK);
+    assert_eq!(
+        store.panel_connections().await.unwrap()[0].division,
+        Some(100001)
+    );
+    let (_, page) = jan.get(&format!("/connections/{id}/rules")).await;
+    assert!(
+        page.contains("<option value=\"OAT\">OAT — OSS Oostenrijk 20%</option>"),
+        "the rules choose from the connected company's codes: {page}"
+    );
+
+    // An order before going live: not taken in, but a test run shows it would be booked.
+    let before = fietsen_order(&shop, "joris@example.nl");
+    let today = chrono::Utc::now().date_naive();
+    let (status, page) = jan
+        .get(&format!(
+            "/connections/{id}/dry-run?from={}&until={}",
+            today - chrono::Duration::days(1),
+            today + chrono::Duration::days(2)
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("1 would be booked"), "{page}");
+    assert!(store.documents(id, None).await.unwrap().is_empty());
+
+    // Going live subscribes the shop's webhooks and books from then on.
+    let (status, _) = jan
+        .post(&format!("/connections/{id}/live"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, page) = jan.get("/connections").await;
+    assert!(page.contains("Live since"), "{page}");
+    let after = fietsen_order(&shop, "anna@example.nl");
+    let deliveries = shop.deliver_pending_webhooks().await;
+    assert!(
+        deliveries
+            .iter()
+            .any(|d| d.topic == "order.created" && d.url == hook && d.status == Some(200)),
+        "{deliveries:?}"
+    );
+    world.engine.sweep(id).await.unwrap();
+    world.engine.run_until_idle(50).await.unwrap();
+    let booked = store.documents(id, Some(DocState::Booked)).await.unwrap();
+    let numbers: Vec<String> = booked.iter().map(|d| d.source_id.clone()).collect();
+    assert!(numbers.contains(&after.to_string()), "{numbers:?}");
+    assert!(
+        numbers.contains(&before.to_string()),
+        "the sweep reads what changed before going live: {numbers:?}"
+    );
+    assert_eq!(world.exact.sales_entries(100001).len(), 2);
+
+    // Merchant A reaches none of it.
+    let mut eva = Browser::new(&world.server_url);
+    eva.sign_up(
+        "Bakkerij Jansen",
+        "eva@bakkerij.nl",
+        "correct horse battery",
+    )
+    .await;
+    let (_, page) = eva.get("/connections").await;
+    assert!(!page.contains(id), "{page}");
+    let eva_csrf = hidden_csrf(&page);
+    let (status, _) = eva
+        .post(&format!("/connections/{id}/live"), &[("csrf", &eva_csrf)])
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = eva.get(&format!("/connections/{id}/rules")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // `key rotate`: the shop's keys are sealed anew with the new current key.
+    let new_key = ledgerlink_store::crypto::new_key_line(Some("k2")).unwrap();
+    let rotated =
+        ledgerlink_store::Keyring::parse(&format!("{}\n{}", *new_key, *key), "the test").unwrap();
+    let reseal = ledgerlink_engine::added_shops::reseal_added_shops;
+    assert_eq!(reseal(&*store, &rotated).await.unwrap(), 1);
+    assert_eq!(
+        reseal(&*store, &rotated).await.unwrap(),
+        0,
+        "already current"
+    );
+    let kept_text = store.panel_connections().await.unwrap()[0]
+        .source_json
+        .to_string();
+    assert_eq!(kept_text.matches("enc:v1:k2:").count(), 3, "{kept_text}");
+}

@@ -1,7 +1,6 @@
 //! The settings file (TOML) with `LEDGERLINK_` environment overrides, and building the
 //! engine's connections from it.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,7 +21,7 @@ use ledgerlink_targets::tryton::{TrytonSettings, TrytonTarget};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::notify::{self, EventKind, ReportEvery, Route, SmtpTls, Webhook};
+use crate::notify::{self, EventKind, Recipients, ReportEvery, Route, SmtpTls, Webhook};
 use crate::{Connection, LiveSettings, Source, Target};
 
 #[derive(Clone, Debug, Deserialize)]
@@ -57,6 +56,9 @@ pub struct Config {
     pub key_file: Option<PathBuf>,
     #[serde(default)]
     pub connections: Vec<ConnectionConfig>,
+    /// Shops merchants add in the control panel, and the Exact Online app they book through.
+    #[serde(default)]
+    pub panel: Option<PanelConfig>,
     /// The keyring from `LEDGERLINK_KEY` or `key_file`, if either is set.
     #[serde(skip)]
     pub keyring: Option<Keyring>,
@@ -100,7 +102,7 @@ pub const SEALABLE_CONNECTION_FIELDS: [&str; 7] = [
     "notifications.webhook_secret",
 ];
 /// The file's own secrets that may be sealed; they belong to no connection.
-pub const SEALABLE_FILE_FIELDS: [&str; 1] = ["smtp.password"];
+pub const SEALABLE_FILE_FIELDS: [&str; 2] = ["smtp.password", "panel.exact_client_secret"];
 
 /// `secret` sealed for `field` of `connection` (no connection for the file's own settings),
 /// as the settings file takes it: `enc:v1:<key id>:<data>`.
@@ -223,6 +225,13 @@ impl Unsealer<'_> {
     fn unseal_all(&mut self, config: &mut Config) {
         if let Some(password) = config.smtp.as_mut().and_then(|smtp| smtp.password.as_mut()) {
             self.unseal(password, None, "smtp.password");
+        }
+        if let Some(panel) = config.panel.as_mut() {
+            self.unseal(
+                &mut panel.exact_client_secret,
+                None,
+                "panel.exact_client_secret",
+            );
         }
         for connection in &mut config.connections {
             let id = Some(connection.id.as_str());
@@ -414,6 +423,23 @@ pub struct ConnectionConfig {
     pub owner: Option<Email>,
 }
 
+/// `[panel]`: merchants may add shops in the control panel; those book into Exact Online
+/// through this app (registered at Exact's App Center), each into the division its merchant
+/// connects.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PanelConfig {
+    /// `https://start.exactonline.nl` (or `.be`, …).
+    pub exact_base_url: String,
+    pub exact_client_id: String,
+    pub exact_client_secret: SecretString,
+    /// This server's `/oauth/exact/callback` as browsers reach it: the app's redirect URI.
+    pub exact_redirect_uri: String,
+    /// This server's address as the shops reach it (`https://ledgerlink.example.nl`): their
+    /// webhooks go to `<public_url>/webhooks/woocommerce/<connection>`.
+    pub public_url: String,
+}
+
 /// `[smtp]`: the mail server notifications go out through.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -566,17 +592,18 @@ fn route(
             connection.id
         ))
     };
-    let mut email = Vec::new();
-    for address in &wanted.email {
-        match address.parse::<Email>() {
-            Ok(parsed) => match notify::mailbox(&parsed) {
-                Ok(_) => email.push(parsed),
-                Err(e) => problem("email", e),
-            },
-            Err(e) => problem("email", e.to_string()),
+    let recipients = Recipients::parse(
+        &wanted.email,
+        &wanted.events,
+        &wanted.report,
+        wanted.report_hour,
+    );
+    if let Err(found) = &recipients {
+        for (key, text) in found {
+            problem(key, text.clone());
         }
     }
-    if !email.is_empty() && !has_smtp {
+    if !wanted.email.is_empty() && !has_smtp {
         problem(
             "email",
             "e-mail needs a mail server: add an `[smtp]` table (see docs/settings.md)".into(),
@@ -599,39 +626,10 @@ fn route(
             "set, but there is no `webhook_url` to sign for".into(),
         );
     }
-    let mut events = BTreeSet::new();
-    for event in &wanted.events {
-        match event.parse::<EventKind>() {
-            Ok(kind) => {
-                events.insert(kind);
-            }
-            Err(()) => problem(
-                "events",
-                format!(
-                    "`{event}` is not an event; choose from held, auth_failure, budget_exhausted"
-                ),
-            ),
-        }
-    }
-    let report = wanted.report.parse::<ReportEvery>().unwrap_or_else(|()| {
-        problem(
-            "report",
-            format!("`{}` is not one of off, daily, weekly", wanted.report),
-        );
-        ReportEvery::Off
-    });
-    if wanted.report_hour > 23 {
-        problem(
-            "report_hour",
-            format!(
-                "{} is not an hour of the day (0 to 23, UTC)",
-                wanted.report_hour
-            ),
-        );
-    }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
+    let recipients = match recipients {
+        Ok(recipients) if problems.is_empty() => recipients,
+        _ => return Err(problems),
+    };
     Ok(Route {
         name: if connection.name.is_empty() {
             connection.id.clone()
@@ -639,14 +637,14 @@ fn route(
             connection.name.clone()
         },
         target: connection.target.kind(),
-        email,
+        email: recipients.email,
         webhook: url.map(|url| Webhook {
             url,
             secret: wanted.webhook_secret.clone(),
         }),
-        events,
-        report,
-        report_hour: wanted.report_hour,
+        events: recipients.events,
+        report: recipients.report,
+        report_hour: recipients.report_hour,
     })
 }
 
@@ -759,6 +757,26 @@ fn add_source_defaults(file: &mut toml::Table) {
             booking.entry(key).or_insert(value);
         }
     }
+}
+
+/// The bookkeeping rules a new connection to a shop of kind `source` (`woocommerce`,
+/// `prestashop`) starts with: what the settings file gives when its table is left out.
+pub fn default_booking(source: &str) -> BookingSettings {
+    let mut shop = toml::Table::new();
+    shop.insert("type".into(), toml::Value::String(source.into()));
+    let mut connection = toml::Table::new();
+    connection.insert("source".into(), toml::Value::Table(shop));
+    let mut file = toml::Table::new();
+    file.insert(
+        "connections".into(),
+        toml::Value::Array(vec![toml::Value::Table(connection)]),
+    );
+    add_source_defaults(&mut file);
+    file["connections"][0]
+        .get("booking")
+        .cloned()
+        .and_then(|booking| booking.try_into().ok())
+        .unwrap_or_default()
 }
 
 /// Settings that `LEDGERLINK_<NAME>` environment variables override.
@@ -882,6 +900,15 @@ impl Config {
     }
 }
 
+impl SourceConfig {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SourceConfig::Prestashop { .. } => "prestashop",
+            SourceConfig::Woocommerce { .. } => "woocommerce",
+        }
+    }
+}
+
 impl TargetConfig {
     pub fn kind(&self) -> ledgerlink_targets::TargetKind {
         match self {
@@ -901,7 +928,7 @@ impl ConnectionConfig {
             .ok_or_else(|| anyhow::anyhow!("connection `{}` is not in the ledger", self.id))?;
         let from_file = LiveSettings::new(self.booking.clone());
         let Some(edit) = &record.settings_edited else {
-            return Ok(from_file.in_force(record.settings_revision, None));
+            return Ok(from_file);
         };
         let settings = serde_json::from_value(record.settings_json).map_err(|e| {
             anyhow::anyhow!(
@@ -917,7 +944,7 @@ impl ConnectionConfig {
             edited_at = %edit.at,
             "booking by the rules set in the panel; the settings file's [connections.booking] for this connection is not used until they are reset there"
         );
-        Ok(from_file.in_force(record.settings_revision, Some(settings)))
+        Ok(from_file.with_rules_from_panel(settings))
     }
 
     /// Records the connection in the store and builds its clients.
@@ -936,7 +963,43 @@ impl ConnectionConfig {
         timeout: Duration,
         vies_url: Option<String>,
     ) -> anyhow::Result<Connection> {
-        let (source_kind, source) = match &self.source {
+        let connection = self.build_clients(store.clone(), timeout, vies_url)?;
+        store
+            .upsert_connection(&ConnectionRecord {
+                id: self.id.clone(),
+                name: if self.name.is_empty() {
+                    self.id.clone()
+                } else {
+                    self.name.clone()
+                },
+                source_kind: self.source.kind().into(),
+                target_kind: self.target.kind().as_str().into(),
+                settings_json: serde_json::to_value(&self.booking)?,
+                ..ConnectionRecord::default()
+            })
+            .await?;
+        let settings = self.settings_in_force(store.as_ref()).await?;
+        if connection.vies.is_none() && settings.get().vies_check {
+            anyhow::bail!(
+                "connection `{}` has vies_check on but the settings name no vies_url (the EC's is {VIES_REST_API})",
+                self.id
+            );
+        }
+        Ok(Connection {
+            settings,
+            ..connection
+        })
+    }
+
+    /// The connection's clients, under the settings file's rules, without the ledger: what
+    /// [`ConnectionConfig::build_with_vies`] builds, and what trying a shop's keys needs.
+    pub fn build_clients(
+        &self,
+        store: Arc<dyn Store>,
+        timeout: Duration,
+        vies_url: Option<String>,
+    ) -> anyhow::Result<Connection> {
+        let source = match &self.source {
             SourceConfig::Prestashop { url, api_key } => {
                 let credentials = PrestaCredentials {
                     url: url.clone(),
@@ -945,7 +1008,7 @@ impl ConnectionConfig {
                 let auditor = Auditor::new(store.clone(), &self.id, "prestashop");
                 let client = PrestaClient::new(credentials, auditor, timeout)
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
-                ("prestashop", Source::Prestashop { client })
+                Source::Prestashop { client }
             }
             SourceConfig::Woocommerce {
                 url,
@@ -962,16 +1025,13 @@ impl ConnectionConfig {
                 let client = WooClient::new(credentials, auditor, timeout)
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
                 let webhook_secrets = webhook_secrets.clone();
-                (
-                    "woocommerce",
-                    Source::Woocommerce {
-                        client,
-                        webhook_secrets,
-                    },
-                )
+                Source::Woocommerce {
+                    client,
+                    webhook_secrets,
+                }
             }
         };
-        let (target_kind, target) = match &self.target {
+        let target = match &self.target {
             TargetConfig::Tryton {
                 url,
                 database,
@@ -986,7 +1046,7 @@ impl ConnectionConfig {
                 };
                 let target = TrytonTarget::new(settings, store.clone(), &self.id, timeout)
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
-                ("tryton", Target::Tryton(Box::new(target)))
+                Target::Tryton(Box::new(target))
             }
             TargetConfig::Exact {
                 base_url,
@@ -1006,41 +1066,22 @@ impl ConnectionConfig {
                 };
                 let target = ExactTarget::new(app, settings, store.clone(), &self.id, timeout)
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
-                ("exact", Target::Exact(Box::new(target)))
+                Target::Exact(Box::new(target))
             }
         };
-        store
-            .upsert_connection(&ConnectionRecord {
-                id: self.id.clone(),
-                name: if self.name.is_empty() {
-                    self.id.clone()
-                } else {
-                    self.name.clone()
-                },
-                source_kind: source_kind.into(),
-                target_kind: target_kind.into(),
-                settings_json: serde_json::to_value(&self.booking)?,
-                ..ConnectionRecord::default()
-            })
-            .await?;
-        let settings = self.settings_in_force(store.as_ref()).await?;
         // Built whenever there is a service to ask, so that the rules may turn the check on
         // while running; it is consulted only while `vies_check` is on.
-        let vies = match (&vies_url, settings.get().vies_check) {
-            (Some(url), _) => {
+        let vies = match &vies_url {
+            Some(url) => {
                 let auditor = Auditor::new(store.clone(), &self.id, "vies");
                 Some(ViesClient::new(url, auditor, timeout).map_err(|e| anyhow::anyhow!("{e}"))?)
             }
-            (None, true) => anyhow::bail!(
-                "connection `{}` has vies_check on but the settings name no vies_url (the EC's is {VIES_REST_API})",
-                self.id
-            ),
-            (None, false) => None,
+            None => None,
         };
         Ok(Connection {
             id: self.id.clone(),
             owner: self.owner.as_ref().map(|o| o.as_str().to_lowercase()),
-            settings,
+            settings: LiveSettings::new(self.booking.clone()),
             source,
             target,
             vies,

@@ -13,6 +13,7 @@
 //! Held documents and a target's failures are announced through the [`notify::Notifier`];
 //! what the engine did is counted for `GET /metrics`.
 
+pub mod added_shops;
 pub mod config;
 pub mod dry_run;
 mod intake;
@@ -66,8 +67,7 @@ pub struct Connection {
 /// A connection's booking rules, which a person may change in the panel while it runs: each
 /// decision takes the rules in force at that moment.
 pub struct LiveSettings {
-    /// The ledger's revision of the rules, and the rules.
-    current: std::sync::RwLock<(i64, Arc<BookingSettings>)>,
+    current: std::sync::RwLock<Arc<BookingSettings>>,
     /// The settings file's rules, which a reset in the panel goes back to.
     from_file: Arc<BookingSettings>,
 }
@@ -77,15 +77,14 @@ impl LiveSettings {
     pub fn new(from_file: BookingSettings) -> Self {
         let from_file = Arc::new(from_file);
         LiveSettings {
-            current: std::sync::RwLock::new((0, from_file.clone())),
+            current: std::sync::RwLock::new(from_file.clone()),
             from_file,
         }
     }
 
-    /// In force: the ledger's `revision`, with the rules set in the panel if there are any.
-    pub fn in_force(self, revision: i64, from_panel: Option<BookingSettings>) -> Self {
-        let settings = from_panel.map_or_else(|| self.from_file.clone(), Arc::new);
-        self.replace(revision, settings);
+    /// In force: the rules set in the panel instead of the settings file's.
+    pub fn with_rules_from_panel(self, settings: BookingSettings) -> Self {
+        self.replace(Arc::new(settings));
         self
     }
 
@@ -94,20 +93,15 @@ impl LiveSettings {
     }
 
     pub fn get(&self) -> Arc<BookingSettings> {
-        self.read().1.clone()
-    }
-
-    pub fn revision(&self) -> i64 {
-        self.read().0
-    }
-
-    fn replace(&self, revision: i64, settings: Arc<BookingSettings>) {
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = (revision, settings);
-    }
-
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, (i64, Arc<BookingSettings>)> {
         // Nothing panics while holding it; a poisoned lock still holds whole settings.
-        self.current.read().unwrap_or_else(|e| e.into_inner())
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn replace(&self, settings: Arc<BookingSettings>) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = settings;
     }
 }
 
@@ -139,7 +133,11 @@ impl Default for EngineOptions {
 
 pub struct Engine {
     store: Arc<dyn Store>,
-    connections: HashMap<String, Arc<Connection>>,
+    /// Shops added in the panel join while it runs.
+    connections: std::sync::RwLock<HashMap<String, Arc<Connection>>>,
+    /// Shops added in the panel that do not book yet: their webhooks are not taken in, they
+    /// are not swept, and nothing of theirs is claimed — until a person makes them live.
+    not_live: std::sync::Mutex<std::collections::HashSet<String>>,
     worker_id: String,
     options: EngineOptions,
     notifier: Notifier,
@@ -150,6 +148,10 @@ pub struct Engine {
     /// documents are not claimed meanwhile, so a large backlog of one company is not walked
     /// through (and put back) every minute while the others wait.
     paused: std::sync::Mutex<HashMap<String, chrono::DateTime<chrono::Utc>>>,
+    /// Per connection, the revision of its panel-set rules and recipients taken up.
+    taken_up: std::sync::Mutex<HashMap<String, i64>>,
+    /// How shops added in the panel book, if this ledgerlink takes them.
+    shop_app: std::sync::OnceLock<added_shops::ShopApp>,
 }
 
 impl Engine {
@@ -164,17 +166,27 @@ impl Engine {
         }
         Engine {
             store,
-            connections: connections
-                .into_iter()
-                .map(|c| (c.id.clone(), Arc::new(c)))
-                .collect(),
+            connections: std::sync::RwLock::new(
+                connections
+                    .into_iter()
+                    .map(|c| (c.id.clone(), Arc::new(c)))
+                    .collect(),
+            ),
+            not_live: std::sync::Mutex::default(),
             worker_id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4()),
             options,
             notifier: Notifier::default(),
             metrics,
             work_arrived: tokio::sync::Notify::new(),
             paused: std::sync::Mutex::default(),
+            taken_up: std::sync::Mutex::default(),
+            shop_app: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Wakes an idle worker: there is work now.
+    pub(crate) fn notify_work(&self) {
+        self.work_arrived.notify_one();
     }
 
     /// Waits until a webhook delivery arrives (or arrived since the last wait), at most
@@ -196,7 +208,11 @@ impl Engine {
     /// The metrics in Prometheus's text format, with the ledger's numbers read now.
     pub async fn render_metrics(&self) -> anyhow::Result<String> {
         let now = chrono::Utc::now();
-        for (id, connection) in &self.connections {
+        for id in self.connection_ids() {
+            let Some(connection) = self.connection(&id) else {
+                continue;
+            };
+            let id = &id;
             self.metrics
                 .documents(id, &self.store.state_counts(id).await?);
             let system = connection.target.kind().as_str();
@@ -213,14 +229,60 @@ impl Engine {
         &self.store
     }
 
-    pub fn connection(&self, id: &str) -> Option<&Arc<Connection>> {
-        self.connections.get(id)
+    pub fn connection(&self, id: &str) -> Option<Arc<Connection>> {
+        self.read_connections().get(id).cloned()
     }
 
     pub fn connection_ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self.connections.keys().cloned().collect();
+        let mut ids: Vec<String> = self.read_connections().keys().cloned().collect();
         ids.sort();
         ids
+    }
+
+    /// The connections that book: all but shops added in the panel and not made live yet.
+    pub fn live_connection_ids(&self) -> Vec<String> {
+        let not_live = self.not_live();
+        let mut ids = self.connection_ids();
+        ids.retain(|id| !not_live.contains(id));
+        ids
+    }
+
+    pub fn is_live(&self, id: &str) -> bool {
+        !self.not_live().contains(id)
+    }
+
+    /// Adds a connection while running (a shop added in the panel), or replaces it (connected
+    /// to its Exact division); `live` says whether it books yet.
+    pub fn install(&self, connection: Connection, live: bool) {
+        let id = connection.id.clone();
+        self.metrics.add_connection(&id);
+        if live {
+            self.not_live().remove(&id);
+        } else {
+            self.not_live().insert(id.clone());
+        }
+        self.connections
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, Arc::new(connection));
+    }
+
+    fn not_live_ids(&self) -> Vec<String> {
+        self.not_live().iter().cloned().collect()
+    }
+
+    /// The connection books from now on.
+    pub fn make_live(&self, id: &str) {
+        self.not_live().remove(id);
+    }
+
+    fn read_connections(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Connection>>> {
+        // Nothing panics while holding it; a poisoned lock still holds whole connections.
+        self.connections.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn not_live(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+        self.not_live.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Checks every account, journal and VAT code the settings name against the target's
@@ -231,7 +293,9 @@ impl Engine {
         let mut warnings = Vec::new();
         let mut problems = Vec::new();
         for id in self.connection_ids() {
-            let connection = &self.connections[&id];
+            let Some(connection) = self.connection(&id) else {
+                continue;
+            };
             let settings = connection.settings.get();
             let vat_codes: Vec<(String, String)> = settings
                 .vat_codes
@@ -262,28 +326,45 @@ impl Engine {
         }
     }
 
-    /// Takes up booking settings changed in the panel (by this process or another on the same
-    /// ledger) since they were last read; returns the connections whose rules changed.
+    /// Takes up the rules and recipients set in the panel (by this process or another on the
+    /// same ledger) that it has not taken up yet; returns the connections whose changed.
     pub async fn reload_settings(&self) -> anyhow::Result<Vec<String>> {
         let mut changed = Vec::new();
         for id in self.connection_ids() {
-            let connection = &self.connections[&id];
+            let Some(connection) = self.connection(&id) else {
+                continue;
+            };
             let Some(record) = self.store.connection(&id).await? else {
                 continue;
             };
-            if record.settings_revision == connection.settings.revision() {
+            let taken_up = self.taken_up().get(&id).copied();
+            if taken_up == Some(record.settings_revision) {
                 continue;
             }
-            let settings: BookingSettings =
-                serde_json::from_value(record.settings_json).map_err(|e| {
-                    anyhow::anyhow!("the ledger's booking settings of `{id}` do not load: {e}")
+            let settings: BookingSettings = serde_json::from_value(record.settings_json)
+                .map_err(|e| {
+                    anyhow::anyhow!("the booking rules of `{id}` set in the panel do not load ({e}): `ledgerlink reset-rules {id}` puts the settings file's back")
                 })?;
-            connection
-                .settings
-                .replace(record.settings_revision, Arc::new(settings));
-            changed.push(id);
+            let recipients = record
+                .notifications
+                .map(|(json, _)| serde_json::from_value::<notify::Recipients>(json))
+                .transpose()
+                .map_err(|e| {
+                    anyhow::anyhow!("the notifications of `{id}` set in the panel do not load ({e}): `ledgerlink reset-rules {id}` puts the settings file's back")
+                })?;
+            self.notifier
+                .set_recipients(&id, &record.name, connection.target.kind(), recipients);
+            connection.settings.replace(Arc::new(settings));
+            self.taken_up().insert(id.clone(), record.settings_revision);
+            if taken_up.is_some() {
+                changed.push(id);
+            }
         }
         Ok(changed)
+    }
+
+    fn taken_up(&self) -> std::sync::MutexGuard<'_, HashMap<String, i64>> {
+        self.taken_up.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Works until no document is due, or `max_rounds` rounds have passed. Returns the number

@@ -1,6 +1,7 @@
-//! Changing a connection's booking rules while it runs, as the panel and its API do: what a
-//! person chooses from — the shop's own statuses, the ledger's own accounts, journals and VAT
-//! codes — and the checks a change passes before the ledger keeps it.
+//! Changing a connection's booking rules, and who hears of what, while it runs, as the panel
+//! and its API do: what a person chooses from — the shop's own statuses, the ledger's own
+//! accounts, journals and VAT codes — and the checks a change passes before the ledger keeps
+//! it.
 
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use ledgerlink_store::SettingsEdit;
 use ledgerlink_targets::LedgerCodes;
 use serde::Serialize;
 
+use crate::notify::Recipients;
 use crate::{Engine, Source};
 
 /// A status an order can have in the shop, as a trigger names it.
@@ -111,7 +113,7 @@ impl Engine {
         let Some(connection) = self.connection(connection_id) else {
             return Ok(Err(RulesRefused::UnknownConnection));
         };
-        if let Err(problems) = check_rules(connection, &settings).await {
+        if let Err(problems) = check_rules(&connection, &settings).await {
             return Ok(Err(RulesRefused::Problems(problems)));
         }
         let edit = SettingsEdit {
@@ -138,6 +140,60 @@ impl Engine {
         self.store
             .save_booking_settings(connection_id, &from_file, None)
             .await?;
+        self.reload_settings().await?;
+        Ok(true)
+    }
+}
+
+impl Engine {
+    /// Puts `recipients` in force for `connection_id` once they can be sent to: e-mail needs
+    /// the settings file's mail server, a report its hour of the day.
+    pub async fn change_recipients(
+        &self,
+        connection_id: &str,
+        recipients: Recipients,
+        by: &str,
+    ) -> anyhow::Result<Result<(), RulesRefused>> {
+        if self.connection(connection_id).is_none() {
+            return Ok(Err(RulesRefused::UnknownConnection));
+        }
+        let mut problems = Vec::new();
+        match self.notifier().running() {
+            None => problems.push(
+                "this ledgerlink sends no notifications (it was started without them); nothing can be sent".to_string(),
+            ),
+            Some(false) if !recipients.email.is_empty() => problems.push(
+                "`email`: this ledgerlink has no mail server to send through; the operator sets one in the settings file's `[smtp]`".to_string(),
+            ),
+            Some(_) => {}
+        }
+        if recipients.report_hour > 23 {
+            problems.push(format!(
+                "`report_hour`: {} is not an hour of the day (0 to 23, UTC)",
+                recipients.report_hour
+            ));
+        }
+        if !problems.is_empty() {
+            return Ok(Err(RulesRefused::Problems(problems)));
+        }
+        let edit = SettingsEdit {
+            by: by.to_string(),
+            at: chrono::Utc::now(),
+        };
+        let json = serde_json::to_value(&recipients)?;
+        self.store
+            .save_notifications(connection_id, Some((&json, &edit)))
+            .await?;
+        self.reload_settings().await?;
+        Ok(Ok(()))
+    }
+
+    /// The settings file's notifications in force again for `connection_id`.
+    pub async fn reset_recipients(&self, connection_id: &str) -> anyhow::Result<bool> {
+        if self.connection(connection_id).is_none() {
+            return Ok(false);
+        }
+        self.store.save_notifications(connection_id, None).await?;
         self.reload_settings().await?;
         Ok(true)
     }

@@ -105,7 +105,7 @@ impl Engine {
 
     async fn work_on(&self, row: LedgerRow) -> anyhow::Result<()> {
         let lease = row.lease();
-        let Some(connection) = self.connections.get(&row.connection_id).cloned() else {
+        let Some(connection) = self.connection(&row.connection_id) else {
             // Another process serves this connection; let the lease run out for it.
             return Ok(());
         };
@@ -601,7 +601,10 @@ impl Engine {
     fn paused_connections(&self, now: DateTime<Utc>) -> Vec<String> {
         let mut paused = self.paused.lock().expect("paused lock");
         paused.retain(|_, until| *until > now);
-        paused.keys().cloned().collect()
+        let mut ids: Vec<String> = paused.keys().cloned().collect();
+        // Shops not live yet are passed over the same way.
+        ids.extend(self.not_live_ids());
+        ids
     }
 
     fn backoff(&self, attempts: i64) -> Duration {

@@ -200,8 +200,8 @@ async fn exact_oauth_callback(
         target.connect_with_code(&code).await?;
         target.connected_user().await
     };
-    let (user, name) = match connected.await {
-        Ok(user) => user,
+    let me = match connected.await {
+        Ok(me) => me,
         Err(error) => {
             tracing::warn!(connection_id, cause = %error.internal_cause, "Exact Online authorisation failed");
             return page(StatusCode::BAD_GATEWAY, &error.message_for_user);
@@ -212,8 +212,8 @@ async fn exact_oauth_callback(
         .store()
         .connect_target_user(
             &connection_id,
-            &user,
-            &name,
+            &me.id,
+            &me.name,
             LAPSED_FOR_ANOTHER_ACCOUNT,
             chrono::Utc::now(),
         )
@@ -235,7 +235,20 @@ async fn exact_oauth_callback(
             "connections of another account lapsed: their Exact user connected this one"
         );
     }
-    let mut text = format!("Exact Online is connected as {name}. You can close this page.");
+    if let Some(division) = me.division {
+        // A shop added in the panel books into the division the person works in.
+        if let Err(error) = app.engine.exact_connected(&connection_id, division).await {
+            tracing::error!(connection_id, %error, "taking up the connected Exact division failed");
+            return page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Exact Online is connected, but the shop could not be set to book into its company; it has been logged. Connect again.",
+            );
+        }
+    }
+    let mut text = format!(
+        "Exact Online is connected as {}. You can close this page.",
+        me.name
+    );
     if !lapsed.is_empty() {
         text.push_str(
             " This Exact user was connected to another ledgerlink account: that account's \

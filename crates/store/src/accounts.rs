@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::Result;
+use crate::{ConnectionRecord, Result};
 
 /// A person who signs in to one merchant account.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,6 +45,21 @@ pub struct TargetUser {
     pub connected_at: DateTime<Utc>,
     pub lapsed_at: Option<DateTime<Utc>>,
     pub lapsed_reason: Option<String>,
+}
+
+/// A shop a merchant added in the control panel, booking into the panel's Exact Online app.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PanelConnection {
+    pub connection_id: String,
+    pub account_id: i64,
+    /// The shop: its kind, address and credentials, sealed as the settings file seals them.
+    pub source_json: serde_json::Value,
+    /// The Exact Online division, once a person connected it.
+    pub division: Option<i32>,
+    /// Since when it books; before, nothing is taken in.
+    pub live_since: Option<DateTime<Utc>>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
 }
 
 #[async_trait]
@@ -114,4 +129,23 @@ pub trait AccountStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Vec<String>>;
     async fn target_user(&self, connection_id: &str) -> Result<Option<TargetUser>>;
+
+    /// Records a shop added in the panel: its connection (`record`), the shop, and that it
+    /// belongs to the account — at once. `false` when the connection id is taken.
+    async fn add_panel_connection(
+        &self,
+        connection: &PanelConnection,
+        record: &ConnectionRecord,
+    ) -> Result<bool>;
+    /// Every shop added in the panel, by connection id.
+    async fn panel_connections(&self) -> Result<Vec<PanelConnection>>;
+    async fn set_panel_division(&self, connection_id: &str, division: i32) -> Result<()>;
+    /// The shop's details again (its secrets sealed anew, after a key rotation).
+    async fn set_panel_source(
+        &self,
+        connection_id: &str,
+        source_json: &serde_json::Value,
+    ) -> Result<()>;
+    /// The shop books from `at` on (the first time only).
+    async fn set_live(&self, connection_id: &str, at: DateTime<Utc>) -> Result<()>;
 }

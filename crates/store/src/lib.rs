@@ -24,7 +24,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use accounts::{AccountStore, ApiToken, Session, TargetUser, User};
+pub use accounts::{AccountStore, ApiToken, PanelConnection, Session, TargetUser, User};
 pub use crypto::Keyring;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -157,6 +157,9 @@ pub struct ConnectionRecord {
     /// Who changed the booking settings in the panel, and when; `None` while the settings
     /// file's are in force. Writing the file's settings leaves a panel's change in place.
     pub settings_edited: Option<SettingsEdit>,
+    /// Who hears of what, as set in the panel (its JSON, who and when); `None` while the
+    /// settings file's `[connections.notifications]` apply.
+    pub notifications: Option<(serde_json::Value, SettingsEdit)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -364,6 +367,13 @@ pub trait Store: AccountStore + Send + Sync + 'static {
         connection_id: &str,
         settings_json: &serde_json::Value,
         edited: Option<&SettingsEdit>,
+    ) -> Result<i64>;
+    /// Sets who hears of what for a connection from the panel, or with `None` gives it back
+    /// the settings file's; raises the settings revision and returns it.
+    async fn save_notifications(
+        &self,
+        connection_id: &str,
+        notifications: Option<(&serde_json::Value, &SettingsEdit)>,
     ) -> Result<i64>;
 
     /// Takes a document into the ledger; at most one row per (connection, kind, source id).

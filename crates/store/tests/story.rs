@@ -2055,6 +2055,32 @@ async fn settings_changed_in_the_panel_outlast_the_settings_file_until_reset(dat
     assert_eq!(record.settings_json, json!({ "journal": "73" }));
     assert_eq!(record.settings_edited, None);
 
+    // Who hears of what, the same way.
+    let mail = json!({ "email": ["eva@bakkerij.nl"], "events": ["held"] });
+    let by_eva = ledgerlink_store::SettingsEdit {
+        by: "eva@bakkerij.nl".into(),
+        at: Utc.with_ymd_and_hms(2026, 11, 21, 8, 0, 0).unwrap(),
+    };
+    let with_mail = store
+        .save_notifications("shop", Some((&mail, &by_eva)))
+        .await
+        .unwrap();
+    assert!(with_mail > reset);
+    store.upsert_connection(&from_file("73")).await.unwrap();
+    let record = store.connection("shop").await.unwrap().unwrap();
+    assert_eq!(record.notifications, Some((mail, by_eva)));
+    assert_eq!(record.settings_revision, with_mail);
+    store.save_notifications("shop", None).await.unwrap();
+    assert_eq!(
+        store
+            .connection("shop")
+            .await
+            .unwrap()
+            .unwrap()
+            .notifications,
+        None
+    );
+
     let missing = store
         .save_booking_settings("nowhere", &json!({}), None)
         .await;

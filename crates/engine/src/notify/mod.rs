@@ -44,7 +44,10 @@ const ALERT_INTERVAL: Duration = Duration::from_secs(3600);
 const BUDGET_ALERT_AFTER: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
 
 /// What a connection can be notified of (`events`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum EventKind {
     Held,
     AuthFailure,
@@ -136,6 +139,135 @@ impl Default for Retry {
     }
 }
 
+/// Each connection's route, which a person may change in the panel while the notifier runs;
+/// the settings file's routes are kept to go back to.
+#[derive(Default)]
+struct RouteTable {
+    current: std::sync::RwLock<HashMap<String, Arc<Route>>>,
+    from_file: HashMap<String, Route>,
+}
+
+impl RouteTable {
+    fn new(from_file: HashMap<String, Route>) -> Self {
+        RouteTable {
+            current: std::sync::RwLock::new(
+                from_file
+                    .iter()
+                    .map(|(id, route)| (id.clone(), Arc::new(route.clone())))
+                    .collect(),
+            ),
+            from_file,
+        }
+    }
+
+    fn get(&self, connection: &str) -> Option<Arc<Route>> {
+        self.read().get(connection).cloned()
+    }
+
+    fn all(&self) -> Vec<(String, Arc<Route>)> {
+        let mut all: Vec<_> = self
+            .read()
+            .iter()
+            .map(|(id, route)| (id.clone(), route.clone()))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Route>>> {
+        // Nothing panics while holding it; a poisoned lock still holds whole routes.
+        self.current.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set(&self, connection: &str, route: Option<Route>) {
+        let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
+        match route {
+            Some(route) => current.insert(connection.to_string(), Arc::new(route)),
+            None => current.remove(connection),
+        };
+    }
+}
+
+/// Who hears of what: the part of a connection's notifications a person sets in the panel
+/// (a webhook, with its secret, stays in the settings file).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Recipients {
+    pub email: Vec<Email>,
+    pub events: BTreeSet<EventKind>,
+    pub report: ReportEvery,
+    /// The hour (UTC) the report is due.
+    pub report_hour: u32,
+}
+
+impl Recipients {
+    /// Recipients as a person writes them (settings file, panel, API); `Err` gives each
+    /// problem with the setting it is about (`email`, `events`, `report`, `report_hour`).
+    pub fn parse(
+        email: &[String],
+        events: &[String],
+        report: &str,
+        report_hour: u32,
+    ) -> Result<Recipients, Vec<(&'static str, String)>> {
+        let mut problems = Vec::new();
+        let mut addresses = Vec::new();
+        for address in email {
+            match address.parse::<Email>() {
+                Ok(parsed) => match email::mailbox(&parsed) {
+                    Ok(_) => addresses.push(parsed),
+                    Err(e) => problems.push(("email", e)),
+                },
+                Err(e) => problems.push(("email", e.to_string())),
+            }
+        }
+        let mut kinds = BTreeSet::new();
+        for event in events {
+            match event.parse::<EventKind>() {
+                Ok(kind) => {
+                    kinds.insert(kind);
+                }
+                Err(()) => problems.push((
+                    "events",
+                    format!(
+                        "`{event}` is not an event; choose from held, auth_failure, budget_exhausted"
+                    ),
+                )),
+            }
+        }
+        let report = report.parse::<ReportEvery>().unwrap_or_else(|()| {
+            problems.push((
+                "report",
+                format!("`{report}` is not one of off, daily, weekly"),
+            ));
+            ReportEvery::Off
+        });
+        if report_hour > 23 {
+            problems.push((
+                "report_hour",
+                format!("{report_hour} is not an hour of the day (0 to 23, UTC)"),
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(Recipients {
+            email: addresses,
+            events: kinds,
+            report,
+            report_hour,
+        })
+    }
+
+    /// What a connection with no notifications set has: nobody, every event, a daily report.
+    pub fn nobody() -> Self {
+        Recipients {
+            email: Vec::new(),
+            events: EventKind::ALL.into_iter().collect(),
+            report: ReportEvery::Daily,
+            report_hour: 7,
+        }
+    }
+}
+
 /// Everything the notifier needs: the mail server and each connection's route.
 #[derive(Clone, Debug, Default)]
 pub struct Settings {
@@ -185,7 +317,9 @@ pub struct Notifier {
 
 struct Inner {
     queue: mpsc::Sender<Job>,
-    routes: Arc<HashMap<String, Route>>,
+    routes: Arc<RouteTable>,
+    /// A mail server is set, so routes may have e-mail addresses.
+    sends_mail: bool,
     seen: Arc<Mutex<Seen>>,
     store: Arc<dyn Store>,
     metrics: Arc<Metrics>,
@@ -203,7 +337,8 @@ impl Notifier {
             .as_ref()
             .map(|smtp| email::Mailer::new(smtp, settings.retry.timeout))
             .transpose()?;
-        let routes = Arc::new(settings.routes);
+        let sends_mail = mailer.is_some();
+        let routes = Arc::new(RouteTable::new(settings.routes));
         let seen = Arc::new(Mutex::new(Seen::default()));
         let (queue, jobs) = mpsc::channel(QUEUE);
         let sender = Sender {
@@ -218,6 +353,7 @@ impl Notifier {
             inner: Some(Arc::new(Inner {
                 queue,
                 routes,
+                sends_mail,
                 seen,
                 store,
                 metrics,
@@ -334,10 +470,72 @@ impl Notifier {
     }
 
     /// The notifier and the connection's route, if the connection wants this event.
-    fn route(&self, connection: &str, event: EventKind) -> Option<(&Inner, &Route)> {
+    fn route(&self, connection: &str, event: EventKind) -> Option<(&Inner, Arc<Route>)> {
         let inner = self.inner.as_deref()?;
         let route = inner.routes.get(connection)?;
         (route.sends_anything() && route.events.contains(&event)).then_some((inner, route))
+    }
+
+    /// Whether notifications are sent by this process at all, and e-mail among them.
+    pub fn running(&self) -> Option<bool> {
+        self.inner.as_ref().map(|inner| inner.sends_mail)
+    }
+
+    /// Who hears of what for `connection` now.
+    pub fn recipients(&self, connection: &str) -> Recipients {
+        let route = self.inner.as_ref().and_then(|i| i.routes.get(connection));
+        route.map_or_else(Recipients::nobody, |route| Recipients {
+            email: route.email.clone(),
+            events: route.events.clone(),
+            report: route.report,
+            report_hour: route.report_hour,
+        })
+    }
+
+    /// The connection's webhook's host, if the settings file gives it one.
+    pub fn webhook_host(&self, connection: &str) -> Option<String> {
+        let route = self.inner.as_ref()?.routes.get(connection)?;
+        route
+            .webhook
+            .as_ref()
+            .and_then(|hook| hook.url.host_str().map(str::to_string))
+    }
+
+    /// Puts `recipients` in force for `connection` (its webhook stays the settings file's), or
+    /// with `None` the settings file's route again. `name` and `target` name the connection
+    /// when the file gives it no route.
+    pub(crate) fn set_recipients(
+        &self,
+        connection: &str,
+        name: &str,
+        target: TargetKind,
+        recipients: Option<Recipients>,
+    ) {
+        let Some(inner) = &self.inner else { return };
+        let from_file = inner.routes.from_file.get(connection).cloned();
+        let Some(recipients) = recipients else {
+            inner.routes.set(connection, from_file);
+            return;
+        };
+        let base = from_file.unwrap_or(Route {
+            name: name.to_string(),
+            target,
+            email: Vec::new(),
+            webhook: None,
+            events: BTreeSet::new(),
+            report: ReportEvery::Off,
+            report_hour: 0,
+        });
+        inner.routes.set(
+            connection,
+            Some(Route {
+                email: recipients.email,
+                events: recipients.events,
+                report: recipients.report,
+                report_hour: recipients.report_hour,
+                ..base
+            }),
+        );
     }
 }
 
@@ -374,7 +572,7 @@ fn system_name(target: TargetKind) -> &'static str {
 struct Sender {
     mailer: Option<email::Mailer>,
     webhooks: webhook::Poster,
-    routes: Arc<HashMap<String, Route>>,
+    routes: Arc<RouteTable>,
     retry: Retry,
     metrics: Arc<Metrics>,
 }

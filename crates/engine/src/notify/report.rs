@@ -22,7 +22,8 @@ pub(crate) const CURSOR: &str = "report.last";
 const HELD_LISTED: usize = 50;
 
 /// How often a connection's transfer report is sent (`report`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ReportEvery {
     Off,
     Daily,
@@ -79,7 +80,8 @@ impl Notifier {
             return Ok(0);
         };
         let mut queued = 0;
-        for (connection, route) in inner.routes.iter() {
+        for (connection, route) in inner.routes.all() {
+            let (connection, route) = (&connection, &*route);
             let (Some(due), Some(period)) = (
                 route.report.latest_due(route.report_hour, now),
                 route.report.period(),

@@ -102,7 +102,7 @@ impl Engine {
         F: FnOnce(Vec<u64>) -> Fut,
         Fut: std::future::Future<Output = Result<HashMap<u64, String>, ConnectorError>>,
     {
-        let wanted = self.connections.get(connection_id).is_some_and(|c| {
+        let wanted = self.connection(connection_id).is_some_and(|c| {
             c.settings
                 .get()
                 .accounts

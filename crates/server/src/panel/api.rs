@@ -13,7 +13,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::auth;
 use super::view::{
-    self, ConnectionSummary, DocumentDetail, DocumentFilter, DocumentSummary, Rules, ViewError,
+    self, ConnectionSummary, DocumentDetail, DocumentFilter, DocumentSummary, Notifications,
+    NotificationsChange, Rules, ViewError,
 };
 use super::PanelState;
 
@@ -27,15 +28,19 @@ use super::PanelState;
     ),
     paths(
         list_connections,
+        add_connection,
+        go_live,
         dry_run,
         get_rules,
         put_rules,
+        get_notifications,
+        put_notifications,
         list_documents,
         get_document,
         retry_document,
         skip_document
     ),
-    components(schemas(ApiError, ErrorBody, DocumentList, Rules)),
+    components(schemas(ApiError, ErrorBody, DocumentList, Rules, Notifications, NotificationsChange, NewConnection, AddedConnection)),
     modifiers(&BearerToken),
     security(("api_token" = [])),
 )]
@@ -111,6 +116,14 @@ fn view_error(failure: ViewError) -> Response {
     }
 }
 
+/// The view's answer as JSON, or its failure in the API's error shape.
+fn reply<T: Serialize>(answer: Result<T, ViewError>) -> Response {
+    match answer {
+        Ok(value) => Json(value).into_response(),
+        Err(failure) => view_error(failure),
+    }
+}
+
 fn invalid(problems: Vec<String>) -> Response {
     (
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -153,8 +166,102 @@ pub async fn list_connections(State(app): State<PanelState>, headers: HeaderMap)
         Ok(account) => account,
         Err(response) => return response,
     };
-    match view::connections(&*app.store, account).await {
-        Ok(connections) => Json(connections).into_response(),
+    reply(view::connections(&*app.store, account).await)
+}
+
+/// A shop to add: WooCommerce with a REST API key, or PrestaShop with a webservice key.
+#[derive(serde::Deserialize, ToSchema)]
+pub struct NewConnection {
+    pub name: String,
+    /// `woocommerce` or `prestashop`.
+    pub kind: String,
+    /// The shop's address, `https://shop.example.nl`.
+    pub url: String,
+    #[serde(default)]
+    pub consumer_key: String,
+    #[serde(default)]
+    pub consumer_secret: String,
+    #[serde(default)]
+    pub api_key: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AddedConnection {
+    /// The new connection's id.
+    pub id: String,
+    /// `false` until it is made live (`POST /api/v1/connections/{id}/live`).
+    pub live: bool,
+}
+
+/// Adds a shop to the account, booking into Exact Online once connected (the panel's
+/// "Connect Exact Online") and made live. Its keys are tried against the shop first.
+#[utoipa::path(
+    post,
+    path = "/api/v1/connections",
+    request_body = NewConnection,
+    responses(
+        (status = 201, body = AddedConnection),
+        (status = 401, body = ApiError),
+        (status = 422, description = "Not added; `problems` says why", body = ApiError),
+    ),
+)]
+pub async fn add_connection(
+    State(app): State<PanelState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let account = match account(&app, &headers).await {
+        Ok(account) => account,
+        Err(response) => return response,
+    };
+    let wanted = match serde_json::from_slice::<NewConnection>(&body) {
+        Ok(wanted) => wanted,
+        Err(e) => return invalid(vec![format!("The body is not a shop to add: {e}")]),
+    };
+    let shop = match super::shops::new_shop(
+        &wanted.kind,
+        &wanted.url,
+        &wanted.consumer_key,
+        &wanted.consumer_secret,
+        &wanted.api_key,
+    ) {
+        Ok(shop) => shop,
+        Err(problems) => return invalid(problems),
+    };
+    match view::add_shop(&app.engine, account, "an API token", &wanted.name, shop).await {
+        Ok(id) => (
+            StatusCode::CREATED,
+            Json(AddedConnection { id, live: false }),
+        )
+            .into_response(),
+        Err(failure) => view_error(failure),
+    }
+}
+
+/// Makes a shop added through the panel or this API live: a WooCommerce shop is subscribed to
+/// send its order events, and from now on its orders are booked.
+#[utoipa::path(
+    post,
+    path = "/api/v1/connections/{id}/live",
+    params(("id" = String, Path, description = "The connection's id")),
+    responses(
+        (status = 200, body = AddedConnection),
+        (status = 401, body = ApiError),
+        (status = 404, body = ApiError),
+        (status = 422, description = "Not ready (e.g. Exact Online not connected); `problems` says what is missing", body = ApiError),
+    ),
+)]
+pub async fn go_live(
+    State(app): State<PanelState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let account = match account(&app, &headers).await {
+        Ok(account) => account,
+        Err(response) => return response,
+    };
+    match view::go_live(&app.engine, account, &id).await {
+        Ok(()) => Json(AddedConnection { id, live: true }).into_response(),
         Err(failure) => view_error(failure),
     }
 }
@@ -192,10 +299,7 @@ pub async fn dry_run(
         Ok(account) => account,
         Err(response) => return response,
     };
-    match view::dry_run(&app.engine, account, &id, period.from, period.until).await {
-        Ok(run) => Json(run).into_response(),
-        Err(failure) => view_error(failure),
-    }
+    reply(view::dry_run(&app.engine, account, &id, period.from, period.until).await)
 }
 
 /// A connection's booking rules in force, and whether they are the settings file's or were
@@ -219,10 +323,7 @@ pub async fn get_rules(
         Ok(account) => account,
         Err(response) => return response,
     };
-    match view::rules(&app.engine, account, &id).await {
-        Ok(rules) => Json(rules).into_response(),
-        Err(failure) => view_error(failure),
-    }
+    reply(view::rules(&app.engine, account, &id).await)
 }
 
 /// Puts new booking rules in force: the whole `[connections.booking]` table as JSON (as
@@ -259,10 +360,66 @@ pub async fn put_rules(
     {
         return view_error(failure);
     }
-    match view::rules(&app.engine, account, &id).await {
-        Ok(rules) => Json(rules).into_response(),
-        Err(failure) => view_error(failure),
+    reply(view::rules(&app.engine, account, &id).await)
+}
+
+/// Who hears of what for a connection: e-mail addresses, events, the transfer report.
+#[utoipa::path(
+    get,
+    path = "/api/v1/connections/{id}/notifications",
+    params(("id" = String, Path, description = "The connection's id")),
+    responses(
+        (status = 200, body = Notifications),
+        (status = 401, body = ApiError),
+        (status = 404, body = ApiError),
+    ),
+)]
+pub async fn get_notifications(
+    State(app): State<PanelState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let account = match account(&app, &headers).await {
+        Ok(account) => account,
+        Err(response) => return response,
+    };
+    reply(view::notifications(&app.engine, account, &id).await)
+}
+
+/// Sets who hears of what for a connection (a webhook stays the settings file's). E-mail
+/// needs the operator's mail server; otherwise nothing changes and `problems` says why.
+#[utoipa::path(
+    put,
+    path = "/api/v1/connections/{id}/notifications",
+    params(("id" = String, Path, description = "The connection's id")),
+    request_body = NotificationsChange,
+    responses(
+        (status = 200, body = Notifications),
+        (status = 401, body = ApiError),
+        (status = 404, body = ApiError),
+        (status = 422, description = "Not valid; nothing changed", body = ApiError),
+    ),
+)]
+pub async fn put_notifications(
+    State(app): State<PanelState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let account = match account(&app, &headers).await {
+        Ok(account) => account,
+        Err(response) => return response,
+    };
+    let change = match serde_json::from_slice::<NotificationsChange>(&body) {
+        Ok(change) => change,
+        Err(e) => return invalid(vec![format!("The body is not notification settings: {e}")]),
+    };
+    if let Err(failure) =
+        view::change_notifications(&app.engine, account, &id, &change, "an API token").await
+    {
+        return view_error(failure);
     }
+    reply(view::notifications(&app.engine, account, &id).await)
 }
 
 /// A page of the transfer log.
@@ -320,10 +477,7 @@ pub async fn get_document(
         Ok(account) => account,
         Err(response) => return response,
     };
-    match view::document(&*app.store, account, id).await {
-        Ok(detail) => Json(detail).into_response(),
-        Err(failure) => view_error(failure),
-    }
+    reply(view::document(&*app.store, account, id).await)
 }
 
 /// Tries a held document again (after its cause was fixed).

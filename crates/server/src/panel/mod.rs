@@ -3,8 +3,10 @@
 
 mod api;
 pub mod auth;
+mod notifications;
 mod pages;
 mod rules;
+mod shops;
 pub mod view;
 
 use std::sync::Arc;
@@ -36,7 +38,8 @@ pub fn router(state: PanelState) -> Router {
         .route("/signup", get(pages::sign_up_form).post(pages::sign_up))
         .route("/signin", get(pages::sign_in_form).post(pages::sign_in))
         .route("/signout", post(pages::sign_out))
-        .route("/connections", get(pages::connections))
+        .route("/connections", get(pages::connections).post(shops::add))
+        .route("/connections/{id}/live", post(shops::go_live))
         .route("/connections/{id}/connect", post(pages::connect_exact))
         .route("/connections/{id}/dry-run", get(pages::dry_run))
         .route(
@@ -45,6 +48,14 @@ pub fn router(state: PanelState) -> Router {
         )
         .route("/connections/{id}/rules/toml", post(rules::save_toml))
         .route("/connections/{id}/rules/reset", post(rules::reset))
+        .route(
+            "/connections/{id}/notifications",
+            get(notifications::notifications).post(notifications::save),
+        )
+        .route(
+            "/connections/{id}/notifications/reset",
+            post(notifications::reset),
+        )
         .route("/documents", get(pages::documents))
         .route("/documents/{id}", get(pages::document))
         .route("/documents/{id}/retry", post(pages::retry))
@@ -52,11 +63,19 @@ pub fn router(state: PanelState) -> Router {
         .route("/tokens", get(pages::tokens).post(pages::create_token))
         .route("/tokens/{id}/revoke", post(pages::revoke_token))
         .route("/api/v1/openapi.json", get(api::openapi))
-        .route("/api/v1/connections", get(api::list_connections))
+        .route(
+            "/api/v1/connections",
+            get(api::list_connections).post(api::add_connection),
+        )
+        .route("/api/v1/connections/{id}/live", post(api::go_live))
         .route("/api/v1/connections/{id}/dry-run", get(api::dry_run))
         .route(
             "/api/v1/connections/{id}/rules",
             get(api::get_rules).put(api::put_rules),
+        )
+        .route(
+            "/api/v1/connections/{id}/notifications",
+            get(api::get_notifications).put(api::put_notifications),
         )
         .route("/api/v1/documents", get(api::list_documents))
         .route("/api/v1/documents/{id}", get(api::get_document))

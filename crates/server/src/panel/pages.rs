@@ -609,6 +609,15 @@ pub struct ConnectionView {
     token: String,
     budget: String,
     last_booked: String,
+    /// Added in the panel: live since when (`None`: not live yet), what it still needs, and
+    /// where its webhooks go.
+    added: Option<AddedShopView>,
+}
+
+pub struct AddedShopView {
+    live_since: Option<String>,
+    not_ready: Vec<String>,
+    webhook_url: Option<String>,
 }
 
 #[derive(Template)]
@@ -616,13 +625,24 @@ pub struct ConnectionView {
 struct ConnectionsPage {
     nav: Nav,
     connections: Vec<ConnectionView>,
+    /// The form to add a shop, when this ledgerlink takes shops from the panel.
+    add: Option<AddShopForm>,
+}
+
+/// The add-a-shop form as shown again after a refusal: what was sent (never the keys) and why.
+#[derive(Default)]
+pub struct AddShopForm {
+    pub name: String,
+    pub kind: String,
+    pub url: String,
+    pub problems: Vec<String>,
 }
 
 async fn connection_view(app: &PanelState, id: String) -> Result<ConnectionView, ViewError> {
     let store = &*app.store;
     let running = app.engine.connection(&id);
-    let exact = running.and_then(|c| c.target.exact());
-    let (source, target) = match running {
+    let exact = running.as_ref().and_then(|c| c.target.exact());
+    let (source, target) = match &running {
         Some(c) => (
             match c.source {
                 ledgerlink_engine::Source::Prestashop { .. } => "PrestaShop",
@@ -655,7 +675,30 @@ async fn connection_view(app: &PanelState, id: String) -> Result<ConnectionView,
         .first()
         .map(|d| when(d.updated_at))
         .unwrap_or_else(|| "none yet".into());
+    let added = match app
+        .engine
+        .added_shop(&id)
+        .await
+        .map_err(|e| ViewError::Internal(e.to_string()))?
+    {
+        Some(live_since) => Some(AddedShopView {
+            live_since: live_since.map(when),
+            not_ready: app
+                .engine
+                .not_ready(&id)
+                .await
+                .map_err(|e| ViewError::Internal(e.to_string()))?,
+            webhook_url: match &running {
+                Some(c) if matches!(c.source, ledgerlink_engine::Source::Woocommerce { .. }) => {
+                    app.engine.shop_app().map(|shops| shops.webhook_url(&id))
+                }
+                _ => None,
+            },
+        }),
+        None => None,
+    };
     Ok(ConnectionView {
+        added,
         oauth: exact.is_some(),
         connected: target_user.is_some(),
         connected_as: target_user
@@ -677,22 +720,50 @@ pub async fn connections(State(app): State<PanelState>, headers: HeaderMap) -> R
         Ok(found) => found,
         Err(response) => return response,
     };
-    let ids = match view::connection_ids(&*app.store, session.account_id).await {
+    connections_page(&app, session.account_id, nav, AddShopForm::default()).await
+}
+
+/// The connections page; `add` is the add-a-shop form as it is to be shown (with its
+/// problems, answered 422).
+pub(super) async fn connections_page(
+    app: &PanelState,
+    account: i64,
+    nav: Nav,
+    add: AddShopForm,
+) -> Response {
+    let status = if add.problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let ids = match view::connection_ids(&*app.store, account).await {
         Ok(ids) => ids,
         Err(error) => return view_error(error),
     };
     let mut connections = Vec::new();
     for id in ids {
-        match connection_view(&app, id).await {
+        match connection_view(app, id).await {
             Ok(connection) => connections.push(connection),
             Err(error) => return view_error(error),
         }
     }
-    render(StatusCode::OK, &ConnectionsPage { nav, connections })
+    let add = app.engine.shop_app().map(|_| add);
+    render(
+        status,
+        &ConnectionsPage {
+            nav,
+            connections,
+            add,
+        },
+    )
 }
 
 /// Whether the connection is one of the account's; "not found" when it is not.
-async fn owned_connection(app: &PanelState, account: i64, id: &str) -> Result<(), Response> {
+pub(super) async fn owned_connection(
+    app: &PanelState,
+    account: i64,
+    id: &str,
+) -> Result<(), Response> {
     match view::connection_ids(&*app.store, account).await {
         Ok(ids) if ids.iter().any(|own| own == id) => Ok(()),
         Ok(_) => Err(view_error(ViewError::NotFound)),
@@ -714,7 +785,8 @@ pub async fn connect_exact(
     if let Err(response) = owned_connection(&app, session.account_id, &id).await {
         return response;
     }
-    let Some(target) = app.engine.connection(&id).and_then(|c| c.target.exact()) else {
+    let running = app.engine.connection(&id);
+    let Some(target) = running.as_ref().and_then(|c| c.target.exact()) else {
         return view_error(ViewError::Refused(
             "This connection's ledger is not connected through Exact Online's sign-in.".into(),
         ));

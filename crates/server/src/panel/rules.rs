@@ -27,15 +27,15 @@ pub struct StatusRow {
 }
 
 pub struct Select {
-    name: String,
-    label: String,
-    options: Vec<Choice>,
+    pub(super) name: String,
+    pub(super) label: String,
+    pub(super) options: Vec<Choice>,
 }
 
 pub struct Choice {
-    value: String,
-    text: String,
-    selected: bool,
+    pub(super) value: String,
+    pub(super) text: String,
+    pub(super) selected: bool,
 }
 
 pub struct Module {
@@ -402,11 +402,11 @@ pub async fn rules(
 }
 
 /// A form's fields in order, repeated names kept (the status checkboxes).
-fn fields(body: &[u8]) -> Vec<(String, String)> {
+pub(super) fn fields(body: &[u8]) -> Vec<(String, String)> {
     serde_urlencoded::from_bytes(body).unwrap_or_default()
 }
 
-fn field<'f>(fields: &'f [(String, String)], name: &str) -> Option<&'f str> {
+pub(super) fn field<'f>(fields: &'f [(String, String)], name: &str) -> Option<&'f str> {
     fields
         .iter()
         .find(|(key, _)| key == name)
@@ -647,7 +647,7 @@ async fn put_in_force(
     }
 }
 
-fn urlencoded(text: &str) -> String {
+pub(super) fn urlencoded(text: &str) -> String {
     serde_urlencoded::to_string([("", text)])
         .map(|pair| pair.trim_start_matches('=').to_string())
         .unwrap_or_default()

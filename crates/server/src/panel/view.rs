@@ -404,11 +404,11 @@ pub struct Rules {
 }
 
 /// One of the account's running connections, or "not found".
-async fn owned_connection<'e>(
-    engine: &'e ledgerlink_engine::Engine,
+async fn owned_connection(
+    engine: &ledgerlink_engine::Engine,
     account: i64,
     connection: &str,
-) -> Result<&'e std::sync::Arc<ledgerlink_engine::Connection>, ViewError> {
+) -> Result<std::sync::Arc<ledgerlink_engine::Connection>, ViewError> {
     if !connection_ids(&**engine.store(), account)
         .await?
         .iter()
@@ -455,19 +455,12 @@ pub async fn change_rules(
     by: &str,
 ) -> Result<(), ViewError> {
     owned_connection(engine, account, connection).await?;
-    match engine
-        .change_rules(connection, settings, by)
-        .await
-        .map_err(|e| ViewError::Internal(e.to_string()))?
-    {
-        Ok(()) => Ok(()),
-        Err(ledgerlink_engine::rules_edit::RulesRefused::Problems(problems)) => {
-            Err(ViewError::Invalid(problems))
-        }
-        Err(ledgerlink_engine::rules_edit::RulesRefused::UnknownConnection) => {
-            Err(ViewError::NotFound)
-        }
-    }
+    refused_or_done(
+        engine
+            .change_rules(connection, settings, by)
+            .await
+            .map_err(|e| ViewError::Internal(e.to_string()))?,
+    )
 }
 
 /// The settings file's rules in force again for one of the account's connections.
@@ -482,4 +475,161 @@ pub async fn reset_rules(
         .await
         .map_err(|e| ViewError::Internal(e.to_string()))?;
     Ok(())
+}
+
+/// Who hears of what for one connection: the e-mail addresses, the events, the transfer
+/// report's schedule — the settings file's, or set through the panel or the API.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Notifications {
+    pub connection: String,
+    /// `settings_file`, or `panel` once a person set them here.
+    pub from: &'static str,
+    pub edited_by: Option<String>,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub email: Vec<String>,
+    /// Of `held`, `auth_failure`, `budget_exhausted`.
+    pub events: Vec<String>,
+    /// `off`, `daily` or `weekly` (Mondays).
+    pub report: String,
+    /// The hour of the day (UTC) the report is due.
+    pub report_hour: u32,
+    /// The host the settings file's webhook notifications go to, if any (set there only).
+    pub webhook_host: Option<String>,
+    /// This ledgerlink has a mail server, so e-mail addresses can be given.
+    pub sends_mail: bool,
+}
+
+/// Who hears of what, as sent by a person or a program.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NotificationsChange {
+    #[serde(default)]
+    pub email: Vec<String>,
+    #[serde(default)]
+    pub events: Vec<String>,
+    pub report: String,
+    pub report_hour: u32,
+}
+
+pub async fn notifications(
+    engine: &ledgerlink_engine::Engine,
+    account: i64,
+    connection: &str,
+) -> Result<Notifications, ViewError> {
+    owned_connection(engine, account, connection).await?;
+    let record = engine
+        .store()
+        .connection(connection)
+        .await?
+        .ok_or(ViewError::NotFound)?;
+    let edited = record.notifications.map(|(_, edit)| edit);
+    let notifier = engine.notifier();
+    let recipients = notifier.recipients(connection);
+    Ok(Notifications {
+        connection: connection.to_string(),
+        from: if edited.is_some() {
+            "panel"
+        } else {
+            "settings_file"
+        },
+        edited_by: edited.as_ref().map(|e| e.by.clone()),
+        edited_at: edited.as_ref().map(|e| e.at),
+        email: recipients.email.iter().map(|e| e.to_string()).collect(),
+        events: recipients
+            .events
+            .iter()
+            .map(|e| e.as_str().to_string())
+            .collect(),
+        report: recipients.report.as_str().to_string(),
+        report_hour: recipients.report_hour,
+        webhook_host: notifier.webhook_host(connection),
+        sends_mail: notifier.running() == Some(true),
+    })
+}
+
+/// Puts new recipients in force for one of the account's connections.
+pub async fn change_notifications(
+    engine: &ledgerlink_engine::Engine,
+    account: i64,
+    connection: &str,
+    change: &NotificationsChange,
+    by: &str,
+) -> Result<(), ViewError> {
+    owned_connection(engine, account, connection).await?;
+    let recipients = ledgerlink_engine::notify::Recipients::parse(
+        &change.email,
+        &change.events,
+        &change.report,
+        change.report_hour,
+    )
+    .map_err(|found| {
+        ViewError::Invalid(
+            found
+                .into_iter()
+                .map(|(key, text)| format!("`{key}`: {text}"))
+                .collect(),
+        )
+    })?;
+    refused_or_done(
+        engine
+            .change_recipients(connection, recipients, by)
+            .await
+            .map_err(|e| ViewError::Internal(e.to_string()))?,
+    )
+}
+
+/// The settings file's notifications in force again for one of the account's connections.
+pub async fn reset_notifications(
+    engine: &ledgerlink_engine::Engine,
+    account: i64,
+    connection: &str,
+) -> Result<(), ViewError> {
+    owned_connection(engine, account, connection).await?;
+    engine
+        .reset_recipients(connection)
+        .await
+        .map_err(|e| ViewError::Internal(e.to_string()))?;
+    Ok(())
+}
+
+fn refused_or_done(
+    outcome: Result<(), ledgerlink_engine::rules_edit::RulesRefused>,
+) -> Result<(), ViewError> {
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(ledgerlink_engine::rules_edit::RulesRefused::Problems(problems)) => {
+            Err(ViewError::Invalid(problems))
+        }
+        Err(ledgerlink_engine::rules_edit::RulesRefused::UnknownConnection) => {
+            Err(ViewError::NotFound)
+        }
+    }
+}
+
+/// Adds a shop to the account (not live); its connection id.
+pub async fn add_shop(
+    engine: &ledgerlink_engine::Engine,
+    account: i64,
+    by: &str,
+    name: &str,
+    shop: ledgerlink_engine::added_shops::NewShop,
+) -> Result<String, ViewError> {
+    engine
+        .add_shop(account, by, name, shop)
+        .await
+        .map_err(|e| ViewError::Internal(e.to_string()))?
+        .map_err(ViewError::Invalid)
+}
+
+/// One of the account's shops added in the panel books from now on.
+pub async fn go_live(
+    engine: &ledgerlink_engine::Engine,
+    account: i64,
+    connection: &str,
+) -> Result<(), ViewError> {
+    owned_connection(engine, account, connection).await?;
+    engine
+        .go_live(connection)
+        .await
+        .map_err(|e| ViewError::Internal(e.to_string()))?
+        .map_err(ViewError::Invalid)
 }

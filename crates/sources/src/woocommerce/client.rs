@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use ledgerlink_core::{ConnectorError, ErrorKind};
-use ledgerlink_store::audit::Auditor;
+use ledgerlink_store::audit::{Auditor, Exchange};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -154,6 +154,68 @@ impl WooClient {
             }
         }
         Ok(categories)
+    }
+
+    /// Subscribes `delivery_url` to `topic` (`order.updated`), signed with `secret`: the shop
+    /// then posts each such event there.
+    pub async fn create_webhook(
+        &self,
+        topic: &str,
+        delivery_url: &str,
+        secret: &SecretString,
+    ) -> Result<(), ConnectorError> {
+        let url = format!("{}/webhooks", self.api);
+        let body = serde_json::json!({
+            "name": format!("ledgerlink {topic}"),
+            "topic": topic,
+            "delivery_url": delivery_url,
+            "secret": secret.expose_secret(),
+            "status": "active",
+        })
+        .to_string();
+        let started = Instant::now();
+        let result = self
+            .http
+            .post(&url)
+            .basic_auth(
+                self.credentials.consumer_key.expose_secret(),
+                Some(self.credentials.consumer_secret.expose_secret()),
+            )
+            .header("content-type", "application/json")
+            .header("accept", "application/json")
+            .body(body.clone())
+            .send()
+            .await;
+        let (status, answer, error) = match result {
+            Ok(response) => {
+                let status = response.status();
+                (Some(status), response.text().await.ok(), None)
+            }
+            Err(error) => (
+                None,
+                None,
+                Some(format!("could not reach the shop: {error}")),
+            ),
+        };
+        self.auditor
+            .record(Exchange {
+                method: "POST",
+                url: &url,
+                request_body: Some(&body),
+                status: status.map(|s| s.as_u16()),
+                response_body: answer.as_deref(),
+                error: error.as_deref(),
+                duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+            })
+            .await;
+        match status {
+            Some(status) if status.is_success() => Ok(()),
+            Some(status) => Err(error_for(status, answer.as_deref().unwrap_or_default())),
+            None => Err(ConnectorError::transient(
+                "The shop did not answer; try again in a moment.",
+                error.unwrap_or_default(),
+            )),
+        }
     }
 
     async fn list(

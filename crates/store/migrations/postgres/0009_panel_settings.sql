@@ -4,3 +4,8 @@
 ALTER TABLE connections ADD COLUMN settings_revision BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE connections ADD COLUMN settings_edited_by TEXT;
 ALTER TABLE connections ADD COLUMN settings_edited_at TIMESTAMPTZ;
+-- Who hears of what (e-mail addresses, events, the report's schedule), when set in the panel;
+-- NULL while the settings file's apply.
+ALTER TABLE connections ADD COLUMN notifications_json JSONB;
+ALTER TABLE connections ADD COLUMN notifications_edited_by TEXT;
+ALTER TABLE connections ADD COLUMN notifications_edited_at TIMESTAMPTZ;

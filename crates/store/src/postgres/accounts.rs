@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::PostgresStore;
-use crate::{AccountStore, ApiToken, Result, Session, TargetUser, User};
+use crate::{
+    AccountStore, ApiToken, ConnectionRecord, PanelConnection, Result, Session, TargetUser, User,
+};
 
 fn user(row: &sqlx::postgres::PgRow) -> Result<User> {
     Ok(User {
@@ -299,5 +301,106 @@ impl AccountStore for PostgresStore {
             })
         })
         .transpose()
+    }
+
+    async fn add_panel_connection(
+        &self,
+        connection: &PanelConnection,
+        record: &ConnectionRecord,
+    ) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO connections (id, name, source_kind, target_kind, settings_json, \
+             created_at, settings_edited_by, settings_edited_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $6) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&record.id)
+        .bind(&record.name)
+        .bind(&record.source_kind)
+        .bind(&record.target_kind)
+        .bind(&record.settings_json)
+        .bind(connection.created_at)
+        .bind(&connection.created_by)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO panel_connections (connection_id, account_id, source_json, division, \
+             live_since, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&connection.connection_id)
+        .bind(connection.account_id)
+        .bind(&connection.source_json)
+        .bind(connection.division)
+        .bind(connection.live_since)
+        .bind(&connection.created_by)
+        .bind(connection.created_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO account_connections (connection_id, account_id) VALUES ($1, $2)")
+            .bind(&connection.connection_id)
+            .bind(connection.account_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn panel_connections(&self) -> Result<Vec<PanelConnection>> {
+        let rows = sqlx::query(
+            "SELECT connection_id, account_id, source_json, division, live_since, created_by, \
+             created_at FROM panel_connections ORDER BY connection_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(PanelConnection {
+                    connection_id: row.try_get("connection_id")?,
+                    account_id: row.try_get("account_id")?,
+                    source_json: row.try_get("source_json")?,
+                    division: row.try_get("division")?,
+                    live_since: row.try_get("live_since")?,
+                    created_by: row.try_get("created_by")?,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn set_panel_division(&self, connection_id: &str, division: i32) -> Result<()> {
+        sqlx::query("UPDATE panel_connections SET division = $1 WHERE connection_id = $2")
+            .bind(division)
+            .bind(connection_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_panel_source(
+        &self,
+        connection_id: &str,
+        source_json: &serde_json::Value,
+    ) -> Result<()> {
+        sqlx::query("UPDATE panel_connections SET source_json = $1 WHERE connection_id = $2")
+            .bind(source_json)
+            .bind(connection_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_live(&self, connection_id: &str, at: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE panel_connections SET live_since = COALESCE(live_since, $1) \
+             WHERE connection_id = $2",
+        )
+        .bind(at)
+        .bind(connection_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 }

@@ -382,7 +382,8 @@ impl Store for PostgresStore {
     async fn connection(&self, id: &str) -> Result<Option<ConnectionRecord>> {
         let row = sqlx::query(
             "SELECT id, name, source_kind, target_kind, settings_json, settings_revision, \
-             settings_edited_by, settings_edited_at FROM connections WHERE id = $1",
+             settings_edited_by, settings_edited_at, notifications_json, notifications_edited_by, \
+             notifications_edited_at FROM connections WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -400,6 +401,11 @@ impl Store for PostgresStore {
                 settings_edited: edited_by
                     .zip(edited_at)
                     .map(|(by, at)| SettingsEdit { by, at }),
+                notifications: r
+                    .try_get::<Option<serde_json::Value>, _>("notifications_json")?
+                    .zip(r.try_get::<Option<String>, _>("notifications_edited_by")?)
+                    .zip(r.try_get::<Option<DateTime<Utc>>, _>("notifications_edited_at")?)
+                    .map(|((json, by), at)| (json, SettingsEdit { by, at })),
             })
         })
         .transpose()
@@ -419,6 +425,25 @@ impl Store for PostgresStore {
         .bind(settings_json)
         .bind(edited.map(|e| e.by.as_str()))
         .bind(edited.map(|e| e.at))
+        .bind(connection_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        revision.ok_or_else(|| StoreError::NotFound(format!("connection {connection_id}")))
+    }
+
+    async fn save_notifications(
+        &self,
+        connection_id: &str,
+        notifications: Option<(&serde_json::Value, &SettingsEdit)>,
+    ) -> Result<i64> {
+        let revision: Option<i64> = sqlx::query_scalar(
+            "UPDATE connections SET notifications_json = $1, notifications_edited_by = $2, \
+             notifications_edited_at = $3, settings_revision = settings_revision + 1 \
+             WHERE id = $4 RETURNING settings_revision",
+        )
+        .bind(notifications.map(|(json, _)| json))
+        .bind(notifications.map(|(_, edit)| edit.by.as_str()))
+        .bind(notifications.map(|(_, edit)| edit.at))
         .bind(connection_id)
         .fetch_optional(&self.pool)
         .await?;

@@ -5,7 +5,10 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::SqliteStore;
-use crate::{parse_ts, ts, AccountStore, ApiToken, Result, Session, TargetUser, User};
+use crate::{
+    parse_ts, ts, AccountStore, ApiToken, ConnectionRecord, PanelConnection, Result, Session,
+    TargetUser, User,
+};
 
 fn user(row: &sqlx::sqlite::SqliteRow) -> Result<User> {
     Ok(User {
@@ -299,5 +302,111 @@ impl AccountStore for SqliteStore {
             })
         })
         .transpose()
+    }
+
+    async fn add_panel_connection(
+        &self,
+        connection: &PanelConnection,
+        record: &ConnectionRecord,
+    ) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO connections (id, name, source_kind, target_kind, settings_json, \
+             created_at, settings_edited_by, settings_edited_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&record.id)
+        .bind(&record.name)
+        .bind(&record.source_kind)
+        .bind(&record.target_kind)
+        .bind(record.settings_json.to_string())
+        .bind(ts(connection.created_at))
+        .bind(&connection.created_by)
+        .bind(ts(connection.created_at))
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO panel_connections (connection_id, account_id, source_json, division, \
+             live_since, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&connection.connection_id)
+        .bind(connection.account_id)
+        .bind(connection.source_json.to_string())
+        .bind(connection.division)
+        .bind(connection.live_since.map(ts))
+        .bind(&connection.created_by)
+        .bind(ts(connection.created_at))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO account_connections (connection_id, account_id) VALUES (?, ?)")
+            .bind(&connection.connection_id)
+            .bind(connection.account_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn panel_connections(&self) -> Result<Vec<PanelConnection>> {
+        let rows = sqlx::query(
+            "SELECT connection_id, account_id, source_json, division, live_since, created_by, \
+             created_at FROM panel_connections ORDER BY connection_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(PanelConnection {
+                    connection_id: row.try_get("connection_id")?,
+                    account_id: row.try_get("account_id")?,
+                    source_json: super::json(&row.try_get::<String, _>("source_json")?)?,
+                    division: row.try_get("division")?,
+                    live_since: row
+                        .try_get::<Option<String>, _>("live_since")?
+                        .as_deref()
+                        .map(parse_ts)
+                        .transpose()?,
+                    created_by: row.try_get("created_by")?,
+                    created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn set_panel_division(&self, connection_id: &str, division: i32) -> Result<()> {
+        sqlx::query("UPDATE panel_connections SET division = ? WHERE connection_id = ?")
+            .bind(division)
+            .bind(connection_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_panel_source(
+        &self,
+        connection_id: &str,
+        source_json: &serde_json::Value,
+    ) -> Result<()> {
+        sqlx::query("UPDATE panel_connections SET source_json = ? WHERE connection_id = ?")
+            .bind(source_json.to_string())
+            .bind(connection_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_live(&self, connection_id: &str, at: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE panel_connections SET live_since = COALESCE(live_since, ?) \
+             WHERE connection_id = ?",
+        )
+        .bind(ts(at))
+        .bind(connection_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 }

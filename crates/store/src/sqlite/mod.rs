@@ -228,6 +228,17 @@ async fn record_transition(
     Ok(())
 }
 
+/// Who changed a setting in the panel, and when, from its two columns.
+fn edit(by: Option<String>, at: Option<String>) -> Result<Option<SettingsEdit>> {
+    Ok(match (by, at) {
+        (Some(by), Some(at)) => Some(SettingsEdit {
+            by,
+            at: parse_ts(&at)?,
+        }),
+        _ => None,
+    })
+}
+
 fn json(text: &str) -> Result<serde_json::Value> {
     serde_json::from_str(text)
         .map_err(|e| StoreError::Corrupt(format!("bad JSON in the store: {e}")))
@@ -279,7 +290,8 @@ impl Store for SqliteStore {
     async fn connection(&self, id: &str) -> Result<Option<ConnectionRecord>> {
         let row = sqlx::query(
             "SELECT id, name, source_kind, target_kind, settings_json, settings_revision, \
-             settings_edited_by, settings_edited_at FROM connections WHERE id = ?",
+             settings_edited_by, settings_edited_at, notifications_json, notifications_edited_by, \
+             notifications_edited_at FROM connections WHERE id = ?",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -294,11 +306,15 @@ impl Store for SqliteStore {
                 target_kind: r.try_get("target_kind")?,
                 settings_json: json(&r.try_get::<String, _>("settings_json")?)?,
                 settings_revision: r.try_get("settings_revision")?,
-                settings_edited: match (edited_by, edited_at) {
-                    (Some(by), Some(at)) => Some(SettingsEdit {
-                        by,
-                        at: parse_ts(&at)?,
-                    }),
+                settings_edited: edit(edited_by, edited_at)?,
+                notifications: match (
+                    r.try_get::<Option<String>, _>("notifications_json")?,
+                    edit(
+                        r.try_get("notifications_edited_by")?,
+                        r.try_get("notifications_edited_at")?,
+                    )?,
+                ) {
+                    (Some(text), Some(edited)) => Some((json(&text)?, edited)),
                     _ => None,
                 },
             })
@@ -320,6 +336,25 @@ impl Store for SqliteStore {
         .bind(settings_json.to_string())
         .bind(edited.map(|e| e.by.as_str()))
         .bind(edited.map(|e| ts(e.at)))
+        .bind(connection_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        revision.ok_or_else(|| StoreError::NotFound(format!("connection {connection_id}")))
+    }
+
+    async fn save_notifications(
+        &self,
+        connection_id: &str,
+        notifications: Option<(&serde_json::Value, &SettingsEdit)>,
+    ) -> Result<i64> {
+        let revision: Option<i64> = sqlx::query_scalar(
+            "UPDATE connections SET notifications_json = ?, notifications_edited_by = ?, \
+             notifications_edited_at = ?, settings_revision = settings_revision + 1 \
+             WHERE id = ? RETURNING settings_revision",
+        )
+        .bind(notifications.map(|(json, _)| json.to_string()))
+        .bind(notifications.map(|(_, edit)| edit.by.as_str()))
+        .bind(notifications.map(|(_, edit)| ts(edit.at)))
         .bind(connection_id)
         .fetch_optional(&self.pool)
         .await?;

@@ -174,7 +174,7 @@ impl ExactHttp {
     /// The user the tokens belong to (`current/Me`, outside any division).
     pub(crate) async fn current_user(&self) -> Result<Value, ConnectorError> {
         let url = format!(
-            "{}/api/v1/current/Me?$select=UserID,FullName",
+            "{}/api/v1/current/Me?$select=UserID,FullName,CurrentDivision",
             self.base_url
         );
         let body = self.send(Method::GET, &url, None).await?;

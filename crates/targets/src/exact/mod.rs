@@ -43,6 +43,15 @@ pub struct ExactSettings {
     pub division: i32,
 }
 
+/// The Exact Online user a connection is authorised as (`current/Me`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExactUser {
+    pub id: String,
+    pub name: String,
+    /// The division the user works in: where a shop added in the panel books.
+    pub division: Option<i32>,
+}
+
 impl ExactTarget {
     pub fn new(
         app: ExactApp,
@@ -84,7 +93,7 @@ impl ExactTarget {
     }
 
     /// Who the connection is authorised as: Exact's `UserID` and the user's full name.
-    pub async fn connected_user(&self) -> Result<(String, String), ConnectorError> {
+    pub async fn connected_user(&self) -> Result<ExactUser, ConnectorError> {
         let me = self.http.current_user().await?;
         let id = me["UserID"].as_str().ok_or_else(|| {
             ConnectorError::transient(
@@ -92,8 +101,13 @@ impl ExactTarget {
                 "current/Me without a UserID",
             )
         })?;
-        let name = me["FullName"].as_str().unwrap_or(id);
-        Ok((id.to_string(), name.to_string()))
+        Ok(ExactUser {
+            id: id.to_string(),
+            name: me["FullName"].as_str().unwrap_or(id).to_string(),
+            division: me["CurrentDivision"]
+                .as_i64()
+                .and_then(|d| i32::try_from(d).ok()),
+        })
     }
 
     pub fn rate_budget(&self) -> Option<RateBudget> {
