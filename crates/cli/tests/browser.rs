@@ -19,7 +19,9 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use ledgerlink::demo::CONNECTION;
 use ledgerlink_store::DocState;
-use panel_world::{api_get, booked_world, give_connection, held_austrian_order};
+use panel_world::{
+    api_get, booked_world, fietsen_order, give_connection, held_austrian_order, ShopsWorld,
+};
 
 const INSTALL: &str = "the browser test needs Chromium and chromedriver: \
      `apt-get install chromium chromium-driver` (Debian; .ci/run installs them)";
@@ -399,6 +401,135 @@ async fn a_merchant_takes_the_panels_journeys_in_chromium() {
     panel.press("Sign in").await;
     panel.arrive("/").await;
     assert_eq!(panel.heading().await, "Bakkerij Jansen");
+
+    panel.browser.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_merchant_adds_a_shop_connects_exact_sets_the_rules_and_goes_live_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let ShopsWorld {
+        world,
+        shop,
+        shop_url,
+        key: _,
+        _shop_running,
+    } = ShopsWorld::start(dir.path()).await;
+    let store = world.engine.store().clone();
+    let driver = Chromedriver::start().await;
+    let panel = Panel {
+        browser: driver.open_browser().await,
+        base: world.server_url.clone(),
+    };
+    panel.open("/signup").await;
+    panel.fill("account", "Fietsen BV").await;
+    panel.fill("email", "jan@fietsen.nl").await;
+    panel.fill("password", "another long password").await;
+    panel.press("Create account").await;
+    panel.arrive("/").await;
+
+    // Add the shop with its REST API key.
+    panel.follow("Connections").await;
+    panel.arrive("/connections").await;
+    panel.fill("name", "Fietsen Jansen").await;
+    panel.fill("url", &shop_url).await;
+    panel
+        .fill("consumer_key", &shop.config().consumer_key)
+        .await;
+    panel
+        .fill("consumer_secret", &shop.config().consumer_secret)
+        .await;
+    panel.screenshot("add-shop").await;
+    panel.press("Add the shop").await;
+    panel.arrive("/connections#fietsen-jansen").await;
+    let main = panel.text("main").await;
+    assert!(main.contains("Not live yet"), "{main}");
+    assert!(main.contains("Connect Exact Online first."), "{main}");
+
+    // Connect Exact Online: Exact approves and sends the browser to the app's registered
+    // redirect URI, which in this world is not ledgerlink's address: go there by hand.
+    panel.press("Connect Exact Online").await;
+    let deadline = Instant::now() + PAGE_TIMEOUT;
+    let at = loop {
+        let at = panel.browser.current_url().await.unwrap();
+        if at.as_str().contains("/oauth/exact/callback?") {
+            break at;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Exact did not send the browser back: {at}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    panel
+        .open(&format!("/oauth/exact/callback?{}", at.query().unwrap()))
+        .await;
+    assert!(panel
+        .text("body")
+        .await
+        .contains("Exact Online is connected as"));
+
+    // The rules: book at Completed only, chosen from the shop's statuses.
+    panel.open("/connections/fietsen-jansen/rules").await;
+    for status in ["processing", "refunded"] {
+        panel
+            .find(&format!("input[name='trigger'][value='{status}']"))
+            .await
+            .click()
+            .await
+            .unwrap();
+    }
+    panel.screenshot("rules-new-shop").await;
+    panel.press("Save the rules").await;
+    panel
+        .arrive("/connections/fietsen-jansen/rules?saved=1")
+        .await;
+    let in_force = world
+        .engine
+        .connection("fietsen-jansen")
+        .unwrap()
+        .settings
+        .get();
+    assert_eq!(in_force.triggers, ["completed"]);
+
+    // A test run: a completed order would be booked, a processing one not yet.
+    let completed = fietsen_order(&shop, "joris@example.nl");
+    shop.set_status(completed, "completed");
+    fietsen_order(&shop, "anna@example.nl");
+    let today = chrono::Utc::now().date_naive();
+    panel
+        .open(&format!(
+            "/connections/fietsen-jansen/dry-run?from={}&until={}",
+            today - chrono::Duration::days(1),
+            today + chrono::Duration::days(2)
+        ))
+        .await;
+    let main = panel.text("main").await;
+    assert!(
+        main.contains("2 document(s) in the period: 1 would be booked"),
+        "{main}"
+    );
+    panel.screenshot("test-run").await;
+
+    // Go live: the next order events are taken in and booked.
+    panel.open("/connections").await;
+    panel.press("Go live").await;
+    panel.arrive("/connections#fietsen-jansen").await;
+    assert!(panel.text("main").await.contains("Live since"));
+    world.engine.sweep("fietsen-jansen").await.unwrap();
+    world.engine.run_until_idle(50).await.unwrap();
+    let booked = store
+        .documents("fietsen-jansen", Some(DocState::Booked))
+        .await
+        .unwrap();
+    assert_eq!(booked.len(), 1, "the completed order only");
+    assert_eq!(booked[0].source_id, completed.to_string());
+    panel
+        .open("/documents?connection=fietsen-jansen&state=booked&q=")
+        .await;
+    let rows = panel.rows().await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0][5], "booked");
 
     panel.browser.close().await.unwrap();
 }

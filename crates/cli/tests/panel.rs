@@ -11,7 +11,9 @@ use chrono::Utc;
 
 use ledgerlink::demo::{DemoWorld, CONNECTION};
 use ledgerlink_store::DocState;
-use panel_world::{api_get, booked_world, give_connection, held_austrian_order, options};
+use panel_world::{
+    api_get, booked_world, fietsen_order, give_connection, held_austrian_order, options, ShopsWorld,
+};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Response, StatusCode};
 
@@ -1127,63 +1129,17 @@ fn pairs(fields: &[(String, String)]) -> Vec<(&str, &str)> {
         .collect()
 }
 
-/// A domestic order of the merchant's own shop.
-fn fietsen_order(shop: &ledgerlink_sandbox::woocommerce::WooSandbox, email: &str) -> u64 {
-    use ledgerlink_sandbox::woocommerce::{AddressSpec, CustomerSpec, LineSpec, OrderSpec};
-    let order = shop.create_order(OrderSpec {
-        customer: CustomerSpec {
-            first_name: "Joris".into(),
-            last_name: "Bakker".into(),
-            email: email.into(),
-            ..CustomerSpec::default()
-        },
-        billing: AddressSpec {
-            address_1: "Oudegracht 10".into(),
-            city: "Utrecht".into(),
-            postcode: "3511 AB".into(),
-            country: "NL".into(),
-            ..AddressSpec::default()
-        },
-        lines: vec![LineSpec {
-            name: "Fietsbel".into(),
-            sku: "BEL-1".into(),
-            quantity: 2,
-            unit_price: rust_decimal::Decimal::new(1250, 2),
-            tax_rate: rust_decimal::Decimal::from(21),
-            ..LineSpec::default()
-        }],
-        ..OrderSpec::default()
-    });
-    order["id"].as_u64().unwrap()
-}
-
 #[tokio::test]
 async fn a_merchant_adds_a_shop_connects_exact_tries_it_and_goes_live() {
-    use ledgerlink_engine::added_shops::ShopApp;
-    use ledgerlink_engine::config::PanelConfig;
-    use ledgerlink_sandbox::woocommerce::{WooConfig, WooSandbox};
-
     let dir = tempfile::tempdir().unwrap();
-    let world = DemoWorld::start(&dir.path().join("ledger.sqlite"), options())
-        .await
-        .unwrap();
+    let ShopsWorld {
+        world,
+        shop,
+        shop_url,
+        key,
+        _shop_running,
+    } = ShopsWorld::start(dir.path()).await;
     let store = world.engine.store().clone();
-    let (shop_running, shop) = WooSandbox::start(WooConfig::default(), 0).await.unwrap();
-    shop.set_auto_deliver(false);
-    let exact_app = world.exact.config();
-    let key = ledgerlink_store::crypto::new_key_line(None).unwrap();
-    assert!(world.engine.take_shops(ShopApp {
-        panel: PanelConfig {
-            exact_base_url: world.exact_url.clone(),
-            exact_client_id: exact_app.client_id.clone(),
-            exact_client_secret: exact_app.client_secret.clone().into(),
-            exact_redirect_uri: exact_app.redirect_uri.clone(),
-            public_url: world.server_url.clone(),
-        },
-        keyring: ledgerlink_store::Keyring::parse(&key, "the test").unwrap(),
-        vies_url: None,
-        timeout: std::time::Duration::from_secs(5),
-    }));
 
     let mut jan = Browser::new(&world.server_url);
     jan.sign_up("Fietsen BV", "jan@fietsen.nl", "another long password")
@@ -1198,7 +1154,7 @@ async fn a_merchant_adds_a_shop_connects_exact_tries_it_and_goes_live() {
             ("csrf".to_string(), csrf.clone()),
             ("name".into(), "Fietsen Jansen".into()),
             ("kind".into(), "woocommerce".into()),
-            ("url".into(), shop_running.base_url()),
+            ("url".into(), shop_url.clone()),
             ("consumer_key".into(), shop.config().consumer_key.clone()),
             ("consumer_secret".into(), consumer_secret.to_string()),
         ]
@@ -1262,6 +1218,11 @@ async fn a_merchant_adds_a_shop_connects_exact_tries_it_and_goes_live() {
     assert!(
         page.contains("<option value=\"OAT\">OAT — OSS Oostenrijk 20%</option>"),
         "the rules choose from the connected company's codes: {page}"
+    );
+    assert!(page.contains("This shop was added here"), "{page}");
+    assert!(
+        !page.contains("Go back to the settings file"),
+        "there is no settings file to go back to: {page}"
     );
 
     // An order before going live: not taken in, but a test run shows it would be booked.

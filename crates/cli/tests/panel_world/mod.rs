@@ -1,6 +1,9 @@
 //! What the panel's tests share: the demo world with its mix booked, the operator giving a
 //! connection to an account, and the API as a program calls it.
 
+// Two test binaries include this module, and each uses a part of it.
+#![allow(dead_code)]
+
 use std::time::Duration;
 
 use ledgerlink::demo::{shop_mistakes, DemoWorld, CONNECTION};
@@ -93,4 +96,80 @@ pub async fn held_austrian_order(world: &DemoWorld) -> LedgerRow {
                 .contains("oss/AT/20")
         })
         .expect("the Austrian order is held for its VAT code")
+}
+
+/// A domestic order of the merchant's own shop.
+pub fn fietsen_order(shop: &ledgerlink_sandbox::woocommerce::WooSandbox, email: &str) -> u64 {
+    use ledgerlink_sandbox::woocommerce::{AddressSpec, CustomerSpec, LineSpec, OrderSpec};
+    let order = shop.create_order(OrderSpec {
+        customer: CustomerSpec {
+            first_name: "Joris".into(),
+            last_name: "Bakker".into(),
+            email: email.into(),
+            ..CustomerSpec::default()
+        },
+        billing: AddressSpec {
+            address_1: "Oudegracht 10".into(),
+            city: "Utrecht".into(),
+            postcode: "3511 AB".into(),
+            country: "NL".into(),
+            ..AddressSpec::default()
+        },
+        lines: vec![LineSpec {
+            name: "Fietsbel".into(),
+            sku: "BEL-1".into(),
+            quantity: 2,
+            unit_price: rust_decimal::Decimal::new(1250, 2),
+            tax_rate: rust_decimal::Decimal::from(21),
+            ..LineSpec::default()
+        }],
+        ..OrderSpec::default()
+    });
+    order["id"].as_u64().unwrap()
+}
+
+/// A fresh demo world that takes shops from the panel, and the merchant's own WooCommerce shop
+/// (empty) to add there.
+pub struct ShopsWorld {
+    pub world: DemoWorld,
+    pub shop: ledgerlink_sandbox::woocommerce::WooSandbox,
+    pub shop_url: String,
+    /// The key line the shops' credentials are sealed with.
+    pub key: zeroize::Zeroizing<String>,
+    pub _shop_running: ledgerlink_sandbox::Running,
+}
+
+impl ShopsWorld {
+    pub async fn start(dir: &std::path::Path) -> ShopsWorld {
+        use ledgerlink_engine::added_shops::ShopApp;
+        use ledgerlink_engine::config::PanelConfig;
+        use ledgerlink_sandbox::woocommerce::{WooConfig, WooSandbox};
+
+        let world = DemoWorld::start(&dir.join("ledger.sqlite"), options())
+            .await
+            .unwrap();
+        let (running, shop) = WooSandbox::start(WooConfig::default(), 0).await.unwrap();
+        shop.set_auto_deliver(false);
+        let exact_app = world.exact.config();
+        let key = ledgerlink_store::crypto::new_key_line(None).unwrap();
+        assert!(world.engine.take_shops(ShopApp {
+            panel: PanelConfig {
+                exact_base_url: world.exact_url.clone(),
+                exact_client_id: exact_app.client_id.clone(),
+                exact_client_secret: exact_app.client_secret.clone().into(),
+                exact_redirect_uri: exact_app.redirect_uri.clone(),
+                public_url: world.server_url.clone(),
+            },
+            keyring: ledgerlink_store::Keyring::parse(&key, "the test").unwrap(),
+            vies_url: None,
+            timeout: Duration::from_secs(5),
+        }));
+        ShopsWorld {
+            world,
+            shop,
+            shop_url: running.base_url(),
+            key,
+            _shop_running: running,
+        }
+    }
 }

@@ -94,17 +94,32 @@ async fn not_found() -> Response {
     )
 }
 
+/// The content security policy of a page whose forms may lead to `form_targets` as well as to
+/// the panel (Exact Online's sign-in, for the connect button): browsers apply `form-action`
+/// to the redirects after a form is sent too.
+pub fn content_security_policy(form_targets: &[String]) -> String {
+    let mut form_action = "'self'".to_string();
+    for origin in form_targets {
+        form_action.push(' ');
+        form_action.push_str(origin);
+    }
+    format!(
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action {form_action}; \
+         frame-ancestors 'none'; base-uri 'none'"
+    )
+}
+
 /// On every answer: no framing by other sites, no scripts or styles but our own, no sniffing,
-/// no referrer leaving the panel.
+/// no referrer leaving the panel. A page that set its own policy keeps it.
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        if let Ok(policy) = HeaderValue::from_str(&content_security_policy(&[])) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+        }
+    }
     let set = [
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
-             frame-ancestors 'none'; base-uri 'none'",
-        ),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "no-referrer"),

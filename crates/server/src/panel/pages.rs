@@ -747,15 +747,46 @@ pub(super) async fn connections_page(
             Err(error) => return view_error(error),
         }
     }
+    // The connect buttons lead to Exact Online's sign-in, and from there to the app's
+    // redirect URI.
+    let mut exact_origins: Vec<String> = connections
+        .iter()
+        .filter_map(|c| {
+            let running = app.engine.connection(&c.id)?;
+            let url = url::Url::parse(&running.target.exact()?.authorization_url("")).ok()?;
+            let back = url
+                .query_pairs()
+                .find(|(key, _)| key == "redirect_uri")
+                .and_then(|(_, uri)| url::Url::parse(&uri).ok());
+            Some(
+                [Some(url), back]
+                    .into_iter()
+                    .flatten()
+                    .map(|url| url.origin().ascii_serialization())
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .flatten()
+        .collect();
+    exact_origins.sort();
+    exact_origins.dedup();
     let add = app.engine.shop_app().map(|_| add);
-    render(
+    let mut response = render(
         status,
         &ConnectionsPage {
             nav,
             connections,
             add,
         },
-    )
+    );
+    if let Ok(policy) =
+        header::HeaderValue::from_str(&super::content_security_policy(&exact_origins))
+    {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
+    response
 }
 
 /// Whether the connection is one of the account's; "not found" when it is not.

@@ -52,6 +52,7 @@ struct RulesPage {
     saved: bool,
     /// Who changed the rules here, and when.
     edited: Option<(String, String)>,
+    in_settings_file: bool,
     problems: Vec<String>,
     choices_problem: Option<String>,
     retry: Option<i64>,
@@ -261,6 +262,7 @@ fn page(input: PageInput) -> RulesPage {
         nav,
         connection,
         saved,
+        in_settings_file: rules.in_settings_file,
         edited: rules
             .edited_by
             .zip(rules.edited_at)

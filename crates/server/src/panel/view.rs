@@ -396,6 +396,9 @@ pub struct Rules {
     /// `settings_file`, or `panel` once a person changed them here (they then outlast the
     /// settings file's until reset).
     pub from: &'static str,
+    /// The settings file defines the connection (else it was added in the panel, and its
+    /// rules live in the ledger only).
+    pub in_settings_file: bool,
     pub edited_by: Option<String>,
     pub edited_at: Option<DateTime<Utc>>,
     /// The `[connections.booking]` table of docs/settings.md, every key present.
@@ -432,6 +435,7 @@ pub async fn rules(
         .ok_or(ViewError::NotFound)?;
     let edited = record.settings_edited;
     Ok(Rules {
+        in_settings_file: !added_in_panel(engine, connection).await?,
         connection: connection.to_string(),
         from: if edited.is_some() {
             "panel"
@@ -443,6 +447,17 @@ pub async fn rules(
         settings: serde_json::to_value(&*running.settings.get())
             .map_err(|e| ViewError::Internal(e.to_string()))?,
     })
+}
+
+async fn added_in_panel(
+    engine: &ledgerlink_engine::Engine,
+    connection: &str,
+) -> Result<bool, ViewError> {
+    Ok(engine
+        .added_shop(connection)
+        .await
+        .map_err(|e| ViewError::Internal(e.to_string()))?
+        .is_some())
 }
 
 /// Puts `settings` in force for one of the account's connections, once they pass every check
@@ -484,6 +499,8 @@ pub struct Notifications {
     pub connection: String,
     /// `settings_file`, or `panel` once a person set them here.
     pub from: &'static str,
+    /// The settings file defines the connection (else it was added in the panel).
+    pub in_settings_file: bool,
     pub edited_by: Option<String>,
     pub edited_at: Option<DateTime<Utc>>,
     pub email: Vec<String>,
@@ -525,6 +542,7 @@ pub async fn notifications(
     let notifier = engine.notifier();
     let recipients = notifier.recipients(connection);
     Ok(Notifications {
+        in_settings_file: !added_in_panel(engine, connection).await?,
         connection: connection.to_string(),
         from: if edited.is_some() {
             "panel"
