@@ -73,9 +73,45 @@ async fn the_authorization_code_flow_stores_tokens_and_each_state_works_once() {
     let callback_query = back.query().unwrap().to_string();
     assert!(callback_query.contains(&format!("state={state}")));
 
-    // ... and ledgerlink exchanges it and stores the new tokens.
+    // ... and ledgerlink exchanges it and stores the new tokens — only in the browser that
+    // started the flow (its cookie), so a link someone else started binds nothing.
+    let cookie = start.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("__Host-ledgerlink-oauth="), "{cookie}");
+    for flag in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(flag), "{cookie}");
+    }
     let callback = format!("{}/oauth/exact/callback?{callback_query}", world.server_url);
-    let done = http.get(&callback).send().await.unwrap();
+    let elsewhere = http.get(&callback).send().await.unwrap();
+    assert_eq!(elsewhere.status(), 400, "not the browser that started it");
+    let restarted = http
+        .get(format!(
+            "{}/oauth/exact/{CONNECTION}/start?key={}",
+            world.server_url, world.connect_key
+        ))
+        .send()
+        .await
+        .unwrap();
+    let cookie = restarted.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let browser = cookie.split(';').next().unwrap().to_string();
+    let approved = http
+        .get(location(&restarted).as_str())
+        .send()
+        .await
+        .unwrap();
+    let callback = format!(
+        "{}/oauth/exact/callback?{}",
+        world.server_url,
+        location(&approved).query().unwrap()
+    );
+    let done = http
+        .get(&callback)
+        .header("cookie", &browser)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(done.status(), 200);
     assert!(done
         .text()
@@ -91,7 +127,12 @@ async fn the_authorization_code_flow_stores_tokens_and_each_state_works_once() {
         .unwrap();
     assert_ne!(after.refresh_token, before.refresh_token);
 
-    let replayed = http.get(&callback).send().await.unwrap();
+    let replayed = http
+        .get(&callback)
+        .header("cookie", &browser)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(replayed.status(), 400, "a state is used once");
     let forged = http
         .get(format!(

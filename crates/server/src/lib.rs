@@ -23,26 +23,65 @@ use tokio::net::TcpListener;
 /// An OAuth `state` is accepted for this long after the flow started (Exact's codes live ~3 min).
 const OAUTH_STATE_LIFETIME: Duration = Duration::from_secs(600);
 
-/// OAuth flows under way: unguessable `state` → (connection, started). Shared by the
-/// operator's start link and the panel's "Connect" button.
+/// The cookie that ties an OAuth flow to the browser that started it: the callback must come
+/// back in that browser, so a consent given from a link someone else started (and sent) is not
+/// bound to their connection. `SameSite=Lax`, because Exact's redirect back is a cross-site
+/// navigation, on which a `Strict` cookie is not sent.
+pub const OAUTH_COOKIE: &str = "__Host-ledgerlink-oauth";
+
+/// A started flow: its connection, when it started, and the browser's nonce.
+struct Flow {
+    connection: String,
+    started: Instant,
+    browser: String,
+}
+
+/// OAuth flows under way, by their unguessable `state`. Shared by the operator's start link and
+/// the panel's "Connect" button.
 #[derive(Clone, Default)]
-pub struct OAuthFlows(Arc<Mutex<HashMap<String, (String, Instant)>>>);
+pub struct OAuthFlows(Arc<Mutex<HashMap<String, Flow>>>);
 
 impl OAuthFlows {
-    /// Starts a flow for the connection: the `state` to send to the authorization page.
-    pub fn begin(&self, connection_id: &str) -> String {
+    /// Starts a flow for the connection: the `state` to send to the authorization page, and
+    /// the `Set-Cookie` value that marks the browser it must come back in.
+    pub fn begin(&self, connection_id: &str) -> (String, String) {
         let state = uuid::Uuid::new_v4().to_string();
+        let browser = panel::auth::random_token();
         let mut pending = self.0.lock().expect("oauth state lock");
-        pending.retain(|_, (_, started)| started.elapsed() < OAUTH_STATE_LIFETIME);
-        pending.insert(state.clone(), (connection_id.to_string(), Instant::now()));
-        state
+        pending.retain(|_, flow| flow.started.elapsed() < OAUTH_STATE_LIFETIME);
+        pending.insert(
+            state.clone(),
+            Flow {
+                connection: connection_id.to_string(),
+                started: Instant::now(),
+                browser: browser.clone(),
+            },
+        );
+        let cookie = format!(
+            "{OAUTH_COOKIE}={browser}; Path=/; Max-Age={}; HttpOnly; Secure; SameSite=Lax",
+            OAUTH_STATE_LIFETIME.as_secs()
+        );
+        (state, cookie)
     }
 
-    /// The connection a returning `state` started for, once, while it is fresh.
-    fn finish(&self, state: &str) -> Option<String> {
-        let (connection, started) = self.0.lock().expect("oauth state lock").remove(state)?;
-        (started.elapsed() < OAUTH_STATE_LIFETIME).then_some(connection)
+    /// The connection a returning `state` started for, once, while it is fresh and only in the
+    /// browser that started it.
+    fn finish(&self, state: &str, browser: Option<&str>) -> Option<String> {
+        let flow = self.0.lock().expect("oauth state lock").remove(state)?;
+        let same_browser = browser.is_some_and(|b| panel::auth::same(b, &flow.browser));
+        (same_browser && flow.started.elapsed() < OAUTH_STATE_LIFETIME).then_some(flow.connection)
     }
+}
+
+/// Sends the browser to Exact's sign-in, marked as the one the flow must come back in.
+pub fn to_exact_sign_in(authorization_url: &str, cookie: &str) -> Response {
+    let mut response = Redirect::to(authorization_url).into_response();
+    if let Ok(value) = axum::http::HeaderValue::from_str(cookie) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::SET_COOKIE, value);
+    }
+    response
 }
 
 /// Why a connection lapsed when its Exact user connected another merchant account.
@@ -149,8 +188,8 @@ async fn exact_oauth_start(
             "This connection's ledger is not connected through OAuth.",
         );
     };
-    let state = app.oauth.begin(&connection_id);
-    Redirect::to(&target.authorization_url(&state)).into_response()
+    let (state, cookie) = app.oauth.begin(&connection_id);
+    to_exact_sign_in(&target.authorization_url(&state), &cookie)
 }
 
 #[derive(Deserialize)]
@@ -172,6 +211,7 @@ fn page(status: StatusCode, text: &str) -> Response {
 /// Where Exact sends the person back: the `state` must be one we issued, and is used once.
 async fn exact_oauth_callback(
     State(app): State<AppState>,
+    headers: HeaderMap,
     Query(query): Query<CallbackQuery>,
 ) -> Response {
     if query.error.is_some() {
@@ -180,11 +220,14 @@ async fn exact_oauth_callback(
             "Exact Online did not grant access. Start the connection again.",
         );
     }
-    let started = query.state.and_then(|state| app.oauth.finish(&state));
+    let browser = panel::auth::cookie(&headers, OAUTH_COOKIE);
+    let started = query
+        .state
+        .and_then(|state| app.oauth.finish(&state, browser.as_deref()));
     let (Some(connection_id), Some(code)) = (started, query.code) else {
         return page(
             StatusCode::BAD_REQUEST,
-            "This link is not (or no longer) valid. Start the connection again.",
+            "This link is not (or no longer) valid, or it was started in another browser. Start the connection again, in this browser.",
         );
     };
     let Some(connection) = app.engine.connection(&connection_id) else {

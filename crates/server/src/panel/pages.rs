@@ -822,8 +822,8 @@ pub async fn connect_exact(
             "This connection's ledger is not connected through Exact Online's sign-in.".into(),
         ));
     };
-    let state = app.oauth.begin(&id);
-    Redirect::to(&target.authorization_url(&state)).into_response()
+    let (state, cookie) = app.oauth.begin(&id);
+    crate::to_exact_sign_in(&target.authorization_url(&state), &cookie)
 }
 
 #[derive(Template)]
