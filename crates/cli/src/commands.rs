@@ -261,6 +261,8 @@ async fn serve(config_path: &Path) -> anyhow::Result<()> {
 async fn sync(config_path: &Path, once: bool) -> anyhow::Result<()> {
     let (config, engine) = booking_engine_from(config_path).await?;
     loop {
+        // Rules changed in the panel since the last pass.
+        engine.reload_settings().await?;
         for id in engine.live_connection_ids() {
             match engine.sweep(&id).await {
                 Ok(seen) => println!("{id}: {seen} changed documents read"),
@@ -432,21 +434,39 @@ async fn retry(config_path: &Path, document: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Only the ledger is opened: rules that no longer load must not stand in the way.
+/// Only the ledger is opened: rules that no longer load must not stand in the way. A shop added
+/// in the panel has no settings file: it gets the rules a new shop of its kind starts with.
 async fn reset_rules(config_path: &Path, connection: &str) -> anyhow::Result<()> {
     let config = Config::load(config_path)?;
-    let from_file = config
-        .connections
-        .iter()
-        .find(|c| c.id == connection)
-        .with_context(|| format!("the settings file has no connection `{connection}`"))?;
     let store = config.open_store().await?;
+    let from_file = config.connections.iter().find(|c| c.id == connection);
+    let (rules, edit, said) = match from_file {
+        Some(from_file) => (
+            from_file.booking.clone(),
+            None,
+            "the settings file's booking rules and notifications again",
+        ),
+        None => {
+            let record = store.connection(connection).await?.with_context(|| {
+                format!("neither the settings file nor the ledger has a connection `{connection}`")
+            })?;
+            let edit = ledgerlink_store::SettingsEdit {
+                by: "ledgerlink reset-rules".into(),
+                at: chrono::Utc::now(),
+            };
+            (
+                config::default_booking(&record.source_kind),
+                Some(edit),
+                "the rules a new shop starts with, and no notifications",
+            )
+        }
+    };
     store
-        .save_booking_settings(connection, &serde_json::to_value(&from_file.booking)?, None)
+        .save_booking_settings(connection, &serde_json::to_value(&rules)?, edit.as_ref())
         .await
         .with_context(|| format!("connection `{connection}` is not in the ledger yet"))?;
     store.save_notifications(connection, None).await?;
-    println!("{connection}: the settings file's booking rules and notifications again");
+    println!("{connection}: {said}");
     Ok(())
 }
 

@@ -100,7 +100,8 @@ pub enum Command {
     },
     /// Puts the settings file's booking rules and notifications back in force for a connection
     /// whose rules or recipients were changed in the control panel (which otherwise outlast the
-    /// file). A running `serve` takes it up within seconds.
+    /// file); a shop added in the panel gets the rules a new shop starts with. A running
+    /// `serve` takes it up within seconds.
     ResetRules {
         #[arg(long, env = "LEDGERLINK_CONFIG", default_value = "ledgerlink.toml")]
         config: PathBuf,

@@ -188,6 +188,57 @@ pub async fn reseal_added_shops(
     Ok(resealed)
 }
 
+/// Why ledgerlink will not call a shop at `url`: not https (the keys go with every request),
+/// not found, or on this machine or a private network.
+async fn shop_address_problem(url: &reqwest::Url) -> Option<String> {
+    if url.scheme() != "https" {
+        return Some(
+            "`url`: the shop must be reached over https: its keys go with every request".into(),
+        );
+    }
+    let host = url
+        .host_str()?
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let port = url.port_or_known_default().unwrap_or(443);
+    let addresses = match tokio::net::lookup_host((host, port)).await {
+        Ok(addresses) => addresses.collect::<Vec<_>>(),
+        Err(_) => return Some(format!("`url`: `{host}` is not found")),
+    };
+    if addresses.is_empty() || addresses.iter().any(|a| !is_public(a.ip())) {
+        return Some(
+            "`url`: the shop's address is on this machine or a private network, which ledgerlink does not call for a merchant".into(),
+        );
+    }
+    None
+}
+
+fn is_public(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                // Carrier-grade NAT, 100.64.0.0/10.
+                || (a == 100 && (64..128).contains(&b)))
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_public(IpAddr::V4(v4)),
+            None => {
+                !(v6.is_loopback()
+                    || v6.is_unspecified()
+                    || v6.is_unique_local()
+                    || v6.is_unicast_link_local())
+            }
+        },
+    }
+}
+
 /// A connection id from a shop's name: lower-case letters, digits and dashes.
 fn slug(name: &str) -> String {
     let mut slug = String::new();
@@ -248,22 +299,25 @@ impl Engine {
         let url = match &shop {
             NewShop::Woocommerce { url, .. } | NewShop::Prestashop { url, .. } => url.trim(),
         };
-        match reqwest::Url::parse(url) {
-            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {}
+        let parsed = match reqwest::Url::parse(url) {
+            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => parsed,
             _ => {
                 return Ok(Err(vec![
                     "`url`: the shop's address, as https://shop.example.nl".into(),
                 ]))
             }
+        };
+        if !app.panel.allow_private_shops {
+            if let Some(problem) = shop_address_problem(&parsed).await {
+                return Ok(Err(vec![problem]));
+            }
         }
+        // A random part: an id says nothing of other accounts' shops, and no one can take an id
+        // a settings file may name later.
         let base = slug(name);
         let now = chrono::Utc::now();
-        for attempt in 1..=20 {
-            let id = if attempt == 1 {
-                base.clone()
-            } else {
-                format!("{base}-{attempt}")
-            };
+        for _ in 0..5 {
+            let id = format!("{base}-{}", &random_secret()[..6]);
             let (stored, kind) = match &shop {
                 NewShop::Woocommerce {
                     consumer_key,
@@ -335,9 +389,7 @@ impl Engine {
                 return Ok(Ok(id));
             }
         }
-        Ok(Err(vec![
-            "`name`: many shops have a name like this one; choose another".into(),
-        ]))
+        anyhow::bail!("no free connection id for `{base}` after five random tries")
     }
 
     /// Builds and runs a shop added in the panel, live or not as the ledger says.
@@ -359,13 +411,58 @@ impl Engine {
         Ok(())
     }
 
-    /// Runs every shop added in the panel (at start); returns how many.
+    /// Runs every shop added in the panel (at start); returns how many run. One that cannot be
+    /// built is left out and logged; the others run. A settings file connection with the id of
+    /// a shop added in the panel is refused: one id, one connection.
     pub async fn install_added_shops(&self) -> anyhow::Result<usize> {
         let added = self.store.panel_connections().await?;
-        for shop in &added {
-            self.install_added(shop).await?;
+        if let Some(twice) = added
+            .iter()
+            .find(|shop| self.connection(&shop.connection_id).is_some())
+        {
+            anyhow::bail!(
+                "connection `{}` is in the settings file and was also added in the control panel: give the settings file's another id",
+                twice.connection_id
+            );
         }
-        Ok(added.len())
+        let mut running = 0;
+        for shop in &added {
+            match self.install_added(shop).await {
+                Ok(()) => running += 1,
+                Err(error) => tracing::error!(
+                    connection = %shop.connection_id,
+                    %error,
+                    "a shop added in the panel cannot run"
+                ),
+            }
+        }
+        Ok(running)
+    }
+
+    /// Takes up shops added, connected or made live through another process's panel.
+    pub(crate) async fn sync_added_shops(&self) {
+        let added = match self.store.panel_connections().await {
+            Ok(added) => added,
+            Err(error) => {
+                tracing::warn!(%error, "the shops added in the panel could not be read; next round");
+                return;
+            }
+        };
+        for shop in added {
+            let id = shop.connection_id.as_str();
+            let running = self.connection(id);
+            let division = running
+                .as_ref()
+                .and_then(|c| c.target.exact())
+                .map(|exact| exact.division());
+            if running.is_none() || division != Some(shop.division.unwrap_or(0)) {
+                if let Err(error) = self.install_added(&shop).await {
+                    tracing::error!(connection = id, %error, "a shop added in the panel cannot run");
+                }
+            } else if shop.live_since.is_some() && !self.is_live(id) {
+                self.make_live(id);
+            }
+        }
     }
 
     /// A shop added in the panel, if `connection` is one.
@@ -379,17 +476,30 @@ impl Engine {
     }
 
     /// Exact Online was connected for `connection`: a shop added in the panel books into the
-    /// division the person works in from now on.
-    pub async fn exact_connected(&self, connection: &str, division: i32) -> anyhow::Result<()> {
+    /// division the person works in — the first time. Afterwards it stays in its division
+    /// (a document in flight is looked up there, and a credit note finds its sale there); the
+    /// note returned then says so.
+    pub async fn exact_connected(
+        &self,
+        connection: &str,
+        division: i32,
+    ) -> anyhow::Result<Option<String>> {
         let Some(mut added) = self.added(connection).await? else {
-            return Ok(());
+            return Ok(None);
         };
-        if added.division == Some(division) {
-            return Ok(());
+        match added.division {
+            Some(current) if current == division => return Ok(None),
+            Some(current) => {
+                return Ok(Some(format!(
+                    "This shop keeps booking into Exact Online division {current}, where its bookings are; the user you connected works in division {division} now. To book into another company, add the shop again."
+                )))
+            }
+            None => {}
         }
         self.store.set_panel_division(connection, division).await?;
         added.division = Some(division);
-        self.install_added(&added).await
+        self.install_added(&added).await?;
+        Ok(None)
     }
 
     /// What a shop added in the panel still needs before it can go live; empty when ready.
@@ -413,6 +523,8 @@ impl Engine {
             ]));
         };
         if added.live_since.is_some() {
+            // Made live through another process's panel.
+            self.make_live(connection);
             return Ok(Ok(()));
         }
         let missing = self.not_ready(connection).await?;
@@ -458,6 +570,36 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_merchant_cannot_make_ledgerlink_call_into_a_private_network() {
+        let problem = |url: &str| {
+            let url = reqwest::Url::parse(url).unwrap();
+            async move { shop_address_problem(&url).await }
+        };
+        assert!(problem("http://shop.example.nl")
+            .await
+            .unwrap()
+            .contains("https"));
+        for private in [
+            "https://127.0.0.1:8443",
+            "https://10.1.2.3",
+            "https://192.168.0.10",
+            "https://169.254.169.254",
+            "https://[::1]",
+            "https://[fd00::1]",
+            "https://[::ffff:127.0.0.1]",
+            "https://100.64.0.1",
+        ] {
+            let said = problem(private).await;
+            assert!(
+                said.as_deref()
+                    .is_some_and(|s| s.contains("private network")),
+                "{private}: {said:?}"
+            );
+        }
+        assert_eq!(problem("https://93.184.215.14").await, None);
+    }
 
     #[test]
     fn a_shops_name_makes_a_readable_connection_id() {

@@ -438,6 +438,11 @@ pub struct PanelConfig {
     /// This server's address as the shops reach it (`https://ledgerlink.example.nl`): their
     /// webhooks go to `<public_url>/webhooks/woocommerce/<connection>`.
     pub public_url: String,
+    /// Shops on this machine or a private network, or over plain http, may be added (to try
+    /// ledgerlink out with its emulators); off, a merchant's address cannot make ledgerlink
+    /// call into the operator's own network.
+    #[serde(default)]
+    pub allow_private_shops: bool,
 }
 
 /// `[smtp]`: the mail server notifications go out through.

@@ -102,7 +102,11 @@ impl Engine {
                 .then(|| serde_json::from_value::<Document>(row.document_json.clone()).ok())
                 .flatten();
             if let Some(document) = document {
-                let checks = match reader.checks(&checked, &document, row.id).await? {
+                let settings = connection.settings.get();
+                let checks = match reader
+                    .checks(&checked, &settings, &document, row.id)
+                    .await?
+                {
                     Ok(checks) => checks,
                     Err(NotChecked::Wait { reason, .. }) => {
                         (item.outcome, item.reason) = ("not_yet", reason);
@@ -115,11 +119,7 @@ impl Engine {
                         continue;
                     }
                 };
-                match ledgerlink_rules::decide_checked(
-                    &document,
-                    &connection.settings.get(),
-                    &checks,
-                ) {
+                match ledgerlink_rules::decide_checked(&document, &settings, &checks) {
                     Decision::Book { plan } => {
                         item.outcome = "book";
                         item.reference = plan.reference.clone();

@@ -150,6 +150,8 @@ pub struct Engine {
     paused: std::sync::Mutex<HashMap<String, chrono::DateTime<chrono::Utc>>>,
     /// Per connection, the revision of its panel-set rules and recipients taken up.
     taken_up: std::sync::Mutex<HashMap<String, i64>>,
+    /// Held while the panel's changes are taken up.
+    reloading: tokio::sync::Mutex<()>,
     /// How shops added in the panel book, if this ledgerlink takes them.
     shop_app: std::sync::OnceLock<added_shops::ShopApp>,
 }
@@ -180,6 +182,7 @@ impl Engine {
             work_arrived: tokio::sync::Notify::new(),
             paused: std::sync::Mutex::default(),
             taken_up: std::sync::Mutex::default(),
+            reloading: tokio::sync::Mutex::new(()),
             shop_app: std::sync::OnceLock::new(),
         }
     }
@@ -326,41 +329,59 @@ impl Engine {
         }
     }
 
-    /// Takes up the rules and recipients set in the panel (by this process or another on the
-    /// same ledger) that it has not taken up yet; returns the connections whose changed.
+    /// Takes up the shops, rules and recipients set in the panel (by this process or another
+    /// on the same ledger) that it has not taken up yet; returns the connections whose rules
+    /// or recipients changed. A connection whose stored rules do not load keeps the ones in
+    /// force, and says so in the log, without holding up the others.
     pub async fn reload_settings(&self) -> anyhow::Result<Vec<String>> {
+        // One at a time: a slower reload must not put older rules back after a newer one.
+        let _one_at_a_time = self.reloading.lock().await;
+        if self.shop_app().is_some() {
+            self.sync_added_shops().await;
+        }
         let mut changed = Vec::new();
         for id in self.connection_ids() {
-            let Some(connection) = self.connection(&id) else {
-                continue;
-            };
-            let Some(record) = self.store.connection(&id).await? else {
-                continue;
-            };
-            let taken_up = self.taken_up().get(&id).copied();
-            if taken_up == Some(record.settings_revision) {
-                continue;
-            }
-            let settings: BookingSettings = serde_json::from_value(record.settings_json)
-                .map_err(|e| {
-                    anyhow::anyhow!("the booking rules of `{id}` set in the panel do not load ({e}): `ledgerlink reset-rules {id}` puts the settings file's back")
-                })?;
-            let recipients = record
-                .notifications
-                .map(|(json, _)| serde_json::from_value::<notify::Recipients>(json))
-                .transpose()
-                .map_err(|e| {
-                    anyhow::anyhow!("the notifications of `{id}` set in the panel do not load ({e}): `ledgerlink reset-rules {id}` puts the settings file's back")
-                })?;
-            self.notifier
-                .set_recipients(&id, &record.name, connection.target.kind(), recipients);
-            connection.settings.replace(Arc::new(settings));
-            self.taken_up().insert(id.clone(), record.settings_revision);
-            if taken_up.is_some() {
-                changed.push(id);
+            match self.reload_connection(&id).await {
+                Ok(true) => changed.push(id),
+                Ok(false) => {}
+                Err(error) => tracing::error!(
+                    connection = %id,
+                    %error,
+                    "the rules or recipients set in the panel are not taken up; those in force stay"
+                ),
             }
         }
         Ok(changed)
+    }
+
+    /// `true` when the connection's rules or recipients changed (not at the first reading).
+    async fn reload_connection(&self, id: &str) -> anyhow::Result<bool> {
+        let Some(connection) = self.connection(id) else {
+            return Ok(false);
+        };
+        let Some(record) = self.store.connection(id).await? else {
+            return Ok(false);
+        };
+        let taken_up = self.taken_up().get(id).copied();
+        if taken_up.is_some_and(|taken| taken >= record.settings_revision) {
+            return Ok(false);
+        }
+        let settings: BookingSettings = serde_json::from_value(record.settings_json).map_err(|e| {
+            anyhow::anyhow!("the booking rules of `{id}` set in the panel do not load ({e}): `ledgerlink reset-rules {id}` puts the default ones back")
+        })?;
+        let recipients = record
+            .notifications
+            .map(|(json, _)| serde_json::from_value::<notify::Recipients>(json))
+            .transpose()
+            .map_err(|e| {
+                anyhow::anyhow!("the notifications of `{id}` set in the panel do not load ({e}): `ledgerlink reset-rules {id}` puts the default ones back")
+            })?;
+        self.notifier
+            .set_recipients(id, &record.name, connection.target.kind(), recipients);
+        connection.settings.replace(Arc::new(settings));
+        self.taken_up()
+            .insert(id.to_string(), record.settings_revision);
+        Ok(taken_up.is_some())
     }
 
     fn taken_up(&self) -> std::sync::MutexGuard<'_, HashMap<String, i64>> {

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Datelike, Duration, Utc};
 use ledgerlink_core::{BookingPlan, Document, DocumentKind};
 use ledgerlink_lookups::vies::ViesAnswer;
-use ledgerlink_rules::{vies::needs_vies, Checks, ViesVerdict};
+use ledgerlink_rules::{vies::needs_vies, BookingSettings, Checks, ViesVerdict};
 use serde_json::json;
 
 use crate::{Connection, Engine};
@@ -26,17 +26,19 @@ pub(crate) enum NotChecked {
 }
 
 impl Engine {
+    /// The checks a decision under `settings` needs (the rules in force when the document's
+    /// decision began: the checks and the decision take one snapshot).
     pub(crate) async fn checks(
         &self,
         connection: &Connection,
+        settings: &BookingSettings,
         document: &Document,
         document_id: i64,
     ) -> anyhow::Result<Result<Checks, NotChecked>> {
-        let vies = match self.vies_verdict(connection, document).await? {
+        let vies = match self.vies_verdict(connection, settings, document).await? {
             Ok(verdict) => verdict,
             Err(not_checked) => return Ok(Err(not_checked)),
         };
-        let settings = &*connection.settings.get();
         let distance_sales_this_year = if settings.oss_applies()
             || ledgerlink_rules::vat::distance_sales(document, settings).is_zero()
         {
@@ -85,12 +87,13 @@ impl Engine {
     async fn vies_verdict(
         &self,
         connection: &Connection,
+        settings: &BookingSettings,
         document: &Document,
     ) -> anyhow::Result<Result<Option<ViesVerdict>, NotChecked>> {
         let (Some(vies), Some(number)) = (&connection.vies, &document.customer.vat_number) else {
             return Ok(Ok(None));
         };
-        if !needs_vies(document, &connection.settings.get()) {
+        if !needs_vies(document, settings) {
             return Ok(Ok(None));
         }
         let key = number.to_string();
@@ -112,10 +115,7 @@ impl Engine {
                 return Ok(Ok(Some(verdict)));
             }
         }
-        let answer = match vies
-            .check(number, connection.settings.get().own_vat_number.as_ref())
-            .await
-        {
+        let answer = match vies.check(number, settings.own_vat_number.as_ref()).await {
             Ok(answer) => answer,
             Err(error) if error.is_retryable() => {
                 let until = match error.kind {

@@ -235,7 +235,11 @@ impl Engine {
             let why = format!("{why}. Correct it in the shop; its next change is read again.");
             return self.release(row, lease, DocState::Held, reason(why)).await;
         };
-        let checks = match self.checks(connection, &document, row.id).await? {
+        let settings = connection.settings.get();
+        let checks = match self
+            .checks(connection, &settings, &document, row.id)
+            .await?
+        {
             Ok(checks) => checks,
             Err(NotChecked::Wait { reason: why, until }) => {
                 let wait = Transition {
@@ -249,7 +253,6 @@ impl Engine {
                 return self.release(row, lease, DocState::Held, reason(why)).await;
             }
         };
-        let settings = connection.settings.get();
         match ledgerlink_rules::decide_checked(&document, &settings, &checks) {
             Decision::Book { plan } => {
                 if let Some(group) = posting::summary_group(&plan, &settings) {

@@ -278,20 +278,28 @@ async fn exact_oauth_callback(
             "connections of another account lapsed: their Exact user connected this one"
         );
     }
+    let mut note = None;
     if let Some(division) = me.division {
         // A shop added in the panel books into the division the person works in.
-        if let Err(error) = app.engine.exact_connected(&connection_id, division).await {
-            tracing::error!(connection_id, %error, "taking up the connected Exact division failed");
-            return page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Exact Online is connected, but the shop could not be set to book into its company; it has been logged. Connect again.",
-            );
+        match app.engine.exact_connected(&connection_id, division).await {
+            Ok(said) => note = said,
+            Err(error) => {
+                tracing::error!(connection_id, %error, "taking up the connected Exact division failed");
+                return page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Exact Online is connected, but the shop could not be set to book into its company; it has been logged. Connect again.",
+                );
+            }
         }
     }
     let mut text = format!(
         "Exact Online is connected as {}. You can close this page.",
         me.name
     );
+    if let Some(note) = note {
+        text.push(' ');
+        text.push_str(&note);
+    }
     if !lapsed.is_empty() {
         text.push_str(
             " This Exact user was connected to another ledgerlink account: that account's \

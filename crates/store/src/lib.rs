@@ -498,6 +498,15 @@ pub trait Store: AccountStore + Send + Sync + 'static {
         to: DateTime<Utc>,
     ) -> Result<Vec<BookedTotal>>;
 
+    /// What the shop sold: the documents taken in during `[from, to)` with the shop's own
+    /// totals, per kind and currency (documents that could not be read are left out).
+    async fn taken_in_totals(
+        &self,
+        connection_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<BookedTotal>>;
+
     async fn cursor(&self, connection_id: &str, name: &str) -> Result<Option<String>>;
     async fn set_cursor(
         &self,
@@ -533,6 +542,14 @@ pub trait Store: AccountStore + Send + Sync + 'static {
 
     async fn audit(&self, entry: AuditEntry) -> Result<()>;
     async fn audit_entries(&self, connection_id: &str, limit: i64) -> Result<Vec<AuditEntry>>;
+    /// The newest exchanges whose address or bodies mention `text` (a document's reference),
+    /// oldest first, at most `limit`.
+    async fn audit_entries_mentioning(
+        &self,
+        connection_id: &str,
+        text: &str,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>>;
     /// Requests to `system` (e.g. `exact`) the audit log recorded in `[from, to)`: the calls
     /// a connection used of that system's budget.
     async fn audit_count(
@@ -655,6 +672,18 @@ pub(crate) fn sum_booked(
             total,
         })
         .collect())
+}
+
+/// [`sum_booked`] for documents as the shop gave them: one without a currency and total (an
+/// unreadable delivery) is not a sale and is left out.
+pub(crate) fn sum_taken_in(
+    rows: Vec<(String, Option<String>, Option<String>)>,
+) -> Result<Vec<BookedTotal>> {
+    sum_booked(
+        rows.into_iter()
+            .filter(|(_, currency, total)| currency.is_some() && total.is_some())
+            .collect(),
+    )
 }
 
 /// The reasons the store itself records, worded the same on every backend.

@@ -961,6 +961,56 @@ async fn the_audit_log_cache_and_deliveries_keep_what_they_are_given(database: &
     );
     assert!(store.audit_entries("other", 10).await.unwrap().is_empty());
 
+    // A document's calls: those that mention its reference, in the address or a body, oldest
+    // first; `_` and `%` in a reference are taken literally.
+    for (minute, url, body) in [
+        (
+            4,
+            "https://e/SalesEntries?$filter=YourRef eq 'WC_1001'",
+            "{}",
+        ),
+        (5, "https://e/SalesEntries", "{\"YourRef\":\"WC_1001\"}"),
+        (6, "https://e/SalesEntries", "{\"YourRef\":\"WCX1001\"}"),
+    ] {
+        store
+            .audit(AuditEntry {
+                connection_id: "shop".into(),
+                system: "exact".into(),
+                method: "GET".into(),
+                url: url.into(),
+                request_body: Some(body.into()),
+                status: Some(200),
+                response_body: None,
+                error: None,
+                duration_ms: 10,
+                at: now + Duration::minutes(minute),
+            })
+            .await
+            .unwrap();
+    }
+    let mentioning = store
+        .audit_entries_mentioning("shop", "WC_1001", 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        mentioning
+            .iter()
+            .map(|e| e.at.timestamp())
+            .collect::<Vec<_>>(),
+        [4, 5].map(|m| (now + Duration::minutes(m)).timestamp()),
+        "{mentioning:?}"
+    );
+    assert_eq!(
+        store
+            .audit_entries_mentioning("shop", "WC_1001", 1)
+            .await
+            .unwrap()[0]
+            .at
+            .timestamp(),
+        (now + Duration::minutes(5)).timestamp(),
+        "the newest, when fewer are asked"
+    );
+
     // A newer read of the same master data replaces the old one.
     for value in [json!({"ID": "old"}), json!({"ID": "new", "Code": 8000})] {
         store
@@ -2087,6 +2137,33 @@ async fn settings_changed_in_the_panel_outlast_the_settings_file_until_reset(dat
     assert!(
         matches!(missing, Err(StoreError::NotFound(_))),
         "{missing:?}"
+    );
+
+    // What the shop sold: the shop's own totals of what was taken in; unreadable ones left out.
+    let sold = NewDocument {
+        document_json: json!({ "currency": "EUR", "total": "12.10" }),
+        ..order(0)
+    };
+    store.intake(sold, Utc::now()).await.unwrap();
+    let unreadable = NewDocument {
+        source_id: "1002".into(),
+        document_json: json!({ "unreadable": "broken JSON" }),
+        ..order(0)
+    };
+    store.intake(unreadable, Utc::now()).await.unwrap();
+    let hour = Duration::hours(1);
+    let totals = store
+        .taken_in_totals("shop", Utc::now() - hour, Utc::now() + hour)
+        .await
+        .unwrap();
+    assert_eq!(totals.len(), 1, "{totals:?}");
+    assert_eq!(
+        (
+            totals[0].currency.as_str(),
+            totals[0].documents,
+            totals[0].total.to_string()
+        ),
+        ("EUR", 1, "12.10".to_string())
     );
 
     // The cached lists the panel offers, in code order.

@@ -159,6 +159,7 @@ impl ShopsWorld {
                 exact_client_secret: exact_app.client_secret.clone().into(),
                 exact_redirect_uri: exact_app.redirect_uri.clone(),
                 public_url: world.server_url.clone(),
+                allow_private_shops: true,
             },
             keyring: ledgerlink_store::Keyring::parse(&key, "the test").unwrap(),
             vies_url: None,

@@ -326,8 +326,9 @@ pub async fn get_rules(
     reply(view::rules(&app.engine, account, &id).await)
 }
 
-/// Puts new booking rules in force: the whole `[connections.booking]` table as JSON (as
-/// `GET` gives it). They pass the settings file's checks, and every account, journal and VAT
+/// Puts new booking rules in force: a JSON merge patch (RFC 7396) of the
+/// `[connections.booking]` table as `GET` gives it — keys left out keep their value, `null`
+/// removes one (a VAT code mapping, say). They pass the settings file's checks, and every account, journal and VAT
 /// code they name must exist in the ledger; otherwise nothing changes and `problems` says why.
 #[utoipa::path(
     put,
@@ -351,7 +352,21 @@ pub async fn put_rules(
         Ok(account) => account,
         Err(response) => return response,
     };
-    let settings = match serde_json::from_slice::<ledgerlink_rules::BookingSettings>(&body) {
+    // Keys left out keep their value: the body is laid over the rules in force.
+    let mut merged = match view::rules(&app.engine, account, &id).await {
+        Ok(rules) => rules.settings,
+        Err(failure) => return view_error(failure),
+    };
+    match serde_json::from_slice::<serde_json::Value>(&body) {
+        Ok(change @ serde_json::Value::Object(_)) => lay_over(&mut merged, change),
+        Ok(_) => {
+            return invalid(vec![
+                "The body is not a JSON object of booking rules.".into()
+            ])
+        }
+        Err(e) => return invalid(vec![format!("The body is not JSON: {e}")]),
+    }
+    let settings = match serde_json::from_value::<ledgerlink_rules::BookingSettings>(merged) {
         Ok(settings) => settings,
         Err(e) => return invalid(vec![format!("The body is not booking rules: {e}")]),
     };
@@ -420,6 +435,23 @@ pub async fn put_notifications(
         return view_error(failure);
     }
     reply(view::notifications(&app.engine, account, &id).await)
+}
+
+/// `change` laid over `base` as a JSON merge patch (RFC 7396): objects key by key, `null`
+/// removes a key, anything else replaces.
+fn lay_over(base: &mut serde_json::Value, change: serde_json::Value) {
+    match (base, change) {
+        (serde_json::Value::Object(base), serde_json::Value::Object(change)) => {
+            for (key, value) in change {
+                if value.is_null() {
+                    base.remove(&key);
+                } else {
+                    lay_over(base.entry(key).or_insert(serde_json::Value::Null), value);
+                }
+            }
+        }
+        (base, change) => *base = change,
+    }
 }
 
 /// A page of the transfer log.

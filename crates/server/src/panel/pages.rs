@@ -433,7 +433,7 @@ struct DashboardPage {
     nav: Nav,
     connections: Vec<ConnectionSummary>,
     chart: Chart,
-    amounts: Vec<(String, i64, ledgerlink_core::Money)>,
+    amounts: Vec<view::Amounts>,
 }
 
 pub async fn dashboard(State(app): State<PanelState>, headers: HeaderMap) -> Response {
@@ -447,7 +447,7 @@ pub async fn dashboard(State(app): State<PanelState>, headers: HeaderMap) -> Res
         Ok::<_, ViewError>((
             view::connections(store, account).await?,
             view::activity(store, account, CHART_DAYS).await?,
-            view::booked_amounts(store, account, CHART_DAYS).await?,
+            view::amounts(store, account, CHART_DAYS).await?,
         ))
     };
     match gathered.await {
@@ -527,6 +527,7 @@ struct DocumentPage {
     nav: Nav,
     d: DocumentView,
     transitions: Vec<view::StateChange>,
+    exchanges: Vec<view::LedgerExchange>,
     notice: Option<String>,
 }
 
@@ -571,6 +572,7 @@ pub async fn document(
                 .unwrap_or_else(|| "(none yet)".into()),
         },
         transitions: detail.history,
+        exchanges: detail.exchanges,
         notice: match notice.done.as_deref() {
             Some("retry") => Some("Queued: the next worker round books it or says why not.".into()),
             Some("skip") => Some("Skipped: it will not be booked.".into()),

@@ -38,6 +38,9 @@ pub struct ConnectionSummary {
     /// Received, planned, being booked, or being looked up after an uncertain answer.
     pub in_progress: i64,
     pub skipped: i64,
+    /// Calls made to the ledger's API since midnight UTC (Exact Online allows 5,000 a day per
+    /// company).
+    pub calls_today: i64,
 }
 
 /// A row of the transfer log.
@@ -96,7 +99,32 @@ pub struct DocumentDetail {
     /// The booking plan: lines, VAT codes, accounts, totals.
     pub plan: Option<serde_json::Value>,
     pub history: Vec<StateChange>,
+    /// The calls to the ledger that carried its reference (secrets redacted), oldest first.
+    pub exchanges: Vec<LedgerExchange>,
 }
+
+/// One request to the ledger and its answer, as the audit log kept it (secrets redacted).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LedgerExchange {
+    pub at: DateTime<Utc>,
+    pub system: String,
+    pub method: String,
+    pub url: String,
+    pub request: Option<String>,
+    pub status: Option<u16>,
+    pub response: Option<String>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+}
+
+impl LedgerExchange {
+    pub fn at_text(&self) -> String {
+        minute(self.at)
+    }
+}
+
+/// At most this many of a document's calls to the ledger are shown.
+const EXCHANGES_SHOWN: i64 = 20;
 
 /// Filters of the transfer log.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -158,7 +186,19 @@ pub async fn connections(
             waiting: 0,
             in_progress: 0,
             skipped: 0,
+            calls_today: 0,
         };
+        if let Some(record) = store.connection(&id).await? {
+            let now = Utc::now();
+            let midnight = now
+                .date_naive()
+                .and_hms_opt(0, 0, 0)
+                .map(|m| m.and_utc())
+                .unwrap_or(now);
+            summary.calls_today = store
+                .audit_count(&id, &record.target_kind, midnight, now)
+                .await?;
+        }
         for (state, count) in store.state_counts(&id).await? {
             let bucket = match state {
                 DocState::Booked => &mut summary.booked,
@@ -248,6 +288,27 @@ pub async fn document(
             reason: t.reason.unwrap_or_default(),
         })
         .collect();
+    let exchanges = match row.reference.as_deref().filter(|r| !r.is_empty()) {
+        Some(reference) => store
+            .audit_entries_mentioning(&row.connection_id, reference, EXCHANGES_SHOWN)
+            .await?
+            .into_iter()
+            // The shop's own answers mention the order too; the ledger's calls are the story.
+            .filter(|e| e.system != "woocommerce" && e.system != "prestashop")
+            .map(|e| LedgerExchange {
+                at: e.at,
+                system: e.system,
+                method: e.method,
+                url: e.url,
+                request: e.request_body,
+                status: e.status,
+                response: e.response_body,
+                error: e.error,
+                duration_ms: e.duration_ms,
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     Ok(DocumentDetail {
         summary: summary(&row),
         target_id: row.target_id.clone().unwrap_or_default(),
@@ -255,6 +316,7 @@ pub async fn document(
         document: row.document_json.clone(),
         plan: row.plan_json.clone(),
         history,
+        exchanges,
     })
 }
 
@@ -329,30 +391,50 @@ pub async fn activity(
 
 /// What was booked in the last `days` days, per currency: documents and amount (refunds count
 /// negative), from the booked plans — each equal to its source document to the cent.
-pub async fn booked_amounts(
+/// Sold and booked in one currency over a period, over the account's connections.
+pub struct Amounts {
+    pub currency: String,
+    /// Documents the shops gave in the period, and their totals.
+    pub sold_documents: i64,
+    pub sold: ledgerlink_core::Money,
+    /// Documents booked in the period (each equal to the shop's total to the cent).
+    pub booked_documents: i64,
+    pub booked: ledgerlink_core::Money,
+}
+
+/// Sold against booked over the last `days` days, per currency.
+pub async fn amounts(
     store: &dyn Store,
     account: i64,
     days: i64,
-) -> Result<Vec<(String, i64, ledgerlink_core::Money)>, ViewError> {
+) -> Result<Vec<Amounts>, ViewError> {
     let now = Utc::now();
-    let mut sums: std::collections::BTreeMap<String, (i64, ledgerlink_core::Money)> =
-        Default::default();
+    let from = now - chrono::Duration::days(days);
+    let mut sums: std::collections::BTreeMap<String, Amounts> = Default::default();
+    let row = |currency: String| Amounts {
+        currency,
+        sold_documents: 0,
+        sold: ledgerlink_core::Money::ZERO,
+        booked_documents: 0,
+        booked: ledgerlink_core::Money::ZERO,
+    };
     for id in connection_ids(store, account).await? {
-        for total in store
-            .booked_totals(&id, now - chrono::Duration::days(days), now)
-            .await?
-        {
+        for total in store.taken_in_totals(&id, from, now).await? {
             let sum = sums
-                .entry(total.currency)
-                .or_insert((0, ledgerlink_core::Money::ZERO));
-            sum.0 += total.documents;
-            sum.1 += total.total;
+                .entry(total.currency.clone())
+                .or_insert_with(|| row(total.currency));
+            sum.sold_documents += total.documents;
+            sum.sold += total.total;
+        }
+        for total in store.booked_totals(&id, from, now).await? {
+            let sum = sums
+                .entry(total.currency.clone())
+                .or_insert_with(|| row(total.currency));
+            sum.booked_documents += total.documents;
+            sum.booked += total.total;
         }
     }
-    Ok(sums
-        .into_iter()
-        .map(|(currency, (documents, amount))| (currency, documents, amount))
-        .collect())
+    Ok(sums.into_values().collect())
 }
 
 /// The longest period a test run reads at once.

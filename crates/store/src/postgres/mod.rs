@@ -17,10 +17,10 @@ use sqlx::{Postgres, Row, Transaction};
 
 use crate::{
     credential_keys, like_pattern, open_secrets, reasons, reopens_on_change, reseal_secrets,
-    seal_secrets, sum_booked, AuditEntry, BookedTotal, BudgetWindow, ConnectionRecord,
-    CredentialKeys, DocState, InboxItem, IntakeOutcome, Keyring, Lease, LedgerRow, NewDocument,
-    Result, SettingsEdit, Store, StoreError, StoredSecrets, SummaryJoin, TokenRecord, Transition,
-    TransitionRecord,
+    seal_secrets, sum_booked, sum_taken_in, AuditEntry, BookedTotal, BudgetWindow,
+    ConnectionRecord, CredentialKeys, DocState, InboxItem, IntakeOutcome, Keyring, Lease,
+    LedgerRow, NewDocument, Result, SettingsEdit, Store, StoreError, StoredSecrets, SummaryJoin,
+    TokenRecord, Transition, TransitionRecord,
 };
 
 #[derive(Clone)]
@@ -879,6 +879,24 @@ impl Store for PostgresStore {
         sum_booked(rows)
     }
 
+    async fn taken_in_totals(
+        &self,
+        connection_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<BookedTotal>> {
+        let rows: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT kind, document_json->>'currency', document_json->>'total' FROM documents \
+             WHERE connection_id = $1 AND kind <> 'summary' AND created_at >= $2 AND created_at < $3",
+        )
+        .bind(connection_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        sum_taken_in(rows)
+    }
+
     async fn cursor(&self, connection_id: &str, name: &str) -> Result<Option<String>> {
         Ok(
             sqlx::query_scalar("SELECT value FROM cursors WHERE connection_id = $1 AND name = $2")
@@ -1027,24 +1045,28 @@ impl Store for PostgresStore {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    connection_id: r.try_get("connection_id")?,
-                    system: r.try_get("system")?,
-                    method: r.try_get("method")?,
-                    url: r.try_get("url")?,
-                    request_body: r.try_get("request_body")?,
-                    status: r
-                        .try_get::<Option<i32>, _>("status")?
-                        .and_then(|s| u16::try_from(s).ok()),
-                    response_body: r.try_get("response_body")?,
-                    error: r.try_get("error")?,
-                    duration_ms: r.try_get("duration_ms")?,
-                    at: r.try_get("at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(audit_entry).collect()
+    }
+
+    async fn audit_entries_mentioning(
+        &self,
+        connection_id: &str,
+        text: &str,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>> {
+        let pattern = like_pattern(text);
+        let rows = sqlx::query(
+            "SELECT * FROM (SELECT id, connection_id, system, method, url, request_body, status, \
+             response_body, error, duration_ms, at FROM audit_log WHERE connection_id = $1 \
+             AND (url LIKE $2 ESCAPE '\\' OR request_body LIKE $2 ESCAPE '\\' OR response_body LIKE $2 ESCAPE '\\') \
+             ORDER BY id DESC LIMIT $3) AS newest ORDER BY id",
+        )
+        .bind(connection_id)
+        .bind(&pattern)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(audit_entry).collect()
     }
 
     async fn audit_count(
@@ -1306,5 +1328,22 @@ fn stored_secrets(row: &PgRow) -> Result<StoredSecrets> {
         access_token: row.try_get("access_token")?,
         refresh_token: row.try_get("refresh_token")?,
         sealed: row.try_get("sealed")?,
+    })
+}
+
+fn audit_entry(r: &PgRow) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        connection_id: r.try_get("connection_id")?,
+        system: r.try_get("system")?,
+        method: r.try_get("method")?,
+        url: r.try_get("url")?,
+        request_body: r.try_get("request_body")?,
+        status: r
+            .try_get::<Option<i32>, _>("status")?
+            .and_then(|s| u16::try_from(s).ok()),
+        response_body: r.try_get("response_body")?,
+        error: r.try_get("error")?,
+        duration_ms: r.try_get("duration_ms")?,
+        at: r.try_get("at")?,
     })
 }

@@ -16,10 +16,10 @@ use sqlx::{Row, SqlitePool};
 
 use crate::{
     credential_keys, like_pattern, open_secrets, parse_ts, reasons, reopens_on_change,
-    reseal_secrets, seal_secrets, sum_booked, ts, AuditEntry, BookedTotal, BudgetWindow,
-    ConnectionRecord, CredentialKeys, DocState, InboxItem, IntakeOutcome, Keyring, Lease,
-    LedgerRow, NewDocument, Result, SettingsEdit, Store, StoreError, StoredSecrets, SummaryJoin,
-    TokenRecord, Transition, TransitionRecord,
+    reseal_secrets, seal_secrets, sum_booked, sum_taken_in, ts, AuditEntry, BookedTotal,
+    BudgetWindow, ConnectionRecord, CredentialKeys, DocState, InboxItem, IntakeOutcome, Keyring,
+    Lease, LedgerRow, NewDocument, Result, SettingsEdit, Store, StoreError, StoredSecrets,
+    SummaryJoin, TokenRecord, Transition, TransitionRecord,
 };
 
 #[derive(Clone)]
@@ -226,6 +226,23 @@ async fn record_transition(
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+fn audit_entry(r: &sqlx::sqlite::SqliteRow) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        connection_id: r.try_get("connection_id")?,
+        system: r.try_get("system")?,
+        method: r.try_get("method")?,
+        url: r.try_get("url")?,
+        request_body: r.try_get("request_body")?,
+        status: r
+            .try_get::<Option<i64>, _>("status")?
+            .and_then(|s| u16::try_from(s).ok()),
+        response_body: r.try_get("response_body")?,
+        error: r.try_get("error")?,
+        duration_ms: r.try_get("duration_ms")?,
+        at: parse_ts(&r.try_get::<String, _>("at")?)?,
+    })
 }
 
 /// Who changed a setting in the panel, and when, from its two columns.
@@ -827,6 +844,25 @@ impl Store for SqliteStore {
         sum_booked(rows)
     }
 
+    async fn taken_in_totals(
+        &self,
+        connection_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<BookedTotal>> {
+        let rows: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT kind, json_extract(document_json, '$.currency'), \
+             json_extract(document_json, '$.total') FROM documents \
+             WHERE connection_id = ? AND kind != 'summary' AND created_at >= ? AND created_at < ?",
+        )
+        .bind(connection_id)
+        .bind(ts(from))
+        .bind(ts(to))
+        .fetch_all(&self.pool)
+        .await?;
+        sum_taken_in(rows)
+    }
+
     async fn cursor(&self, connection_id: &str, name: &str) -> Result<Option<String>> {
         Ok(
             sqlx::query_scalar("SELECT value FROM cursors WHERE connection_id = ? AND name = ?")
@@ -975,24 +1011,30 @@ impl Store for SqliteStore {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    connection_id: r.try_get("connection_id")?,
-                    system: r.try_get("system")?,
-                    method: r.try_get("method")?,
-                    url: r.try_get("url")?,
-                    request_body: r.try_get("request_body")?,
-                    status: r
-                        .try_get::<Option<i64>, _>("status")?
-                        .and_then(|s| u16::try_from(s).ok()),
-                    response_body: r.try_get("response_body")?,
-                    error: r.try_get("error")?,
-                    duration_ms: r.try_get("duration_ms")?,
-                    at: parse_ts(&r.try_get::<String, _>("at")?)?,
-                })
-            })
-            .collect()
+        rows.iter().map(audit_entry).collect()
+    }
+
+    async fn audit_entries_mentioning(
+        &self,
+        connection_id: &str,
+        text: &str,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>> {
+        let pattern = like_pattern(text);
+        let rows = sqlx::query(
+            "SELECT * FROM (SELECT id, connection_id, system, method, url, request_body, status, \
+             response_body, error, duration_ms, at FROM audit_log WHERE connection_id = ? \
+             AND (url LIKE ? ESCAPE '\\' OR request_body LIKE ? ESCAPE '\\' OR response_body LIKE ? ESCAPE '\\') \
+             ORDER BY id DESC LIMIT ?) ORDER BY id",
+        )
+        .bind(connection_id)
+        .bind(&pattern)
+        .bind(&pattern)
+        .bind(&pattern)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(audit_entry).collect()
     }
 
     async fn audit_count(

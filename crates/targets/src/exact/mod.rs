@@ -110,6 +110,11 @@ impl ExactTarget {
         })
     }
 
+    /// The division (company) it books into.
+    pub fn division(&self) -> i32 {
+        self.division
+    }
+
     pub fn rate_budget(&self) -> Option<RateBudget> {
         self.http.budget()
     }
