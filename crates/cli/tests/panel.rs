@@ -1302,3 +1302,100 @@ async fn a_merchant_adds_a_shop_connects_exact_tries_it_and_goes_live() {
         .to_string();
     assert_eq!(kept_text.matches("enc:v1:k2:").count(), 3, "{kept_text}");
 }
+
+#[tokio::test]
+async fn a_second_user_joins_the_account_by_a_link_that_works_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = booked_world(dir.path()).await;
+    let store = world.engine.store().clone();
+    let mut eva = Browser::new(&world.server_url);
+    eva.sign_up(
+        "Bakkerij Jansen",
+        "eva@bakkerij.nl",
+        "correct horse battery",
+    )
+    .await;
+    give_connection(&*store, CONNECTION, "eva@bakkerij.nl").await;
+    let (status, page) = eva.get("/team").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<td>eva@bakkerij.nl</td>"), "{page}");
+    let csrf = hidden_csrf(&page);
+    let (status, _) = eva
+        .post(
+            "/team",
+            &[("csrf", "forged"), ("email", "piet@bakkerij.nl")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = eva
+        .post("/team", &[("csrf", &csrf), ("email", "eva@bakkerij.nl")])
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "already a user");
+    let (status, page) = eva
+        .post("/team", &[("csrf", &csrf), ("email", "Piet@Bakkerij.nl")])
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{page}");
+    let start = page.find("/join/").expect("the link is shown once");
+    let link = page[start..][..page[start..].find('"').unwrap()].to_string();
+
+    // Piet opens the link, chooses a password, and is in Eva's account.
+    let mut piet = Browser::new(&world.server_url);
+    let (status, page) = piet.get(&link).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("eva@bakkerij.nl invited piet@bakkerij.nl"),
+        "{page}"
+    );
+    let join_csrf = hidden_csrf(&page);
+    let (status, _) = piet
+        .post(&link, &[("csrf", &join_csrf), ("password", "short")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, page) = piet.get(&link).await;
+    let join_csrf = hidden_csrf(&page);
+    let (status, location) = piet
+        .post(
+            &link,
+            &[("csrf", &join_csrf), ("password", "a long enough password")],
+        )
+        .await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/"));
+    let (_, page) = piet.get("/").await;
+    assert!(page.contains("Bakkerij Jansen"), "{page}");
+    assert!(
+        page.contains(CONNECTION),
+        "the account's connections: {page}"
+    );
+    let (_, page) = eva.get("/team").await;
+    assert!(page.contains("<td>piet@bakkerij.nl</td>"), "{page}");
+
+    // The link works once.
+    let mut again = Browser::new(&world.server_url);
+    let (status, _) = again.get(&link).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = again.get("/join/made-up").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = piet
+        .sign_in("piet@bakkerij.nl", "a long enough password")
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+
+    // The same through the API.
+    let token = api_token(&mut eva, "team").await;
+    let users = api_get(format!("{}/api/v1/users", world.server_url), &token).await;
+    assert_eq!(users.as_array().unwrap().len(), 2, "{users}");
+    let invited = reqwest::Client::new()
+        .post(format!("{}/api/v1/invitations", world.server_url))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "email": "kees@bakkerij.nl" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invited.status(), StatusCode::CREATED);
+    let invited: serde_json::Value = invited.json().await.unwrap();
+    let link = invited["link"].as_str().unwrap();
+    assert!(link.starts_with("/join/"), "{invited}");
+    let (status, page) = Browser::new(&world.server_url).get(link).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("invited kees@bakkerij.nl"), "{page}");
+}

@@ -47,6 +47,16 @@ pub struct TargetUser {
     pub lapsed_reason: Option<String>,
 }
 
+/// An open invitation to join a merchant account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invitation {
+    pub account_id: i64,
+    pub account_name: String,
+    pub email: String,
+    pub invited_by: String,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// A shop a merchant added in the control panel, booking into the panel's Exact Online app.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PanelConnection {
@@ -111,6 +121,29 @@ pub trait AccountStore: Send + Sync {
     async fn api_tokens(&self, account_id: i64) -> Result<Vec<ApiToken>>;
     /// `false` when the account has no such token.
     async fn revoke_api_token(&self, account_id: i64, token_id: i64) -> Result<bool>;
+
+    /// The account's users' e-mail addresses and since when, oldest first.
+    async fn account_users(&self, account_id: i64) -> Result<Vec<(String, DateTime<Utc>)>>;
+    /// Invites `email` to the account until `expires_at`, by the SHA-256 of the link's token.
+    async fn invite(
+        &self,
+        token_hash: &str,
+        account_id: i64,
+        email: &str,
+        invited_by: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The invitation, while it is unused and has not expired.
+    async fn invitation(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Invitation>>;
+    /// The invited person becomes a user of the account, and the invitation is used up — at
+    /// once. `None` when the invitation is not open or the address has a user already.
+    async fn accept_invitation(
+        &self,
+        token_hash: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>>;
 
     /// The connection belongs to the account from now on.
     async fn bind_connection(&self, connection_id: &str, account_id: i64) -> Result<()>;

@@ -24,7 +24,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use accounts::{AccountStore, ApiToken, PanelConnection, Session, TargetUser, User};
+pub use accounts::{
+    AccountStore, ApiToken, Invitation, PanelConnection, Session, TargetUser, User,
+};
 pub use crypto::Keyring;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

@@ -56,6 +56,7 @@ on_every_backend!(
     accounts_own_their_users_sessions_tokens_and_connections,
     the_transfer_log_lists_the_newest_first_by_state_and_search,
     settings_changed_in_the_panel_outlast_the_settings_file_until_reset,
+    an_invitation_makes_one_user_of_the_account_once,
 );
 
 /// A fresh, empty database of one backend, and the key its credentials are sealed with.
@@ -2193,4 +2194,101 @@ async fn settings_changed_in_the_panel_outlast_the_settings_file_until_reset(dat
         .await
         .unwrap()
         .is_empty());
+}
+
+async fn an_invitation_makes_one_user_of_the_account_once(database: &Database) {
+    let store = database.open().await;
+    let now = Utc::now();
+    let eva = store
+        .create_account("Bakkerij Jansen", "eva@bakkerij.nl", "$argon2id$eva", now)
+        .await
+        .unwrap()
+        .unwrap();
+    let week = now + Duration::days(7);
+    store
+        .invite(
+            "hash-1",
+            eva.account_id,
+            "piet@bakkerij.nl",
+            "eva@bakkerij.nl",
+            now,
+            week,
+        )
+        .await
+        .unwrap();
+    store
+        .invite(
+            "hash-old",
+            eva.account_id,
+            "kees@bakkerij.nl",
+            "eva@bakkerij.nl",
+            now,
+            now,
+        )
+        .await
+        .unwrap();
+    let open = store.invitation("hash-1", now).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            open.account_name.as_str(),
+            open.email.as_str(),
+            open.invited_by.as_str()
+        ),
+        ("Bakkerij Jansen", "piet@bakkerij.nl", "eva@bakkerij.nl")
+    );
+    assert_eq!(
+        store.invitation("hash-old", now).await.unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(store.invitation("nope", now).await.unwrap(), None);
+
+    let piet = store
+        .accept_invitation("hash-1", "$argon2id$piet", now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(piet.account_id, eva.account_id);
+    assert_eq!(piet.email, "piet@bakkerij.nl");
+    assert_eq!(
+        store
+            .accept_invitation("hash-1", "$argon2id$again", now)
+            .await
+            .unwrap(),
+        None,
+        "used once"
+    );
+    assert_eq!(store.invitation("hash-1", now).await.unwrap(), None);
+    let users: Vec<String> = store
+        .account_users(eva.account_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(email, _)| email)
+        .collect();
+    assert_eq!(users, ["eva@bakkerij.nl", "piet@bakkerij.nl"]);
+
+    // An address that has a user meanwhile is not taken twice; the invitation stays open.
+    store
+        .invite(
+            "hash-2",
+            eva.account_id,
+            "jan@fietsen.be",
+            "eva@bakkerij.nl",
+            now,
+            week,
+        )
+        .await
+        .unwrap();
+    store
+        .create_account("Fietsen BV", "jan@fietsen.be", "$argon2id$jan", now)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .accept_invitation("hash-2", "$argon2id$x", now)
+            .await
+            .unwrap(),
+        None
+    );
 }

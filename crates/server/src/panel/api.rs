@@ -13,8 +13,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::auth;
 use super::view::{
-    self, ConnectionSummary, DocumentDetail, DocumentFilter, DocumentSummary, Notifications,
-    NotificationsChange, Rules, ViewError,
+    self, AccountUser, ConnectionSummary, DocumentDetail, DocumentFilter, DocumentSummary,
+    InvitationLink, Notifications, NotificationsChange, Rules, ViewError,
 };
 use super::PanelState;
 
@@ -28,6 +28,8 @@ use super::PanelState;
     ),
     paths(
         list_connections,
+        list_users,
+        invite_user,
         add_connection,
         go_live,
         dry_run,
@@ -40,7 +42,7 @@ use super::PanelState;
         retry_document,
         skip_document
     ),
-    components(schemas(ApiError, ErrorBody, DocumentList, Rules, Notifications, NotificationsChange, NewConnection, AddedConnection)),
+    components(schemas(ApiError, ErrorBody, DocumentList, Rules, Notifications, NotificationsChange, NewConnection, AddedConnection, AccountUser, InvitationLink, NewInvitation)),
     modifiers(&BearerToken),
     security(("api_token" = [])),
 )]
@@ -167,6 +169,57 @@ pub async fn list_connections(State(app): State<PanelState>, headers: HeaderMap)
         Err(response) => return response,
     };
     reply(view::connections(&*app.store, account).await)
+}
+
+/// The account's users.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    responses((status = 200, body = [AccountUser]), (status = 401, body = ApiError)),
+)]
+pub async fn list_users(State(app): State<PanelState>, headers: HeaderMap) -> Response {
+    let account = match account(&app, &headers).await {
+        Ok(account) => account,
+        Err(response) => return response,
+    };
+    reply(view::users(&*app.store, account).await)
+}
+
+#[derive(serde::Deserialize, ToSchema)]
+pub struct NewInvitation {
+    pub email: String,
+}
+
+/// Invites someone to the account: the link (a path on the panel) works once, for seven days,
+/// and is given only in this answer.
+#[utoipa::path(
+    post,
+    path = "/api/v1/invitations",
+    request_body = NewInvitation,
+    responses(
+        (status = 201, body = InvitationLink),
+        (status = 401, body = ApiError),
+        (status = 409, description = "The address signs in already", body = ApiError),
+        (status = 422, body = ApiError),
+    ),
+)]
+pub async fn invite_user(
+    State(app): State<PanelState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let account = match account(&app, &headers).await {
+        Ok(account) => account,
+        Err(response) => return response,
+    };
+    let wanted = match serde_json::from_slice::<NewInvitation>(&body) {
+        Ok(wanted) => wanted,
+        Err(e) => return invalid(vec![format!("The body is not an invitation: {e}")]),
+    };
+    match view::invite(&*app.store, account, "an API token", &wanted.email).await {
+        Ok(link) => (StatusCode::CREATED, Json(link)).into_response(),
+        Err(failure) => view_error(failure),
+    }
 }
 
 /// A shop to add: WooCommerce with a REST API key, or PrestaShop with a webservice key.

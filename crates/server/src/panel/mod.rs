@@ -7,6 +7,7 @@ mod notifications;
 mod pages;
 mod rules;
 mod shops;
+mod team;
 pub mod view;
 
 use std::sync::Arc;
@@ -61,6 +62,8 @@ pub fn router(state: PanelState) -> Router {
         .route("/documents/{id}/retry", post(pages::retry))
         .route("/documents/{id}/skip", post(pages::skip))
         .route("/tokens", get(pages::tokens).post(pages::create_token))
+        .route("/team", get(team::team).post(team::invite))
+        .route("/join/{token}", get(team::join_form).post(team::join))
         .route("/tokens/{id}/revoke", post(pages::revoke_token))
         .route("/api/v1/openapi.json", get(api::openapi))
         .route(
@@ -68,6 +71,8 @@ pub fn router(state: PanelState) -> Router {
             get(api::list_connections).post(api::add_connection),
         )
         .route("/api/v1/connections/{id}/live", post(api::go_live))
+        .route("/api/v1/users", get(api::list_users))
+        .route("/api/v1/invitations", post(api::invite_user))
         .route("/api/v1/connections/{id}/dry-run", get(api::dry_run))
         .route(
             "/api/v1/connections/{id}/rules",

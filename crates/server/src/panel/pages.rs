@@ -120,7 +120,7 @@ pub(super) async fn signed_in_form(
     }
 }
 
-fn csrf_refused() -> Response {
+pub(super) fn csrf_refused() -> Response {
     message(
         StatusCode::FORBIDDEN,
         "This form has expired",
@@ -130,7 +130,7 @@ fn csrf_refused() -> Response {
 }
 
 /// A fresh form token, set as a cookie and put in the form.
-fn form_token() -> (String, String) {
+pub(super) fn form_token() -> (String, String) {
     let token = auth::random_token();
     let cookie = auth::set_cookie(FORM_COOKIE, &token, 3600);
     (token, cookie)
@@ -154,7 +154,7 @@ struct SignInPage {
     email: String,
 }
 
-fn with_cookie(cookie: String, response: Response) -> Response {
+pub(super) fn with_cookie(cookie: String, response: Response) -> Response {
     ([(header::SET_COOKIE, cookie)], response).into_response()
 }
 
@@ -201,12 +201,12 @@ pub struct SignUp {
     password: String,
 }
 
-fn form_token_matches(headers: &HeaderMap, sent: &str) -> bool {
+pub(super) fn form_token_matches(headers: &HeaderMap, sent: &str) -> bool {
     auth::cookie(headers, FORM_COOKIE).is_some_and(|cookie| auth::same(&cookie, sent))
 }
 
 /// Signed in: a new session cookie, the form cookie gone, on to the dashboard.
-fn enter(token: &str) -> Response {
+pub(super) fn enter(token: &str) -> Response {
     let mut response = Redirect::to("/").into_response();
     let headers = response.headers_mut();
     for cookie in [

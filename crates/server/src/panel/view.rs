@@ -733,3 +733,69 @@ pub async fn go_live(
         .map_err(|e| ViewError::Internal(e.to_string()))?
         .map_err(ViewError::Invalid)
 }
+
+/// A user of the account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountUser {
+    pub email: String,
+    pub since: DateTime<Utc>,
+}
+
+pub async fn users(store: &dyn Store, account: i64) -> Result<Vec<AccountUser>, ViewError> {
+    Ok(store
+        .account_users(account)
+        .await?
+        .into_iter()
+        .map(|(email, since)| AccountUser { email, since })
+        .collect())
+}
+
+/// An invitation to join the account: the link (a path on this panel) works once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationLink {
+    pub email: String,
+    /// `/join/<token>` on the panel's address; shown only now.
+    pub link: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// How long an invitation link works.
+const INVITATION_DAYS: i64 = 7;
+
+/// Invites `email` to the account, by `by`.
+pub async fn invite(
+    store: &dyn Store,
+    account: i64,
+    by: &str,
+    email: &str,
+) -> Result<InvitationLink, ViewError> {
+    let email = email.trim().to_lowercase();
+    if email.parse::<ledgerlink_core::Email>().is_err() {
+        return Err(ViewError::Invalid(vec![
+            "`email`: not an e-mail address; check it".into(),
+        ]));
+    }
+    if store.user_by_email(&email).await?.is_some() {
+        return Err(ViewError::Refused(
+            "This address signs in to ledgerlink already.".into(),
+        ));
+    }
+    let token = super::auth::random_token();
+    let now = Utc::now();
+    let expires_at = now + chrono::Duration::days(INVITATION_DAYS);
+    store
+        .invite(
+            &super::auth::token_hash(&token),
+            account,
+            &email,
+            by,
+            now,
+            expires_at,
+        )
+        .await?;
+    Ok(InvitationLink {
+        email,
+        link: format!("/join/{token}"),
+        expires_at,
+    })
+}

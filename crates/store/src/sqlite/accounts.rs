@@ -6,8 +6,8 @@ use sqlx::Row;
 
 use super::SqliteStore;
 use crate::{
-    parse_ts, ts, AccountStore, ApiToken, ConnectionRecord, PanelConnection, Result, Session,
-    TargetUser, User,
+    parse_ts, ts, AccountStore, ApiToken, ConnectionRecord, Invitation, PanelConnection, Result,
+    Session, TargetUser, User,
 };
 
 fn user(row: &sqlx::sqlite::SqliteRow) -> Result<User> {
@@ -205,6 +205,112 @@ impl AccountStore for SqliteStore {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn account_users(&self, account_id: i64) -> Result<Vec<(String, DateTime<Utc>)>> {
+        let rows =
+            sqlx::query("SELECT email, created_at FROM users WHERE account_id = ? ORDER BY id")
+                .bind(account_id)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("email")?,
+                    parse_ts(&row.try_get::<String, _>("created_at")?)?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn invite(
+        &self,
+        token_hash: &str,
+        account_id: i64,
+        email: &str,
+        invited_by: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO invitations (token_hash, account_id, email, invited_by, created_at, \
+             expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(account_id)
+        .bind(email)
+        .bind(invited_by)
+        .bind(ts(now))
+        .bind(ts(expires_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn invitation(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Invitation>> {
+        let row = sqlx::query(
+            "SELECT i.account_id, a.name, i.email, i.invited_by, i.expires_at \
+             FROM invitations i JOIN accounts a ON a.id = i.account_id \
+             WHERE i.token_hash = ? AND i.used_at IS NULL AND i.expires_at > ?",
+        )
+        .bind(token_hash)
+        .bind(ts(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(Invitation {
+                account_id: row.try_get("account_id")?,
+                account_name: row.try_get("name")?,
+                email: row.try_get("email")?,
+                invited_by: row.try_get("invited_by")?,
+                expires_at: parse_ts(&row.try_get::<String, _>("expires_at")?)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn accept_invitation(
+        &self,
+        token_hash: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>> {
+        let mut tx = self.write().await?;
+        let open = sqlx::query(
+            "SELECT i.account_id, i.email FROM invitations i \
+             WHERE i.token_hash = ? AND i.used_at IS NULL AND i.expires_at > ?",
+        )
+        .bind(token_hash)
+        .bind(ts(now))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(open) = open else {
+            return Ok(None);
+        };
+        let account_id: i64 = open.try_get("account_id")?;
+        let email: String = open.try_get("email")?;
+        let row = sqlx::query(
+            "INSERT INTO users (account_id, email, password_hash, created_at) \
+             VALUES (?, ?, ?, ?) ON CONFLICT (email) DO NOTHING \
+             RETURNING id, account_id, email, password_hash",
+        )
+        .bind(account_id)
+        .bind(&email)
+        .bind(password_hash)
+        .bind(ts(now))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        sqlx::query("UPDATE invitations SET used_at = ? WHERE token_hash = ?")
+            .bind(ts(now))
+            .bind(token_hash)
+            .execute(&mut *tx)
+            .await?;
+        let user = user(&row)?;
+        tx.commit().await?;
+        Ok(Some(user))
     }
 
     async fn bind_connection(&self, connection_id: &str, account_id: i64) -> Result<()> {
