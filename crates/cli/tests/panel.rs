@@ -1242,6 +1242,17 @@ async fn a_merchant_adds_a_shop_connects_exact_tries_it_and_goes_live() {
     assert!(page.contains("1 would be booked"), "{page}");
     assert!(store.documents(id, None).await.unwrap().is_empty());
 
+    // Before going live, an unsigned delivery is refused like any other: whether a shop is
+    // live is not told to whoever posts.
+    let unsigned = reqwest::Client::new()
+        .post(&hook)
+        .header("x-wc-webhook-topic", "order.updated")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status(), StatusCode::UNAUTHORIZED);
+
     // Going live subscribes the shop's webhooks and books from then on.
     let (status, _) = jan
         .post(&format!("/connections/{id}/live"), &[("csrf", &csrf)])

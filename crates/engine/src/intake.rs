@@ -72,10 +72,6 @@ impl Engine {
         let Some(connection) = self.connection(connection_id) else {
             return WebhookReply::new(404, "unknown connection");
         };
-        if !self.is_live(connection_id) {
-            // Accepted, so the shop keeps the webhook; the sweep after going live reads it.
-            return WebhookReply::new(202, "this shop is not live in ledgerlink yet: not taken in");
-        }
         let Source::Woocommerce {
             webhook_secrets, ..
         } = &connection.source
@@ -102,6 +98,10 @@ impl Engine {
                 "webhook with a missing or wrong signature refused"
             );
             return WebhookReply::new(401, "invalid signature");
+        }
+        if !self.is_live(connection_id) {
+            // Accepted, so the shop keeps the webhook; the sweep after going live reads it.
+            return WebhookReply::new(202, "this shop is not live in ledgerlink yet: not taken in");
         }
         let event = match event {
             Ok(event) => event,
