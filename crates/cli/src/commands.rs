@@ -462,7 +462,12 @@ async fn reset_rules(config_path: &Path, connection: &str) -> anyhow::Result<()>
         }
     };
     store
-        .save_booking_settings(connection, &serde_json::to_value(&rules)?, edit.as_ref())
+        .save_booking_settings(
+            connection,
+            &serde_json::to_value(&rules)?,
+            edit.as_ref(),
+            None,
+        )
         .await
         .with_context(|| format!("connection `{connection}` is not in the ledger yet"))?;
     store.save_notifications(connection, None).await?;

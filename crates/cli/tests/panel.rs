@@ -778,6 +778,11 @@ async fn a_held_order_is_booked_after_its_vat_code_is_chosen_from_the_ledgers_ow
         "a custom status in force: {page}"
     );
     let csrf = hidden_csrf(&page);
+    let shown_at = {
+        let marker = "name=\"revision\" value=\"";
+        let start = page.find(marker).unwrap() + marker.len();
+        page[start..][..page[start..].find('"').unwrap()].to_string()
+    };
     let toml_now = textarea(&page);
     assert!(toml_now.contains("[vat_codes]"), "{toml_now}");
 
@@ -862,6 +867,21 @@ async fn a_held_order_is_booked_after_its_vat_code_is_chosen_from_the_ledgers_ow
     assert!(page.contains("Calls to the ledger"), "{page}");
     assert!(page.contains("salesentry/SalesEntries"), "{page}");
     assert!(page.contains("HTTP 201"), "{page}");
+    // A second tab still showing the rules from before that save cannot undo it.
+    let (status, page) = eva
+        .post(
+            &save,
+            &[
+                ("csrf", &csrf),
+                ("toml", &rules_of("OBE")),
+                ("revision", &shown_at),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Someone changed these rules"), "{page}");
+    let record = store.connection(CONNECTION).await.unwrap().unwrap();
+    assert_eq!(record.settings_json["vat_codes"]["oss/AT/20"], "OAT");
     let (_, page) = eva.get(&format!("/connections/{CONNECTION}/rules")).await;
     assert!(
         page.contains("eva@bakkerij.nl changed these rules here"),

@@ -53,6 +53,8 @@ const PRESTASHOP_FLAGS: [(&str, &str); 4] = [
 #[derive(Debug)]
 pub enum RulesRefused {
     Problems(Vec<String>),
+    /// Someone changed them since the revision the change was made on.
+    Changed,
     UnknownConnection,
 }
 
@@ -103,12 +105,14 @@ impl Engine {
 
     /// Checks `settings` as the settings file's are checked, and every code they name against
     /// the ledger; keeps them as `by`'s change and puts them in force at once (other processes
-    /// take them up on their next round).
+    /// take them up on their next round). With `read_at`, only while the rules are still the
+    /// ones of that revision (the page the person changed).
     pub async fn change_rules(
         &self,
         connection_id: &str,
         settings: BookingSettings,
         by: &str,
+        read_at: Option<i64>,
     ) -> anyhow::Result<Result<(), RulesRefused>> {
         let Some(connection) = self.connection(connection_id) else {
             return Ok(Err(RulesRefused::UnknownConnection));
@@ -120,13 +124,20 @@ impl Engine {
             by: by.to_string(),
             at: chrono::Utc::now(),
         };
-        self.store
+        let saved = self
+            .store
             .save_booking_settings(
                 connection_id,
                 &serde_json::to_value(&settings)?,
                 Some(&edit),
+                read_at,
             )
-            .await?;
+            .await;
+        match saved {
+            Ok(_) => {}
+            Err(ledgerlink_store::StoreError::Changed(_)) => return Ok(Err(RulesRefused::Changed)),
+            Err(error) => return Err(error.into()),
+        }
         self.reload_settings().await?;
         Ok(Ok(()))
     }
@@ -138,7 +149,7 @@ impl Engine {
         };
         let from_file = serde_json::to_value(connection.settings.from_file())?;
         self.store
-            .save_booking_settings(connection_id, &from_file, None)
+            .save_booking_settings(connection_id, &from_file, None, None)
             .await?;
         self.reload_settings().await?;
         Ok(true)

@@ -44,6 +44,9 @@ pub enum StoreError {
     LeaseLost { document_id: i64, token: i64 },
     #[error("{0} not found")]
     NotFound(String),
+    /// Changed by someone else since it was read (its revision moved on).
+    #[error("{0} was changed meanwhile")]
+    Changed(String),
     /// Credentials are sealed with a key, and the store was opened without one.
     #[error(
         "no key to encrypt or decrypt credentials with: set LEDGERLINK_KEY or `key_file` \
@@ -363,12 +366,15 @@ pub trait Store: AccountStore + Send + Sync + 'static {
     async fn connection(&self, id: &str) -> Result<Option<ConnectionRecord>>;
     /// Sets a connection's booking settings from the panel (`edited` says who and when), or,
     /// with `edited = None`, gives it back the settings file's; raises the revision either way
-    /// and returns it.
+    /// and returns it. With `read_at`, only if the revision is still that one
+    /// ([`StoreError::Changed`] otherwise): a change made on a page shown before another
+    /// person's save does not silently undo it.
     async fn save_booking_settings(
         &self,
         connection_id: &str,
         settings_json: &serde_json::Value,
         edited: Option<&SettingsEdit>,
+        read_at: Option<i64>,
     ) -> Result<i64>;
     /// Sets who hears of what for a connection from the panel, or with `None` gives it back
     /// the settings file's; raises the settings revision and returns it.
@@ -674,6 +680,16 @@ pub(crate) fn sum_booked(
             total,
         })
         .collect())
+}
+
+/// Why a conditional write of a connection's settings touched nothing: the connection is not
+/// there, or another write moved its revision on.
+pub(crate) async fn missing_or_changed(store: &dyn Store, connection_id: &str) -> StoreError {
+    match store.connection(connection_id).await {
+        Ok(Some(_)) => StoreError::Changed(format!("the settings of connection {connection_id}")),
+        Ok(None) => StoreError::NotFound(format!("connection {connection_id}")),
+        Err(error) => error,
+    }
 }
 
 /// [`sum_booked`] for documents as the shop gave them: one without a currency and total (an

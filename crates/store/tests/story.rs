@@ -2084,10 +2084,25 @@ async fn settings_changed_in_the_panel_outlast_the_settings_file_until_reset(dat
         at: Utc.with_ymd_and_hms(2026, 11, 20, 9, 30, 0).unwrap(),
     };
     let revision = store
-        .save_booking_settings("shop", &json!({ "journal": "71" }), Some(&edit))
+        .save_booking_settings(
+            "shop",
+            &json!({ "journal": "71" }),
+            Some(&edit),
+            Some(before),
+        )
         .await
         .unwrap();
     assert!(revision > before);
+    // A page shown before that save cannot undo it.
+    let stale = store
+        .save_booking_settings(
+            "shop",
+            &json!({ "journal": "99" }),
+            Some(&edit),
+            Some(before),
+        )
+        .await;
+    assert!(matches!(stale, Err(StoreError::Changed(_))), "{stale:?}");
     // A restart writes the file's settings again: the panel's change stays.
     store.upsert_connection(&from_file("72")).await.unwrap();
     let record = store.connection("shop").await.unwrap().unwrap();
@@ -2097,7 +2112,7 @@ async fn settings_changed_in_the_panel_outlast_the_settings_file_until_reset(dat
 
     // Reset: the file's settings again, and the next start's file wins once more.
     let reset = store
-        .save_booking_settings("shop", &json!({ "journal": "72" }), None)
+        .save_booking_settings("shop", &json!({ "journal": "72" }), None, None)
         .await
         .unwrap();
     assert!(reset > revision);
@@ -2133,7 +2148,7 @@ async fn settings_changed_in_the_panel_outlast_the_settings_file_until_reset(dat
     );
 
     let missing = store
-        .save_booking_settings("nowhere", &json!({}), None)
+        .save_booking_settings("nowhere", &json!({}), None, Some(0))
         .await;
     assert!(
         matches!(missing, Err(StoreError::NotFound(_))),

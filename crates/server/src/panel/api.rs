@@ -424,7 +424,7 @@ pub async fn put_rules(
         Err(e) => return invalid(vec![format!("The body is not booking rules: {e}")]),
     };
     if let Err(failure) =
-        view::change_rules(&app.engine, account, &id, settings, "an API token").await
+        view::change_rules(&app.engine, account, &id, settings, "an API token", None).await
     {
         return view_error(failure);
     }

@@ -65,6 +65,8 @@ struct RulesPage {
     modules: Vec<Module>,
     posting: Select,
     toml: String,
+    /// The revision the page's rules are, sent back with a change.
+    revision: i64,
 }
 
 /// The booleans of the modules the form switches; the rest of a module's settings are in the
@@ -196,6 +198,7 @@ struct PageInput {
     saved: bool,
     /// The TOML as sent, when it was refused.
     toml: Option<String>,
+    revision: i64,
 }
 
 fn page(input: PageInput) -> RulesPage {
@@ -209,6 +212,7 @@ fn page(input: PageInput) -> RulesPage {
         retry,
         saved,
         toml,
+        revision,
     } = input;
     let (statuses, codes, choices_problem) = match choices {
         Ok(choices) => (choices.statuses, choices.codes, None),
@@ -313,6 +317,7 @@ fn page(input: PageInput) -> RulesPage {
             })
             .collect(),
         },
+        revision,
         toml: toml.unwrap_or_else(|| {
             toml::to_string_pretty(&settings).unwrap_or_else(|e| {
                 tracing::error!(error = %e, "booking settings could not be written as TOML");
@@ -338,14 +343,15 @@ async fn show(
         Ok(current) => current,
         Err(error) => return view_error(ViewError::Internal(error.to_string())),
     };
-    let (status, settings, problems, toml) = match outcome.refused {
+    let (status, settings, problems, toml, revision) = match outcome.refused {
         Some(refused) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             refused.settings.unwrap_or(current),
             refused.problems,
             refused.toml,
+            refused.based_on.unwrap_or(rules.revision),
         ),
-        None => (StatusCode::OK, current, Vec::new(), None),
+        None => (StatusCode::OK, current, Vec::new(), None, rules.revision),
     };
     let choices = app.engine.rule_choices(&connection).await;
     render(
@@ -360,6 +366,7 @@ async fn show(
             retry: outcome.retry,
             saved: outcome.saved,
             toml,
+            revision,
         }),
     )
 }
@@ -377,6 +384,8 @@ struct Refused {
     settings: Option<BookingSettings>,
     problems: Vec<String>,
     toml: Option<String>,
+    /// The revision the change was made on: sent again with the corrected change.
+    based_on: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -516,6 +525,7 @@ pub async fn save(
             Err(response) => return response,
         };
     let retry = field(&sent, "retry").and_then(|id| id.parse().ok());
+    let read_at = field(&sent, "revision").and_then(|r| r.parse().ok());
     let current = match view::rules(&app.engine, session.account_id, &connection).await {
         Ok(rules) => serde_json::from_value::<BookingSettings>(rules.settings),
         Err(error) => return view_error(error),
@@ -530,10 +540,17 @@ pub async fn save(
             settings: Some(changed),
             problems,
             toml: None,
+            based_on: read_at,
         };
         return refuse(&app, nav, session.account_id, connection, retry, refused).await;
     }
-    put_in_force(&app, nav, &session, connection, changed, retry, None).await
+    let change = Change {
+        settings: changed,
+        retry,
+        toml: None,
+        read_at,
+    };
+    put_in_force(&app, nav, &session, connection, change).await
 }
 
 #[derive(Deserialize)]
@@ -541,6 +558,7 @@ pub struct TomlForm {
     csrf: String,
     toml: String,
     retry: Option<i64>,
+    revision: Option<i64>,
 }
 
 /// Saves the whole table as TOML.
@@ -558,16 +576,13 @@ pub async fn save_toml(
     // page shows every key, so what is left out takes the plain defaults.
     match toml::from_str::<BookingSettings>(&form.toml) {
         Ok(settings) => {
-            put_in_force(
-                &app,
-                nav,
-                &session,
-                connection,
+            let change = Change {
                 settings,
-                form.retry,
-                Some(form.toml),
-            )
-            .await
+                retry: form.retry,
+                toml: Some(form.toml),
+                read_at: form.revision,
+            };
+            put_in_force(&app, nav, &session, connection, change).await
         }
         Err(error) => {
             let refused = Refused {
@@ -577,6 +592,7 @@ pub async fn save_toml(
                     error.message()
                 )],
                 toml: Some(form.toml),
+                based_on: form.revision,
             };
             refuse(
                 &app,
@@ -607,22 +623,38 @@ async fn refuse(
     show(app, nav, account, connection, shown).await
 }
 
+/// A change of the rules as a person sent it.
+struct Change {
+    settings: BookingSettings,
+    /// The held document to retry once the change is in force.
+    retry: Option<i64>,
+    /// The TOML it was written as, to show again if refused.
+    toml: Option<String>,
+    /// The revision of the rules the page showed.
+    read_at: Option<i64>,
+}
+
 async fn put_in_force(
     app: &PanelState,
     nav: Nav,
     session: &ledgerlink_store::Session,
     connection: String,
-    settings: BookingSettings,
-    retry: Option<i64>,
-    toml: Option<String>,
+    change: Change,
 ) -> Response {
     let account = session.account_id;
+    let Change {
+        settings,
+        retry,
+        toml,
+        read_at,
+    } = change;
     match view::change_rules(
         &app.engine,
         account,
         &connection,
         settings.clone(),
         &session.email,
+        read_at,
     )
     .await
     {
@@ -632,6 +664,17 @@ async fn put_in_force(
                 settings: Some(settings),
                 problems,
                 toml,
+                based_on: read_at,
+            };
+            return refuse(app, nav, account, connection, retry, refused).await;
+        }
+        // Changed meanwhile: the page shows the rules in force now, and says so.
+        Err(ViewError::Refused(said)) => {
+            let refused = Refused {
+                settings: None,
+                problems: vec![said],
+                toml: None,
+                based_on: None,
             };
             return refuse(app, nav, account, connection, retry, refused).await;
         }

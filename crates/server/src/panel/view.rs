@@ -486,6 +486,9 @@ pub struct Rules {
     /// The `[connections.booking]` table of docs/settings.md, every key present.
     #[schema(value_type = Object)]
     pub settings: serde_json::Value,
+    /// Raised by every change: a change sent with the revision it was made on is refused when
+    /// someone else changed the rules meanwhile.
+    pub revision: i64,
 }
 
 /// One of the account's running connections, or "not found".
@@ -528,6 +531,7 @@ pub async fn rules(
         edited_at: edited.as_ref().map(|e| e.at),
         settings: serde_json::to_value(&*running.settings.get())
             .map_err(|e| ViewError::Internal(e.to_string()))?,
+        revision: record.settings_revision,
     })
 }
 
@@ -550,11 +554,12 @@ pub async fn change_rules(
     connection: &str,
     settings: ledgerlink_rules::BookingSettings,
     by: &str,
+    read_at: Option<i64>,
 ) -> Result<(), ViewError> {
     owned_connection(engine, account, connection).await?;
     refused_or_done(
         engine
-            .change_rules(connection, settings, by)
+            .change_rules(connection, settings, by, read_at)
             .await
             .map_err(|e| ViewError::Internal(e.to_string()))?,
     )
@@ -699,6 +704,10 @@ fn refused_or_done(
         Err(ledgerlink_engine::rules_edit::RulesRefused::Problems(problems)) => {
             Err(ViewError::Invalid(problems))
         }
+        Err(ledgerlink_engine::rules_edit::RulesRefused::Changed) => Err(ViewError::Refused(
+            "Someone changed these rules since this page was shown: here are theirs; make your change again."
+                .into(),
+        )),
         Err(ledgerlink_engine::rules_edit::RulesRefused::UnknownConnection) => {
             Err(ViewError::NotFound)
         }

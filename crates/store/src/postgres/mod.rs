@@ -416,19 +416,25 @@ impl Store for PostgresStore {
         connection_id: &str,
         settings_json: &serde_json::Value,
         edited: Option<&SettingsEdit>,
+        read_at: Option<i64>,
     ) -> Result<i64> {
         let revision: Option<i64> = sqlx::query_scalar(
             "UPDATE connections SET settings_json = $1, settings_edited_by = $2, \
              settings_edited_at = $3, settings_revision = settings_revision + 1 \
-             WHERE id = $4 RETURNING settings_revision",
+             WHERE id = $4 AND ($5::BIGINT IS NULL OR settings_revision = $5) \
+             RETURNING settings_revision",
         )
         .bind(settings_json)
         .bind(edited.map(|e| e.by.as_str()))
         .bind(edited.map(|e| e.at))
         .bind(connection_id)
+        .bind(read_at)
         .fetch_optional(&self.pool)
         .await?;
-        revision.ok_or_else(|| StoreError::NotFound(format!("connection {connection_id}")))
+        match revision {
+            Some(revision) => Ok(revision),
+            None => Err(crate::missing_or_changed(self, connection_id).await),
+        }
     }
 
     async fn save_notifications(

@@ -344,19 +344,25 @@ impl Store for SqliteStore {
         connection_id: &str,
         settings_json: &serde_json::Value,
         edited: Option<&SettingsEdit>,
+        read_at: Option<i64>,
     ) -> Result<i64> {
         let revision: Option<i64> = sqlx::query_scalar(
             "UPDATE connections SET settings_json = ?, settings_edited_by = ?, \
              settings_edited_at = ?, settings_revision = settings_revision + 1 \
-             WHERE id = ? RETURNING settings_revision",
+             WHERE id = ? AND (? IS NULL OR settings_revision = ?) RETURNING settings_revision",
         )
         .bind(settings_json.to_string())
         .bind(edited.map(|e| e.by.as_str()))
         .bind(edited.map(|e| ts(e.at)))
         .bind(connection_id)
+        .bind(read_at)
+        .bind(read_at)
         .fetch_optional(&self.pool)
         .await?;
-        revision.ok_or_else(|| StoreError::NotFound(format!("connection {connection_id}")))
+        match revision {
+            Some(revision) => Ok(revision),
+            None => Err(crate::missing_or_changed(self, connection_id).await),
+        }
     }
 
     async fn save_notifications(
