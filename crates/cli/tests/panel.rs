@@ -913,11 +913,37 @@ async fn a_held_order_is_booked_after_its_vat_code_is_chosen_from_the_ledgers_ow
             .contains("`journal`: `99` does not exist"),
         "{body}"
     );
+    // With the revision it read, a program changes nothing someone else changed meanwhile.
+    let stale = reqwest::Client::new()
+        .put(&api)
+        .bearer_auth(&token)
+        .header(
+            "if-match",
+            format!("\"{}\"", rules["revision"].as_i64().unwrap() - 1),
+        )
+        .json(&serde_json::json!({ "credit_notes": false }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), StatusCode::PRECONDITION_FAILED);
+    let body: serde_json::Value = stale.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "changed");
+    assert!(
+        world
+            .engine
+            .connection(CONNECTION)
+            .unwrap()
+            .settings
+            .get()
+            .credit_notes
+    );
+
     // A merge patch: what is left out stays, null removes.
     let patch = serde_json::json!({ "credit_notes": false, "vat_codes": { "oss/AT/20": null } });
     let taken = reqwest::Client::new()
         .put(&api)
         .bearer_auth(&token)
+        .header("if-match", rules["revision"].to_string())
         .json(&patch)
         .send()
         .await

@@ -75,7 +75,7 @@ pub struct ApiError {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
-    /// `unauthorized`, `not_found`, `refused`, `invalid` or `internal`.
+    /// `unauthorized`, `not_found`, `refused`, `invalid`, `changed` or `internal`.
     pub code: &'static str,
     /// What is wrong and what to do about it.
     pub message: String,
@@ -386,12 +386,16 @@ pub async fn get_rules(
 #[utoipa::path(
     put,
     path = "/api/v1/connections/{id}/rules",
-    params(("id" = String, Path, description = "The connection's id")),
+    params(
+        ("id" = String, Path, description = "The connection's id"),
+        ("If-Match" = Option<String>, Header, description = "The `revision` the GET answered: the change is made only if no one changed the rules since"),
+    ),
     request_body(content = Object, description = "The booking rules (`settings` of the GET answer)"),
     responses(
         (status = 200, body = Rules),
         (status = 401, body = ApiError),
         (status = 404, body = ApiError),
+        (status = 412, description = "Changed since the `If-Match` revision; nothing changed", body = ApiError),
         (status = 422, description = "Not valid rules; nothing changed", body = ApiError),
     ),
 )]
@@ -423,10 +427,29 @@ pub async fn put_rules(
         Ok(settings) => settings,
         Err(e) => return invalid(vec![format!("The body is not booking rules: {e}")]),
     };
-    if let Err(failure) =
-        view::change_rules(&app.engine, account, &id, settings, "an API token", None).await
-    {
-        return view_error(failure);
+    // `If-Match: "<revision>"` (as `GET` gave it): only while no one changed them since.
+    let read_at = match headers.get(axum::http::header::IF_MATCH) {
+        None => None,
+        Some(value) => match value
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().trim_matches('"').parse::<i64>().ok())
+        {
+            Some(revision) => Some(revision),
+            None => {
+                return invalid(vec![
+                    "`If-Match`: give the `revision` the GET answered, e.g. `If-Match: \"7\"`"
+                        .into(),
+                ])
+            }
+        },
+    };
+    match view::change_rules(&app.engine, account, &id, settings, "an API token", read_at).await {
+        Ok(()) => {}
+        Err(ViewError::Refused(said)) if read_at.is_some() => {
+            return error(StatusCode::PRECONDITION_FAILED, "changed", said)
+        }
+        Err(failure) => return view_error(failure),
     }
     reply(view::rules(&app.engine, account, &id).await)
 }
