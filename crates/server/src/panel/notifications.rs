@@ -10,7 +10,7 @@ use ledgerlink_engine::notify::EventKind;
 use serde::Deserialize;
 
 use super::pages::{render, signed_in, signed_in_form, view_error, CsrfOnly, Nav};
-use super::rules::{field, fields, urlencoded, Choice, Select};
+use super::rules::{field, fields, reset_to_settings_file, urlencoded, Choice, Reset, Select};
 use super::view::{self, NotificationsChange, ViewError};
 use super::PanelState;
 
@@ -182,22 +182,19 @@ pub async fn save(
     }
 }
 
+/// The settings file's notifications in force again.
 pub async fn reset(
     State(app): State<PanelState>,
     headers: HeaderMap,
     Path(connection): Path<String>,
     axum::Form(form): axum::Form<CsrfOnly>,
 ) -> Response {
-    let (session, _) = match signed_in_form(&app, &headers, &form.csrf).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    match view::reset_notifications(&app.engine, session.account_id, &connection).await {
-        Ok(()) => Redirect::to(&format!(
-            "/connections/{}/notifications?saved=1",
-            urlencoded(&connection)
-        ))
-        .into_response(),
-        Err(error) => view_error(error),
-    }
+    reset_to_settings_file(
+        &app,
+        &headers,
+        &form.csrf,
+        &connection,
+        Reset::Notifications,
+    )
+    .await
 }

@@ -677,19 +677,10 @@ async fn connection_view(app: &PanelState, id: String) -> Result<ConnectionView,
         .first()
         .map(|d| when(d.updated_at))
         .unwrap_or_else(|| "none yet".into());
-    let added = match app
-        .engine
-        .added_shop(&id)
-        .await
-        .map_err(|e| ViewError::Internal(e.to_string()))?
-    {
+    let added = match app.engine.added_shop(&id).await? {
         Some(live_since) => Some(AddedShopView {
             live_since: live_since.map(when),
-            not_ready: app
-                .engine
-                .not_ready(&id)
-                .await
-                .map_err(|e| ViewError::Internal(e.to_string()))?,
+            not_ready: app.engine.not_ready(&id).await?,
             webhook_url: match &running {
                 Some(c) if matches!(c.source, ledgerlink_engine::Source::Woocommerce { .. }) => {
                     app.engine.shop_app().map(|shops| shops.webhook_url(&id))

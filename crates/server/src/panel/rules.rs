@@ -698,6 +698,45 @@ pub(super) fn urlencoded(text: &str) -> String {
         .unwrap_or_default()
 }
 
+/// What of a connection a reset gives back to the settings file.
+pub(super) enum Reset {
+    Rules,
+    Notifications,
+}
+
+/// Puts the settings file's rules or notifications back in force, then shows their page.
+pub(super) async fn reset_to_settings_file(
+    app: &PanelState,
+    headers: &HeaderMap,
+    csrf: &str,
+    connection: &str,
+    what: Reset,
+) -> Response {
+    let (session, _) = match signed_in_form(app, headers, csrf).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let account = session.account_id;
+    let (done, page) = match what {
+        Reset::Rules => (
+            view::reset_rules(&app.engine, account, connection).await,
+            "rules",
+        ),
+        Reset::Notifications => (
+            view::reset_notifications(&app.engine, account, connection).await,
+            "notifications",
+        ),
+    };
+    match done {
+        Ok(()) => Redirect::to(&format!(
+            "/connections/{}/{page}?saved=1",
+            urlencoded(connection)
+        ))
+        .into_response(),
+        Err(error) => view_error(error),
+    }
+}
+
 /// The settings file's rules in force again.
 pub async fn reset(
     State(app): State<PanelState>,
@@ -705,18 +744,7 @@ pub async fn reset(
     Path(connection): Path<String>,
     axum::Form(form): axum::Form<CsrfOnly>,
 ) -> Response {
-    let (session, _) = match signed_in_form(&app, &headers, &form.csrf).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    match view::reset_rules(&app.engine, session.account_id, &connection).await {
-        Ok(()) => Redirect::to(&format!(
-            "/connections/{}/rules?saved=1",
-            urlencoded(&connection)
-        ))
-        .into_response(),
-        Err(error) => view_error(error),
-    }
+    reset_to_settings_file(&app, &headers, &form.csrf, &connection, Reset::Rules).await
 }
 
 #[cfg(test)]

@@ -27,6 +27,13 @@ impl From<StoreError> for ViewError {
     }
 }
 
+/// The engine's failures (the ledger or a target unavailable) are ours, not the person's.
+impl From<anyhow::Error> for ViewError {
+    fn from(error: anyhow::Error) -> Self {
+        ViewError::Internal(error.to_string())
+    }
+}
+
 /// One connection and how many of its documents are in each state.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConnectionSummary {
@@ -539,11 +546,7 @@ async fn added_in_panel(
     engine: &ledgerlink_engine::Engine,
     connection: &str,
 ) -> Result<bool, ViewError> {
-    Ok(engine
-        .added_shop(connection)
-        .await
-        .map_err(|e| ViewError::Internal(e.to_string()))?
-        .is_some())
+    Ok(engine.added_shop(connection).await?.is_some())
 }
 
 /// Puts `settings` in force for one of the account's connections, once they pass every check
@@ -560,8 +563,7 @@ pub async fn change_rules(
     refused_or_done(
         engine
             .change_rules(connection, settings, by, read_at)
-            .await
-            .map_err(|e| ViewError::Internal(e.to_string()))?,
+            .await?,
     )
 }
 
@@ -572,10 +574,7 @@ pub async fn reset_rules(
     connection: &str,
 ) -> Result<(), ViewError> {
     owned_connection(engine, account, connection).await?;
-    engine
-        .reset_rules(connection)
-        .await
-        .map_err(|e| ViewError::Internal(e.to_string()))?;
+    engine.reset_rules(connection).await?;
     Ok(())
 }
 
@@ -674,12 +673,7 @@ pub async fn change_notifications(
                 .collect(),
         )
     })?;
-    refused_or_done(
-        engine
-            .change_recipients(connection, recipients, by)
-            .await
-            .map_err(|e| ViewError::Internal(e.to_string()))?,
-    )
+    refused_or_done(engine.change_recipients(connection, recipients, by).await?)
 }
 
 /// The settings file's notifications in force again for one of the account's connections.
@@ -689,10 +683,7 @@ pub async fn reset_notifications(
     connection: &str,
 ) -> Result<(), ViewError> {
     owned_connection(engine, account, connection).await?;
-    engine
-        .reset_recipients(connection)
-        .await
-        .map_err(|e| ViewError::Internal(e.to_string()))?;
+    engine.reset_recipients(connection).await?;
     Ok(())
 }
 
@@ -724,8 +715,7 @@ pub async fn add_shop(
 ) -> Result<String, ViewError> {
     engine
         .add_shop(account, by, name, shop)
-        .await
-        .map_err(|e| ViewError::Internal(e.to_string()))?
+        .await?
         .map_err(ViewError::Invalid)
 }
 
@@ -738,8 +728,7 @@ pub async fn go_live(
     owned_connection(engine, account, connection).await?;
     engine
         .go_live(connection)
-        .await
-        .map_err(|e| ViewError::Internal(e.to_string()))?
+        .await?
         .map_err(ViewError::Invalid)
 }
 
